@@ -1,0 +1,173 @@
+"""Caller's cost of track_event and end-to-end throughput into DuckDB, against the bare OTel SDK.
+
+1. Caller's thread, per call, 10 properties (one email, one home-folder path): ours with consent on,
+   ours with consent off, and a bare SDK span with the same attributes and a BatchSpanProcessor with a
+   no-op exporter. Measured in bursts that fit the queues, so neither side's worker competes for the GIL
+   while the caller is timed; the export work is measured in (2).
+2. End to end: N events from the first call until the last row is committed and queryable, against the
+   same bare SDK pipeline (N spans until its no-op exporter has seen them all).
+
+Targets (issue 2): consent off <= 1 us; consent on <= 1.3x the bare span; end to end >= 0.8x bare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import Figure, Report, alternate  # noqa: E402
+from exporters import schema  # noqa: E402
+from telemetry import TelemetryService, TelemetrySettings  # noqa: E402
+
+HOME = str(Path.home())
+PROPERTIES = {
+    "algorithm": "lora",
+    "model_name": "llama-2-7b",
+    "model_size": "7B",
+    "lora_r": 16,
+    "lora_alpha": 32,
+    "learning_rate": 2e-4,
+    "epochs": 3,
+    "fp16": True,
+    "email": "alice@example.com",
+    "dataset_path": f"{HOME}/datasets/alpaca_cleaned.json",
+}
+
+
+class NoOpExporter(SpanExporter):
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.seen += len(spans)
+        return SpanExportResult.SUCCESS
+
+
+def bare_sdk(queue: int) -> tuple[TracerProvider, BatchSpanProcessor, NoOpExporter]:
+    exporter = NoOpExporter()
+    processor = BatchSpanProcessor(
+        exporter, max_queue_size=queue, max_export_batch_size=min(queue, 4096), schedule_delay_millis=60_000
+    )
+    provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
+    provider.add_span_processor(processor)
+    return provider, processor, exporter
+
+
+def ours(home: Path, queue: int, *, burst: bool) -> TelemetryService:
+    service = TelemetryService(
+        TelemetrySettings(
+            home=home,
+            install_global=False,
+            sample_resources=False,
+            queue_size=queue,
+            # In a burst the worker sleeps until asked, like the bare SDK's with its 60 s delay.
+            batch_size=queue if burst else 4096,
+            flush_interval_s=60 if burst else 0.05,
+            max_events=10_000_000,
+        )
+    )
+    service.enable().result(30)
+    return service
+
+
+def caller_cost(report: Report, calls: int, repeats: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        service_on = ours(Path(tmp) / "on", calls + 1, burst=True)
+        service_off = ours(Path(tmp) / "off", calls + 1, burst=True)
+        service_off.disable().result(30)
+        provider, processor, _ = bare_sdk(calls + 1)
+        tracer = provider.get_tracer("bench")
+        attrs = dict(PROPERTIES)
+
+        def run_ours_on() -> float:
+            track = service_on.track_event_sync
+            start = time.perf_counter_ns()
+            for _ in range(calls):
+                track("training_started", PROPERTIES)
+            elapsed = (time.perf_counter_ns() - start) / calls / 1000
+            service_on.flush(120)
+            return elapsed
+
+        def run_ours_off() -> float:
+            track = service_off.track_event_sync
+            start = time.perf_counter_ns()
+            for _ in range(calls):
+                track("training_started", PROPERTIES)
+            return (time.perf_counter_ns() - start) / calls / 1000
+
+        def run_bare() -> float:
+            start = time.perf_counter_ns()
+            for _ in range(calls):
+                tracer.start_span("training_started", attributes=attrs).end()
+            elapsed = (time.perf_counter_ns() - start) / calls / 1000
+            processor.force_flush()
+            return elapsed
+
+        samples = alternate({"bare": run_bare, "on": run_ours_on, "off": run_ours_off}, repeats)
+        report.add(Figure("bare OTel SDK span (BSP, no-op exporter)", "us", samples["bare"]))
+        report.add(Figure("track_event, consent on", "us", samples["on"]))
+        report.add(Figure("track_event, consent off", "us", samples["off"], notes="goal <= 1 us"))
+        report.ratio("track_event, consent on", "bare OTel SDK span (BSP, no-op exporter)", "goal <= 1.3x")
+        service_on.shutdown(30)
+        service_off.shutdown(30)
+        provider.shutdown()
+
+
+def end_to_end(report: Report, events: int, repeats: int) -> None:
+    def run_bare() -> float:
+        provider, processor, exporter = bare_sdk(events + 1)
+        tracer = provider.get_tracer("bench")
+        start = time.perf_counter()
+        for _ in range(events):
+            tracer.start_span("training_started", attributes=PROPERTIES).end()
+        processor.force_flush()
+        elapsed = time.perf_counter() - start
+        assert exporter.seen == events
+        provider.shutdown()
+        return events / elapsed
+
+    def run_ours() -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            service = ours(Path(tmp), events + 1, burst=False)
+            start = time.perf_counter()
+            for _ in range(events):
+                service.track_event_sync("training_started", PROPERTIES)
+            service.flush(600)
+            with service.event_log.reader() as con:
+                row = con.execute(f"SELECT count(*) FROM {schema.SPANS}").fetchone()
+            elapsed = time.perf_counter() - start
+            assert row is not None and row[0] == events, (row, events, service.stats())
+            service.shutdown(30)
+            return events / elapsed
+
+    samples = alternate({"bare": run_bare, "ours": run_ours}, repeats)
+    report.add(Figure("bare SDK pipeline, no-op exporter", "ev/s", samples["bare"]))
+    report.add(Figure("ours: track_event -> committed DuckDB rows", "ev/s", samples["ours"]))
+    report.ratio("ours: track_event -> committed DuckDB rows", "bare SDK pipeline, no-op exporter", "goal >= 0.8x")
+
+
+def main(argv: list[str] | None = None) -> Report:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for CI to keep the bench alive")
+    args = parser.parse_args(argv)
+    calls, repeats, events = (2_000, 3, 5_000) if args.quick else (20_000, 7, 50_000)
+    report = Report("Pipeline: caller's cost and end-to-end throughput (issue 2)")
+    caller_cost(report, calls, repeats)
+    end_to_end(report, events, max(3, repeats // 2))
+    report.print()
+    report.save("pipeline")
+    return report
+
+
+if __name__ == "__main__":
+    main()

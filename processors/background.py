@@ -1,0 +1,255 @@
+"""Moving work off the caller's thread.
+
+:class:`BackgroundSpanProcessor` is the hand-off between the application and everything expensive. Its
+``on_end`` (and :meth:`BackgroundSpanProcessor.submit`, used by the ``track_*`` fast path) appends to a
+bounded queue and returns; one worker thread drains the queue and runs the inner processor chain
+(anonymizer, then :class:`BatchExportingProcessor`) on its own time. Under overload it drops and counts,
+as the OpenTelemetry specification asks: the host app never blocks and memory never grows without bound.
+
+Queue items are either finished ``ReadableSpan`` objects (from ordinary OTel instrumentation) or *pending
+spans*: plain records with a ``materialize()`` method that the worker turns into a ``ReadableSpan``.
+Recording plain data costs the caller about a microsecond where building an SDK span costs tens.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+_logger = logging.getLogger(__name__)
+
+
+class PendingSpan(Protocol):
+    """A span recorded as plain data on the caller's thread, built into a ``ReadableSpan`` later."""
+
+    def materialize(self) -> ReadableSpan | None:
+        """Return the finished span, or None when there is nothing to record. Runs on the worker."""
+        ...
+
+
+QueueItem = ReadableSpan | PendingSpan
+
+
+class _LogOnce:
+    """Logs the first failure of each kind with its traceback and only counts the rest."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+
+    def __call__(self, kind: str) -> None:
+        self.counts[kind] += 1
+        if self.counts[kind] == 1:
+            # Only the kind and the exception type are logged: a message could carry user data.
+            _logger.error("telemetry: %s failed; counting further failures silently", kind, exc_info=False)
+
+
+class BackgroundSpanProcessor(SpanProcessor):
+    """Bounded queue plus one worker thread in front of ``inner``.
+
+    ``on_end`` and ``submit`` run on the application's thread: a length check and a deque append
+    (both atomic under the GIL), no locks, no I/O, never raise. The worker wakes every
+    ``schedule_delay_s`` or as soon as a full batch is waiting, feeds each span to ``inner.on_end`` and
+    then calls ``inner.force_flush`` once per batch so a batching exporter writes one transaction.
+    """
+
+    def __init__(
+        self,
+        inner: SpanProcessor,
+        *,
+        max_queue_size: int = 65_536,
+        max_batch_size: int = 4_096,
+        schedule_delay_s: float = 0.5,
+        on_drop: Callable[[int], None] | None = None,
+    ) -> None:
+        if max_queue_size < 1 or max_batch_size < 1 or not 0 < schedule_delay_s <= 60:
+            raise ValueError("max_queue_size and max_batch_size must be >= 1, schedule_delay_s in (0, 60]")
+        self._inner = inner
+        self._max_queue_size = max_queue_size
+        self._max_batch_size = min(max_batch_size, max_queue_size)
+        self._schedule_delay_s = schedule_delay_s
+        self._on_drop = on_drop
+        self._failures = _LogOnce()
+        self.dropped_queue_full = 0
+        self.processed = 0
+        self._init_worker()
+        if hasattr(os, "register_at_fork"):
+            # A forked child has the queue but not the thread: give it fresh ones of its own.
+            os.register_at_fork(after_in_child=self._init_worker)
+
+    def _init_worker(self) -> None:
+        self._queue: collections.deque[QueueItem] = collections.deque()
+        self._wake = threading.Event()
+        self._flush_waiters: list[threading.Event] = []
+        self._waiters_lock = threading.Lock()
+        self._shutdown = False
+        self._worker = threading.Thread(target=self._run, name="peft-telemetry-export", daemon=True)
+        self._worker.start()
+
+    # -- the caller's side ---------------------------------------------------------------------------
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        return None
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.submit(span)
+
+    def submit(self, item: QueueItem) -> None:
+        """Queue a finished or pending span; drop and count when the queue is full. Never blocks."""
+        queue = self._queue
+        if len(queue) >= self._max_queue_size or self._shutdown:
+            self.dropped_queue_full += 1
+            if self._on_drop is not None:
+                self._on_drop(1)
+            return
+        queue.append(item)
+        if len(queue) == self._max_batch_size:
+            self._wake.set()
+
+    def discard_pending(self) -> int:
+        """Forget everything queued and not yet processed (used when the user erases their data)."""
+        discarded = 0
+        while True:
+            try:
+                self._queue.popleft()
+            except IndexError:
+                return discarded
+            discarded += 1
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    @property
+    def failures(self) -> collections.Counter[str]:
+        return self._failures.counts
+
+    # -- the worker's side ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._schedule_delay_s)
+            self._wake.clear()
+            self._drain()
+            if self._shutdown:
+                self._drain()
+                self._release_flush_waiters()
+                return
+
+    def _drain(self) -> None:
+        queue = self._queue
+        with self._waiters_lock:
+            waiters, self._flush_waiters = self._flush_waiters, []
+        while queue:
+            batch: list[QueueItem] = []
+            for _ in range(min(len(queue), self._max_batch_size)):
+                batch.append(queue.popleft())
+            self._process(batch)
+        for waiter in waiters:
+            waiter.set()
+
+    def _process(self, batch: Sequence[QueueItem]) -> None:
+        inner = self._inner
+        for item in batch:
+            try:
+                span = item if isinstance(item, ReadableSpan) else item.materialize()
+                if span is not None:
+                    inner.on_end(span)
+            except Exception:
+                self._failures("processing a span")
+        self.processed += len(batch)
+        try:
+            inner.force_flush()
+        except Exception:
+            self._failures("flushing a batch")
+
+    def _release_flush_waiters(self) -> None:
+        with self._waiters_lock:
+            waiters, self._flush_waiters = self._flush_waiters, []
+        for waiter in waiters:
+            waiter.set()
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Wait until everything queued before this call has been through the inner chain."""
+        if self._shutdown or not self._worker.is_alive():
+            return False
+        done = threading.Event()
+        with self._waiters_lock:
+            self._flush_waiters.append(done)
+        self._wake.set()
+        return done.wait(timeout_millis / 1000)
+
+    def shutdown(self, timeout_millis: int = 30_000) -> None:
+        """Drain, then shut the inner chain down; gives up after the timeout (the thread is a daemon)."""
+        if self._shutdown:
+            return
+        self._shutdown = True
+        self._wake.set()
+        self._worker.join(timeout_millis / 1000)
+        if self._worker.is_alive():
+            _logger.warning("telemetry: export did not finish within %.1f s; exiting anyway", timeout_millis / 1000)
+            return
+        try:
+            self._inner.shutdown()
+        except Exception:
+            self._failures("shutting down")
+
+
+class BatchExportingProcessor(SpanProcessor):
+    """Collects spans and hands them to ``exporter`` as one batch on every ``force_flush``.
+
+    Meant to sit at the end of the chain behind :class:`BackgroundSpanProcessor`, which calls
+    ``force_flush`` once per drained batch from its worker thread. A batch the exporter refuses (the
+    database locked by another process for longer than its timeout, say) is kept and retried with the
+    next one, up to ``max_retained`` spans; beyond that the oldest are dropped and counted.
+    """
+
+    def __init__(self, exporter: SpanExporter, *, max_retained: int = 65_536) -> None:
+        self._exporter = exporter
+        self._max_retained = max_retained
+        self._pending: list[ReadableSpan] = []
+        self._lock = threading.Lock()
+        self.exported = 0
+        self.dropped_export_failed = 0
+        self.failed_exports = 0
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        return None
+
+    def on_end(self, span: ReadableSpan) -> None:
+        with self._lock:
+            self._pending.append(span)
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        with self._lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return True
+            try:
+                result = self._exporter.export(batch)
+            except Exception:
+                _logger.error("telemetry: span exporter raised; the batch is kept for a retry")
+                result = SpanExportResult.FAILURE
+            if result is SpanExportResult.SUCCESS:
+                self.exported += len(batch)
+                return True
+            self.failed_exports += 1
+            overflow = len(batch) - self._max_retained
+            if overflow > 0:
+                self.dropped_export_failed += overflow
+                batch = batch[overflow:]
+            self._pending = batch
+            return False
+
+    def shutdown(self) -> None:
+        self.force_flush()
+        self._exporter.shutdown()

@@ -1,0 +1,183 @@
+"""Consent and the anonymous identity, persisted in the config file.
+
+The file ``<home>/config/telemetry_config.json`` holds whether the user agreed, when, under which policy
+version, and the anonymous id. It is written atomically. A file that is empty, truncated or not ours
+means *consent off*: it is moved aside for inspection (``*.corrupt-<time>``) and never crashes the app.
+
+The anonymous id is HMAC-SHA256 over machine information, keyed with a random per-install secret kept in
+its own file (mode 0600) and never recorded or exported: nobody holding the machine's identifiers can
+recompute the id, and rotating the secret (when the user erases their data) gives a new, unlinkable one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import platform
+import secrets
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from telemetry._files import atomic_write, remove_stale_temp_files
+
+_logger = logging.getLogger(__name__)
+
+_SECRET_BYTES = 32
+
+
+class ConsentRecord(BaseModel):
+    """What the config file holds."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    enabled: bool = False
+    anonymous_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
+    created_at: datetime | None = None
+    consent_changed_at: datetime | None = None
+    policy_version: str | None = None
+
+
+class ConsentStore:
+    """Loads, holds and saves consent; the ``enabled`` attribute is the hot-path flag.
+
+    ``enabled`` is the *effective* state: the user's choice, unless ``DO_NOT_TRACK`` forces it off.
+    Reading it is one attribute load, cheap enough for every ``track_*`` call and every sampled span.
+    """
+
+    def __init__(self, config_path: Path, secret_path: Path, *, do_not_track: bool, policy_version: str):
+        self._config_path = config_path
+        self._secret_path = secret_path
+        self.do_not_track = do_not_track
+        self.policy_version = policy_version
+        self._lock = threading.Lock()
+        remove_stale_temp_files(config_path.parent)
+        self._secret = self._load_or_create_secret()
+        self.record = self._load_record()
+        self.anonymous_id = self._derive_anonymous_id()
+        if self.record.anonymous_id != self.anonymous_id or self.record.created_at is None:
+            self.record = self.record.model_copy(
+                update={"anonymous_id": self.anonymous_id, "created_at": self.record.created_at or _now()}
+            )
+            self._save_quietly()
+        self.enabled = self.record.enabled and not do_not_track
+
+    # -- what the rest of the system reads -----------------------------------------------------------
+
+    @property
+    def user_choice(self) -> bool:
+        """What the user chose, before DO_NOT_TRACK is applied."""
+        return self.record.enabled
+
+    @property
+    def reason(self) -> str:
+        if self.do_not_track:
+            return "DO_NOT_TRACK is set"
+        return "enabled in the config file" if self.record.enabled else "not enabled (the default)"
+
+    def secret(self) -> bytes:
+        """The per-install key for HMACs; never stored in the event log, never exported."""
+        return self._secret
+
+    # -- changes -------------------------------------------------------------------------------------
+
+    def set_enabled(self, enabled: bool) -> bool:
+        """Record the user's choice in memory at once; persist with :meth:`save`. Returns the effective state."""
+        with self._lock:
+            self.record = self.record.model_copy(
+                update={"enabled": enabled, "consent_changed_at": _now(), "policy_version": self.policy_version}
+            )
+            self.enabled = enabled and not self.do_not_track
+            return self.enabled
+
+    def rotate_identity(self) -> str:
+        """New secret, new anonymous id: nothing recorded afterwards links to what came before."""
+        with self._lock:
+            self._secret = secrets.token_bytes(_SECRET_BYTES)
+            atomic_write(self._secret_path, self._secret.hex().encode(), mode=0o600)
+            self.anonymous_id = self._derive_anonymous_id()
+            self.record = self.record.model_copy(update={"anonymous_id": self.anonymous_id})
+            return self.anonymous_id
+
+    def save(self) -> None:
+        with self._lock:
+            data = self.record.model_dump_json(indent=2).encode()
+        atomic_write(self._config_path, data, mode=0o600)
+
+    # -- loading -------------------------------------------------------------------------------------
+
+    def _save_quietly(self) -> None:
+        try:
+            self.save()
+        except OSError as exc:
+            _logger.warning("telemetry: cannot write the consent file (%s); consent stays off", type(exc).__name__)
+
+    def _load_record(self) -> ConsentRecord:
+        try:
+            raw = self._config_path.read_bytes()
+        except FileNotFoundError:
+            return ConsentRecord()
+        except OSError as exc:
+            _logger.warning("telemetry: cannot read the consent file (%s); consent is off", type(exc).__name__)
+            return ConsentRecord()
+        try:
+            return ConsentRecord.model_validate_json(raw)
+        except ValidationError:
+            self._set_aside(self._config_path)
+            return ConsentRecord()
+
+    def _load_or_create_secret(self) -> bytes:
+        try:
+            text = self._secret_path.read_text().strip()
+            secret = bytes.fromhex(text)
+            if len(secret) == _SECRET_BYTES:
+                return secret
+            self._set_aside(self._secret_path)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError):
+            self._set_aside(self._secret_path)
+        secret = secrets.token_bytes(_SECRET_BYTES)
+        try:
+            atomic_write(self._secret_path, secret.hex().encode(), mode=0o600)
+        except OSError as exc:
+            # Still usable for this run; the id just will not survive a restart.
+            _logger.warning("telemetry: cannot write the install secret (%s)", type(exc).__name__)
+        return secret
+
+    def _set_aside(self, path: Path) -> None:
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        try:
+            os.replace(path, aside)
+        except OSError:
+            aside = path
+        _logger.error(
+            "telemetry: %s was damaged; it was moved to %s and consent is off until the user chooses again",
+            path.name,
+            aside.name,
+        )
+
+    def _derive_anonymous_id(self) -> str:
+        return hmac.new(self._secret, _machine_fingerprint(), hashlib.sha256).hexdigest()[:16]
+
+
+def _machine_fingerprint() -> bytes:
+    """Stable machine information. It only ever enters a keyed HMAC and is never stored."""
+    parts = [platform.system(), platform.machine(), platform.node(), f"{uuid.getnode():x}"]
+    for candidate in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            parts.append(Path(candidate).read_text().strip())
+            break
+        except OSError:
+            continue
+    return "\x1f".join(parts).encode()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
