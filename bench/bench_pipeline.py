@@ -25,9 +25,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import Figure, Report, alternate  # noqa: E402
-from exporters import schema  # noqa: E402
-from telemetry import TelemetryService, TelemetrySettings  # noqa: E402
+from bench._common import Figure, Report, alternate
+from exporters import schema
+from telemetry import TelemetryService, TelemetrySettings
 
 HOME = str(Path.home())
 PROPERTIES = {
@@ -153,7 +153,9 @@ def end_to_end(report: Report, events: int, repeats: int) -> None:
     samples = alternate({"bare": run_bare, "ours": run_ours}, repeats)
     report.add(Figure("bare SDK pipeline, no-op exporter", "ev/s", samples["bare"]))
     report.add(Figure("ours: track_event -> committed DuckDB rows", "ev/s", samples["ours"]))
-    report.ratio("ours: track_event -> committed DuckDB rows", "bare SDK pipeline, no-op exporter", "goal >= 0.8x")
+    report.ratio(
+        "ours: track_event -> committed DuckDB rows", "bare SDK pipeline, no-op exporter", "goal >= 0.8x"
+    )
 
 
 def main(argv: list[str] | None = None) -> Report:

@@ -147,11 +147,16 @@ class BackgroundSpanProcessor(SpanProcessor):
         queue = self._queue
         with self._waiters_lock:
             waiters, self._flush_waiters = self._flush_waiters, []
+        processed_any = False
         while queue:
             batch: list[QueueItem] = []
             for _ in range(min(len(queue), self._max_batch_size)):
                 batch.append(queue.popleft())
             self._process(batch)
+            processed_any = True
+        if not processed_any:
+            # Nothing new, but the chain may hold a batch the exporter refused earlier: retry it now.
+            self._flush_inner()
         for waiter in waiters:
             waiter.set()
 
@@ -165,8 +170,11 @@ class BackgroundSpanProcessor(SpanProcessor):
             except Exception:
                 self._failures("processing a span")
         self.processed += len(batch)
+        self._flush_inner()
+
+    def _flush_inner(self) -> None:
         try:
-            inner.force_flush()
+            self._inner.force_flush()
         except Exception:
             self._failures("flushing a batch")
 
@@ -196,7 +204,9 @@ class BackgroundSpanProcessor(SpanProcessor):
         self._wake.set()
         self._worker.join(timeout_millis / 1000)
         if self._worker.is_alive():
-            _logger.warning("telemetry: export did not finish within %.1f s; exiting anyway", timeout_millis / 1000)
+            _logger.warning(
+                "telemetry: export did not finish within %.1f s; exiting anyway", timeout_millis / 1000
+            )
             return
         try:
             self._inner.shutdown()

@@ -91,7 +91,11 @@ class ConsentStore:
         """Record the user's choice in memory at once; persist with :meth:`save`. Returns the effective state."""
         with self._lock:
             self.record = self.record.model_copy(
-                update={"enabled": enabled, "consent_changed_at": _now(), "policy_version": self.policy_version}
+                update={
+                    "enabled": enabled,
+                    "consent_changed_at": _now(),
+                    "policy_version": self.policy_version,
+                }
             )
             self.enabled = enabled and not self.do_not_track
             return self.enabled
@@ -116,7 +120,9 @@ class ConsentStore:
         try:
             self.save()
         except OSError as exc:
-            _logger.warning("telemetry: cannot write the consent file (%s); consent stays off", type(exc).__name__)
+            _logger.warning(
+                "telemetry: cannot write the consent file (%s); consent stays off", type(exc).__name__
+            )
 
     def _load_record(self) -> ConsentRecord:
         try:
@@ -124,7 +130,9 @@ class ConsentStore:
         except FileNotFoundError:
             return ConsentRecord()
         except OSError as exc:
-            _logger.warning("telemetry: cannot read the consent file (%s); consent is off", type(exc).__name__)
+            _logger.warning(
+                "telemetry: cannot read the consent file (%s); consent is off", type(exc).__name__
+            )
             return ConsentRecord()
         try:
             return ConsentRecord.model_validate_json(raw)

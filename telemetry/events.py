@@ -30,6 +30,7 @@ MAX_NAME_LENGTH = 128
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _PRIMITIVES = (str, bool, int, float)
+_FLAT_TYPES = frozenset(_PRIMITIVES)
 
 Frame = tuple[str, int, str]  # file name, line number, function name
 
@@ -41,9 +42,16 @@ def to_attributes(properties: Mapping[str, Any] | None, prefix: str = "") -> dic
     see every level; homogeneous lists of primitives stay lists; anything else becomes JSON text, which
     the anonymizer parses and scrubs like any other JSON-in-a-string. ``None`` values are left out.
     """
+    if not properties:
+        return {}
+    if (
+        not prefix
+        and len(properties) <= MAX_ATTRIBUTES
+        and all(type(k) is str and type(v) in _FLAT_TYPES for k, v in properties.items())
+    ):
+        return dict(properties)  # the common case: already flat
     out: dict[str, AttributeValue] = {}
-    if properties:
-        _flatten(properties, prefix, out, 0)
+    _flatten(properties, prefix, out, 0)
     return out
 
 
@@ -211,7 +219,9 @@ class ErrorRecord:
     ) -> ErrorRecord:  # fmt: skip
         kind = type(exc)
         module = kind.__module__
-        error_type = kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
+        error_type = (
+            kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
+        )
         try:
             message = str(exc)
         except Exception:  # a broken __str__ must not break the caller

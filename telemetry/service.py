@@ -38,6 +38,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from pydantic import BaseModel
 
+from analytics import Analytics
 from exporters import schema
 from exporters.debug import StderrSpanExporter
 from exporters.duckdb_exporter import DuckDBMetricExporter, DuckDBSpanExporter
@@ -163,7 +164,7 @@ class TelemetryService:
         if settings.sample_resources:
             register_resource_gauges(self._meter, is_enabled)
         self._factory = SpanFactory(
-            self.resource, InstrumentationScope(SCOPE_NAME), record_measurement=self._record_histogram
+            self.resource, InstrumentationScope(SCOPE_NAME, "", ""), record_measurement=self._record_histogram
         )
         self._io = SerialExecutor("peft-telemetry-io")
         if settings.install_global:
@@ -195,8 +196,12 @@ class TelemetryService:
         return self._io.submit(lambda: self._persist_consent(action, source))
 
     def _persist_consent(self, action: str, source: str) -> None:
-        self.consent.save()
-        self._append_ledger(action, source)
+        self.consent.save()  # an unwritable config is the caller's to see, through the Future
+        try:
+            self._append_ledger(action, source)
+        except Exception:
+            # The choice itself is saved; only its proof in the log is missing. Counted and logged once.
+            self._internal_error("consent ledger")
 
     def _append_ledger(self, action: str, source: str) -> None:
         values = [action, self.consent.policy_version, self.consent.anonymous_id, source]
@@ -232,7 +237,9 @@ class TelemetryService:
             return
         try:
             props = dict(properties) if properties else None
-            self._background.submit(EventRecord(self._factory, event_type, props, time.time_ns(), current_parent()))
+            self._background.submit(
+                EventRecord(self._factory, event_type, props, time.time_ns(), current_parent())
+            )
         except Exception:
             self._internal_error("track_event")
 
@@ -267,7 +274,9 @@ class TelemetryService:
         if not self.consent.enabled:
             return
         try:
-            record = PerformanceRecord(self._factory, metric_name, value, unit, time.time_ns(), current_parent())
+            record = PerformanceRecord(
+                self._factory, metric_name, value, unit, time.time_ns(), current_parent()
+            )
             self._background.submit(record)
         except Exception:
             self._internal_error("track_performance")
@@ -299,7 +308,9 @@ class TelemetryService:
     def _internal_error(self, where: str) -> None:
         self._internal_errors[where] += 1
         if self._internal_errors[where] == 1:
-            _logger.error("telemetry: internal error in %s; the app is unaffected, further ones are counted", where)
+            _logger.error(
+                "telemetry: internal error in %s; the app is unaffected, further ones are counted", where
+            )
 
     # -- data control --------------------------------------------------------------------------------
 
@@ -349,6 +360,11 @@ class TelemetryService:
                 self._append_ledger("granted", "delete_all")
 
         return self._io.submit(run)
+
+    @property
+    def analytics(self) -> Analytics:
+        """SQL analytics over this service's event log (reads work while the exporter writes)."""
+        return Analytics(self.event_log.reader)
 
     def stats(self) -> PipelineStats:
         return PipelineStats(

@@ -44,14 +44,20 @@ class TelemetrySettings(BaseSettings):
     )
     max_age_days: float = Field(default=90.0, gt=0, le=3650, description="Spans older than this are pruned.")
     queue_size: int = Field(
-        default=65_536, ge=64, le=10_000_000, description="Events waiting for export; beyond it, drop and count."
+        default=65_536,
+        ge=64,
+        le=10_000_000,
+        description="Events waiting for export; beyond it, drop and count.",
     )
     batch_size: int = Field(default=4_096, ge=1, le=100_000, description="Spans per DuckDB transaction.")
     flush_interval_s: float = Field(
         default=0.5, gt=0, le=60, description="Longest time an event waits in memory before it is written."
     )
     shutdown_timeout_s: float = Field(
-        default=5.0, gt=0, le=300, description="shutdown() and exit wait at most this long for the last write."
+        default=5.0,
+        gt=0,
+        le=300,
+        description="shutdown() and exit wait at most this long for the last write.",
     )
     lock_timeout_s: float = Field(
         default=10.0, gt=0, le=600, description="How long a write waits for another process holding the file."

@@ -48,7 +48,10 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking() -> None:
 
     dropped: list[int] = []
     background = BackgroundSpanProcessor(
-        BatchExportingProcessor(Blocked()), max_queue_size=100, max_batch_size=10, schedule_delay_s=0.01,
+        BatchExportingProcessor(Blocked()),
+        max_queue_size=100,
+        max_batch_size=10,
+        schedule_delay_s=0.01,
         on_drop=dropped.append,
     )
     items = spans(1)

@@ -44,7 +44,9 @@ def test_fast_path_joins_the_active_trace(service: TelemetryService) -> None:
 
 
 def test_to_attributes_flattens_and_keeps_only_valid_values() -> None:
-    out = to_attributes({"a": {"b": {"c": 1}}, "none": None, "list": [1, 2], "mixed": [1, "x"], "obj": object})
+    out = to_attributes(
+        {"a": {"b": {"c": 1}}, "none": None, "list": [1, 2], "mixed": [1, "x"], "obj": object}
+    )
     assert out["a.b.c"] == 1
     assert "none" not in out
     assert out["list"] == (1, 2)

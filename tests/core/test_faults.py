@@ -23,7 +23,11 @@ def run_python(code: str, *, timeout: float = 120, **kwargs: object) -> subproce
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DO_NOT_TRACK", None)
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout, env=env,
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
         **kwargs,  # type: ignore[call-overload]
     )
 
@@ -51,13 +55,28 @@ def test_a_span_whose_anonymization_raises_is_dropped_and_counted(service: Telem
     assert service.stats().dropped_anonymizer_failed == 1
 
 
+# A process that opens the file with plain DuckDB (not through the event log and its lock) and keeps it.
+HOLDER = """
+import sys, time, duckdb
+while True:
+    try:
+        con = duckdb.connect(sys.argv[1])
+        break
+    except duckdb.IOException:
+        time.sleep(0.05)
+print("held", flush=True)
+time.sleep(4)
+con.close()
+"""
+
+
 def test_a_locked_database_delays_events_but_loses_none(tmp_path: Path) -> None:
     with recording_service(tmp_path, lock_timeout_s=0.5) as service:
         service.track_event_sync("before_lock")
         service.flush()
         db = service.event_log.path
         holder = subprocess.Popen(
-            [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('held', flush=True); time.sleep(4)"],
+            [sys.executable, "-c", HOLDER, str(db)],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
@@ -72,7 +91,9 @@ def test_a_locked_database_delays_events_but_loses_none(tmp_path: Path) -> None:
 
 
 def test_an_unusable_database_path_never_reaches_the_app(tmp_path: Path) -> None:
-    settings = TelemetrySettings(home=tmp_path, install_global=False, sample_resources=False, lock_timeout_s=0.5)
+    settings = TelemetrySettings(
+        home=tmp_path, install_global=False, sample_resources=False, lock_timeout_s=0.5
+    )
     settings.db_path.mkdir(parents=True)  # a folder where the file should be
     service = TelemetryService(settings)
     try:
@@ -129,7 +150,9 @@ def test_kill_9_during_ingestion_loses_no_committed_event(tmp_path: Path) -> Non
                 print(committed, flush=True)
     """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True, env=env
+    )
     assert proc.stdout is not None
     last = 0
     for line in proc.stdout:
@@ -165,7 +188,7 @@ def test_two_processes_share_one_data_home_and_lose_nothing(tmp_path: Path) -> N
         for name in ("a", "b")
     ]  # fmt: skip
     for proc in procs:
-        out, err = proc.communicate(timeout=200)
+        _, err = proc.communicate(timeout=200)
         assert proc.returncode == 0, err
     con = duckdb.connect(str(tmp_path / "telemetry" / "events.duckdb"), read_only=True)
     try:

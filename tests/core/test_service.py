@@ -43,7 +43,9 @@ def test_opt_in_then_opt_out(tmp_path: Path) -> None:
         events = stored_events(service)
         assert [e["event_type"] for e in events] == ["before_opt_out"]
         with service.event_log.reader() as con:
-            ledger = con.execute(f"SELECT action, policy_version, source FROM {schema.CONSENT_LEDGER} ORDER BY time_ns").fetchall()
+            ledger = con.execute(
+                f"SELECT action, policy_version, source FROM {schema.CONSENT_LEDGER} ORDER BY time_ns"
+            ).fetchall()
         assert [row[0] for row in ledger] == ["granted", "revoked"]
         assert all(row[1] == service.consent.policy_version for row in ledger)
 
@@ -205,9 +207,7 @@ def test_do_not_track_keeps_everything_off(tmp_path: Path, monkeypatch: pytest.M
     with recording_service(tmp_path):
         pass
     monkeypatch.setenv("DO_NOT_TRACK", "1")
-    service = TelemetryService(
-        TelemetrySettings(home=tmp_path, install_global=False, sample_resources=False)
-    )
+    service = TelemetryService(TelemetrySettings(home=tmp_path, install_global=False, sample_resources=False))
     try:
         assert service.is_enabled() is False
         service.track_event_sync("ignored")

@@ -21,7 +21,8 @@ def test_peft_studio_home_names_another_folder(monkeypatch: pytest.MonkeyPatch, 
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("1", True), ("true", True), ("yes", True), ("0", False), ("", False), ("false", False)]
+    ("value", "expected"),
+    [("1", True), ("true", True), ("yes", True), ("0", False), ("", False), ("false", False)],
 )
 def test_do_not_track_is_read_leniently(monkeypatch: pytest.MonkeyPatch, value: str, expected: bool) -> None:
     monkeypatch.setenv("DO_NOT_TRACK", value)
