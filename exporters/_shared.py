@@ -1,0 +1,369 @@
+"""One process's share of one DuckDB file: open briefly, share within the process, hand over to others.
+
+DuckDB admits one read-write process or many read-only ones, and a refused opener gets an error rather
+than a wait. Several processes (two copies of the app, the service, the CLI) use one data home, so no
+process may keep the file open for long. The rules here:
+
+* Every use enters through :meth:`SharedDatabase.cursor`. The first user in a process takes the
+  inter-process lock (``_lock.FileLock`` on ``<db>.lock``: blocking wait with a timeout), opens DuckDB,
+  migrates the schema, and hands out a cursor; concurrent users in the same process get their own cursor
+  on the same instance (a connection is not thread-safe, a cursor per thread is) and a reference count.
+* When the count drops to zero the instance *lingers* open for ``linger_s`` so a busy exporter does not
+  pay DuckDB's open+close (~30 ms) for every batch. It is handed over when another process waits for
+  the lock (it announces itself on ``<db>.lock.want``): after a pause in our use longer than
+  ``_HANDOVER_IDLE_S``, or once our time slice ``_SLICE_S`` is over (then new users in this process queue
+  up behind the other process, except nested uses on a thread that already holds a cursor). While
+  lingering, a small daemon thread probes for waiters every ``_POLL_S``.
+* A foreign DuckDB connection that ignores our lock makes ``duckdb.connect`` fail with a lock conflict;
+  that is retried with backoff until the timeout, then reported as ``EventLogLockTimeout``.
+* A write-ahead log DuckDB refuses to replay (flipped byte: checksum error) is moved aside to
+  ``<db>.wal.corrupt-<timestamp>``; the intact prefix before the damaged entry is replayed when DuckDB
+  names its position; the error is logged once, loudly, and the database opens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from exporters._errors import EventLogClosed, EventLogError, EventLogLockTimeout
+from exporters._lock import FileLock
+from exporters._migrate import migrate
+
+logger = logging.getLogger("exporters.eventlog")
+
+_POLL_S = 0.005  # how often a lingering instance checks for waiting processes
+# With another process waiting, we keep the file for up to one slice while we have work (each handover
+# costs both sides an open+close, ~30 ms), and give it up after a short pause in our use.
+_SLICE_S = 0.25
+_HANDOVER_IDLE_S = 0.05  # longer than an exporter's gap between batches (it converts spans meanwhile)
+_YIELD_WAIT_S = 0.1  # after handing over, how long we let the waiter go first
+_LOCK_CONFLICT = "Could not set lock"
+_WAL_POSITION = re.compile(r"byte position (\d+)")
+_FORK_ORPHANS: list[duckdb.DuckDBPyConnection] = []
+
+
+def wal_path(db: Path) -> Path:
+    return db.with_name(db.name + ".wal")
+
+
+def _is_fatal(exc: BaseException) -> bool:
+    cause = exc if isinstance(exc, duckdb.Error) else exc.__cause__
+    return isinstance(cause, duckdb.FatalException) or "invalidated" in str(cause)
+
+
+def _is_wal_damage(message: str, wal: Path) -> bool:
+    return "Corrupt WAL" in message or "replaying WAL" in message or str(wal) in message
+
+
+class SharedDatabase:
+    """The open-or-closed DuckDB instance of one file in this process. See the module docstring."""
+
+    def __init__(self, path: Path, config: dict[str, Any], linger_s: float) -> None:
+        self.path = path
+        self._config = config
+        self._linger_s = linger_s
+        self._lock = FileLock(path.with_name(path.name + ".lock"))
+        self._cond = threading.Condition()
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._refs = 0
+        self._busy = False  # a thread opens, closes or holds exclusive access; others wait
+        self._draining = False  # another process waits: let current users finish, then close
+        self._yielded = False  # we closed for a waiter: let it in before we take the lock again
+        self._idle_since = 0.0
+        self._opened_at = 0.0
+        self._closed = False
+        self._local = threading.local()
+        self._closer: threading.Thread | None = None
+        self.opens = 0  # how many times DuckDB was opened (tests and benchmarks read it)
+        self._forked_while_open = False
+
+    # -- entering and leaving ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def cursor(self, timeout: float) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A fresh cursor on the open instance, for this thread only, valid inside the block."""
+        conn = self._enter(time.monotonic() + timeout)
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        try:
+            cur = conn.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+        except Exception as exc:
+            if _is_fatal(exc):
+                # DuckDB invalidated the instance (I/O failure, disk full mid-checkpoint...): reopen it
+                # rather than keep handing out a dead one while it lingers.
+                with self._cond:
+                    self._draining = True
+            raise
+        finally:
+            self._local.depth -= 1
+            self._leave()
+
+    def _enter(self, deadline: float) -> duckdb.DuckDBPyConnection:
+        while True:
+            with self._cond:
+                if getattr(self._local, "depth", 0) > 0 and self._conn is not None:
+                    self._refs += 1  # nested on this thread: the instance cannot close under us
+                    return self._conn
+                action = self._next_action(deadline)
+                if isinstance(action, duckdb.DuckDBPyConnection):
+                    return action
+                self._busy = True
+            if action == "yield":
+                try:
+                    self._close_instance(yielded=True)
+                finally:
+                    with self._cond:
+                        self._busy = False
+                        self._cond.notify_all()
+                continue
+            conn: duckdb.DuckDBPyConnection | None = None
+            try:
+                conn = self._open_instance(deadline)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    if conn is not None:
+                        self._conn = conn
+                        self._opened_at = time.monotonic()
+                        self._draining = False
+                        self._refs += 1
+                    self._cond.notify_all()
+            assert conn is not None
+            return conn
+
+    def _next_action(self, deadline: float) -> duckdb.DuckDBPyConnection | str:
+        """Under the condition: a connection to use, or 'open' / 'yield' for the caller to do."""
+        while True:
+            if self._closed:
+                raise EventLogClosed("event log is closed")
+            if not self._busy:
+                if self._conn is None:
+                    return "open"
+                if not self._draining and self._slice_over() and self._lock.contended():
+                    self._draining = True
+                if not self._draining:
+                    self._refs += 1
+                    return self._conn
+                if self._refs == 0:
+                    return "yield"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise EventLogLockTimeout("timed out waiting for the event log inside this process")
+            self._cond.wait(remaining)
+
+    def _leave(self) -> None:
+        close_now = False
+        with self._cond:
+            self._refs -= 1
+            if self._refs == 0 and self._conn is not None:
+                self._idle_since = time.monotonic()
+                if self._draining or self._linger_s <= 0 or (self._slice_over() and self._lock.contended()):
+                    close_now = not self._busy
+                    self._busy = self._busy or close_now
+                else:
+                    self._ensure_closer()
+            self._cond.notify_all()
+        if close_now:
+            try:
+                self._close_instance(yielded=True)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self, timeout: float) -> Iterator[None]:
+        """Hold the inter-process lock with the database closed (to replace its files)."""
+        if getattr(self._local, "depth", 0) > 0:
+            raise EventLogError("erase() cannot run inside reader() on the same thread")
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._busy or self._refs > 0:
+                if self._closed:
+                    raise EventLogClosed("event log is closed")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise EventLogLockTimeout("timed out waiting for users of the event log")
+                self._cond.wait(remaining)
+            self._busy = True
+        try:
+            self._close_instance(yielded=False, keep_lock=True)
+            if not self._lock.held and not self._lock.acquire(max(deadline - time.monotonic(), 0.0)):
+                raise EventLogLockTimeout("event log is locked by another process")
+            try:
+                yield
+            finally:
+                self._lock.release()
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+    # -- opening and closing (called with _busy set, without the condition held) -----------------------
+
+    def _open_instance(self, deadline: float) -> duckdb.DuckDBPyConnection:
+        if self._forked_while_open:
+            raise EventLogError(
+                "the event log was open when this process was forked; a forked child cannot use it "
+                "(start the child with the 'spawn' method, or use the log in the parent only)"
+            )
+        if self._yielded:
+            self._yielded = False
+            self._lock.let_waiters_in(_YIELD_WAIT_S)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self._lock.acquire(max(deadline - time.monotonic(), 0.0)):
+                raise EventLogLockTimeout("event log is locked by another process")
+        except OSError as exc:
+            raise EventLogError(f"cannot use the event log folder ({type(exc).__name__})") from exc
+        try:
+            conn = self._connect(deadline)
+            try:
+                migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:
+            self._lock.release()
+            raise
+        self.opens += 1
+        return conn
+
+    def _connect(self, deadline: float) -> duckdb.DuckDBPyConnection:
+        delay = 0.005
+        repaired: Path | None = None
+        while True:
+            try:
+                return duckdb.connect(str(self.path), config=self._config)
+            except duckdb.Error as exc:
+                message = str(exc)
+                wal = wal_path(self.path)
+                if _LOCK_CONFLICT in message:
+                    # A connection that does not take our lock; it has no queue to join, so poll.
+                    if time.monotonic() + delay > deadline:
+                        raise EventLogLockTimeout(
+                            "event log file is held by a process that does not use the event log lock"
+                        ) from exc
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.2)
+                    continue
+                if wal.exists() and _is_wal_damage(message, wal):
+                    if repaired is None:
+                        repaired = self._set_wal_aside(wal, message)
+                        continue
+                    if wal.exists():  # the salvaged prefix failed too: open without any WAL
+                        wal.unlink()
+                        continue
+                raise EventLogError(f"cannot open the event log ({type(exc).__name__})") from exc
+
+    def _set_wal_aside(self, wal: Path, message: str) -> Path:
+        aside = wal.with_name(f"{wal.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns()}")
+        os.replace(wal, aside)
+        match = _WAL_POSITION.search(message)
+        kept = int(match.group(1)) if match else 0
+        if kept > 0:
+            # Entries before the damaged one passed their checksums: replay them, lose only the rest.
+            with open(aside, "rb") as src, open(wal, "wb") as dst:
+                dst.write(src.read(kept))
+                dst.flush()
+                os.fsync(dst.fileno())
+        logger.error(
+            "EVENT LOG WRITE-AHEAD LOG WAS DAMAGED and has been moved aside to %s; events after byte %d "
+            "of it were lost, recording continues. DuckDB said: %s",
+            aside,
+            kept,
+            message.split("\n", 1)[0][:300],
+        )
+        return aside
+
+    def _close_instance(self, *, yielded: bool, keep_lock: bool = False) -> None:
+        conn, self._conn = self._conn, None
+        try:
+            if conn is not None:
+                conn.close()
+        finally:
+            if not keep_lock:
+                self._lock.release()
+            self._yielded = yielded and conn is not None
+
+    def _slice_over(self) -> bool:
+        return time.monotonic() - self._opened_at >= _SLICE_S
+
+    # -- lingering --------------------------------------------------------------------------------------
+
+    def _ensure_closer(self) -> None:
+        if self._closer is None or not self._closer.is_alive():
+            self._closer = threading.Thread(target=self._closer_loop, name="eventlog-linger", daemon=True)
+            self._closer.start()
+
+    def _closer_loop(self) -> None:
+        with self._cond:
+            while not self._closed:
+                if self._conn is None or self._busy or self._refs > 0:
+                    self._cond.wait(self._linger_s * 4)
+                    if self._conn is None and not self._busy:
+                        return  # nothing to watch; started again at the next linger
+                    continue
+                idle = time.monotonic() - self._idle_since
+                handover = (idle >= _HANDOVER_IDLE_S or self._slice_over()) and self._lock.contended()
+                if idle < self._linger_s and not handover:
+                    self._cond.wait(min(_POLL_S, self._linger_s - idle))
+                    continue
+                self._busy = True
+                self._cond.release()
+                try:
+                    self._close_instance(yielded=False)
+                except Exception:
+                    logger.exception("closing the idle event log failed")
+                finally:
+                    self._cond.acquire()
+                    self._busy = False
+                    self._cond.notify_all()
+
+    # -- life cycle -------------------------------------------------------------------------------------
+
+    def close(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while (self._busy or self._refs > 0) and time.monotonic() < deadline:
+                self._cond.wait(max(deadline - time.monotonic(), 0.0))
+            self._closed = True
+            self._busy = True
+            self._cond.notify_all()
+        try:
+            self._close_instance(yielded=False)
+        finally:
+            self._lock.close()
+        closer = self._closer
+        if closer is not None and closer is not threading.current_thread():
+            closer.join(timeout=1.0)
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's instance and lock without touching them (closing would
+        checkpoint into the parent's file; unlocking would release the parent's lock)."""
+        if self._conn is not None:
+            _FORK_ORPHANS.append(self._conn)  # never collected: its destructor would checkpoint
+            # duckdb's per-process instance cache now hands this child the parent's stale instance for
+            # this path (same memory, no file lock of its own): any use could corrupt the file.
+            self._forked_while_open = True
+        self._conn = None
+        self._refs = 0
+        self._busy = False
+        self._draining = False
+        self._closer = None
+        self._cond = threading.Condition()
+        self._local = threading.local()
+        self._lock.forget()

@@ -1,0 +1,351 @@
+"""The event log: one DuckDB file that spans, span events, metric points and the consent ledger go to.
+
+Sharing the file between processes. DuckDB admits one read-write process *or* many read-only ones, and a
+refused opener gets an error instead of a wait, while two copies of the app, the service and the CLI share
+one data home. So nobody keeps the file open: every use (``reader()``, ``append()``, ``prune()``,
+``stats()``, ``erase()``) takes an ``fcntl.flock`` on ``<db>.lock`` (blocking wait with a timeout, no
+spinning), opens DuckDB, and lets go again. Inside one process all ``EventLog`` objects of a file share
+one open instance with a reference count and a cursor per thread, and the instance lingers open briefly
+after use (``linger_s``) unless another process is waiting (it says so on ``<db>.lock.want``), so a busy
+exporter pays DuckDB's open+close (~30 ms measured) once per burst, not once per batch. Details in
+``exporters/_shared.py`` and ``exporters/_lock.py``. Reads from different processes take turns too; every
+hold is one short transaction, and a waiter gets its turn after the current batch (or within ~20 ms
+of an idle, lingering holder).
+
+Writes are Arrow inserts (``INSERT INTO t BY NAME SELECT * FROM <arrow>``), one short transaction per
+call; ``append_many`` puts a batch's spans and their events in the same transaction, so a kill -9 leaves
+both or neither. Every connection runs with ``memory_limit`` (without it DuckDB grew ~325 MiB per million
+rows written), few threads and ``enable_external_access=false`` (SQL cannot read local files).
+
+Bounded storage: after every ``prune_every_rows`` appended rows or ``prune_interval_s`` seconds, rows older
+than ``max_age_days`` (default 90 days) are deleted, and only the newest ``max_events`` spans (default
+1,000,000, ~130 MiB) and metric points are kept, oldest first out. Span events go with the time window of
+their spans. The consent ledger is never pruned: it is the proof of what the user agreed to.
+
+Erasing: ``DELETE`` + ``CHECKPOINT`` leaves deleted values in the file's free blocks. ``erase()`` takes the
+lock, overwrites the database, its WAL, set-aside WALs and the spill folder ``<db>.tmp/`` with zeros,
+removes them and creates a fresh empty database.
+
+Example::
+
+    log = EventLog(home / "telemetry" / "events.duckdb")
+    log.append(schema.CONSENT_LEDGER, table)
+    with log.reader() as cur:
+        cur.execute("SELECT count(*) FROM spans").fetchall()
+    log.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from pydantic import BaseModel
+
+from exporters import _files, _migrate, _registry, schema
+from exporters._errors import EventLogClosed, EventLogError, EventLogLockTimeout
+from exporters._shared import logger
+
+__all__ = [
+    "EventLog",
+    "EventLogClosed",
+    "EventLogError",
+    "EventLogLockTimeout",
+    "EventLogStats",
+]
+
+_MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+_NS_PER_DAY = 86_400 * 1_000_000_000
+_BATCH_VIEW = "peft_arrow_batch"
+
+# Table names in SQL below come from schema constants (an allowlist), never from input.
+_INSERT = {t: f"INSERT INTO {t} BY NAME SELECT * FROM {_BATCH_VIEW}" for t in schema.TABLES}  # noqa: S608
+_DELETE_SPANS_BEFORE = f"DELETE FROM {schema.SPANS} WHERE start_ns < ?"  # noqa: S608
+_DELETE_EVENTS_BEFORE = f"DELETE FROM {schema.SPAN_EVENTS} WHERE time_ns < ?"  # noqa: S608
+_DELETE_POINTS_BEFORE = f"DELETE FROM {schema.METRIC_POINTS} WHERE time_ns < ?"  # noqa: S608
+_COUNT_SPANS = f"SELECT count(*) FROM {schema.SPANS}"  # noqa: S608
+_COUNT_POINTS = f"SELECT count(*) FROM {schema.METRIC_POINTS}"  # noqa: S608
+# The start of the oldest span to keep; ties at that instant are kept too.
+_NTH_NEWEST_SPAN = f"SELECT start_ns FROM {schema.SPANS} ORDER BY start_ns DESC LIMIT 1 OFFSET ?"  # noqa: S608
+_NTH_NEWEST_POINT = f"SELECT time_ns FROM {schema.METRIC_POINTS} ORDER BY time_ns DESC LIMIT 1 OFFSET ?"  # noqa: S608
+_STATS = f"""
+SELECT
+    (SELECT count(*) FROM {schema.SPANS}),
+    (SELECT count(*) FROM {schema.SPAN_EVENTS}),
+    (SELECT count(*) FROM {schema.METRIC_POINTS}),
+    (SELECT count(*) FROM {schema.CONSENT_LEDGER}),
+    least((SELECT min(start_ns) FROM {schema.SPANS}), (SELECT min(time_ns) FROM {schema.METRIC_POINTS})),
+    greatest((SELECT max(start_ns) FROM {schema.SPANS}), (SELECT max(time_ns) FROM {schema.METRIC_POINTS}))
+"""  # noqa: S608
+
+
+class EventLogStats(BaseModel):
+    """What the event log holds. ``oldest_ns``/``newest_ns`` span spans and metric points (None when
+    empty); ``size_bytes`` is the database file plus its WAL."""
+
+    path: str
+    schema_version: int
+    spans: int
+    span_events: int
+    metric_points: int
+    consent_ledger: int
+    oldest_ns: int | None
+    newest_ns: int | None
+    size_bytes: int
+
+
+class EventLog:
+    """The DuckDB event log at ``path``. Safe to use from many threads and processes at once.
+
+    Bad arguments raise ``ValueError`` here; nothing touches the disk until first use. At run time
+    methods raise ``EventLogError`` (lock timeout, I/O, damaged file) for the caller (an exporter) to
+    count; they never hang longer than ``lock_timeout_s``.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        max_events: int = 1_000_000,
+        max_age_days: float = 90.0,
+        memory_limit: str = "128MB",
+        lock_timeout_s: float = 30.0,
+        threads: int = 1,
+        linger_s: float = 0.5,
+        prune_every_rows: int = 10_000,
+        prune_interval_s: float = 60.0,
+    ) -> None:
+        _positive_int("max_events", max_events)
+        _positive_int("threads", threads)
+        _positive_int("prune_every_rows", prune_every_rows)
+        _finite("max_age_days", max_age_days, zero_ok=False)
+        _finite("lock_timeout_s", lock_timeout_s, zero_ok=False)
+        _finite("linger_s", linger_s, zero_ok=True)
+        _finite("prune_interval_s", prune_interval_s, zero_ok=True)
+        if not isinstance(memory_limit, str) or not _MEMORY_LIMIT.match(memory_limit):
+            raise ValueError("memory_limit must look like '128MB' or '1GiB'")
+        self.path = Path(path).expanduser().absolute()
+        if self.path.name == "" or str(path).strip() == "":
+            raise ValueError("path must name a file")
+        self.max_events = max_events
+        self.max_age_days = float(max_age_days)
+        self.lock_timeout_s = float(lock_timeout_s)
+        self.prune_every_rows = prune_every_rows
+        self.prune_interval_s = float(prune_interval_s)
+        self._config: dict[str, Any] = {
+            "memory_limit": memory_limit.strip(),
+            "threads": threads,
+            "enable_external_access": False,
+        }
+        self._db = _registry.attach(self.path, self._config, float(linger_s))
+        self._closed = False
+        self._prune_lock = threading.Lock()
+        self._rows_since_prune = 0
+        self._last_prune = float("-inf")
+        self._prune_failed_logged = False
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for this thread, valid inside the block. Keep the block short: other processes wait
+        for it. Raises ``EventLogError`` when the log cannot be opened in time."""
+        self._check_open()
+        with self._db.cursor(self.lock_timeout_s) as cur:
+            yield cur
+
+    def stats(self) -> EventLogStats:
+        with self.reader() as cur:
+            row = _migrate.first_row(cur, _STATS)
+            version = _migrate.current_version(cur)
+            size = sum(p.stat().st_size for p in (self.path, self._wal_path()) if p.exists())
+        assert row is not None
+        return EventLogStats(
+            path=str(self.path),
+            schema_version=version,
+            spans=row[0],
+            span_events=row[1],
+            metric_points=row[2],
+            consent_ledger=row[3],
+            oldest_ns=row[4],
+            newest_ns=row[5],
+            size_bytes=size,
+        )
+
+    # -- writing --------------------------------------------------------------------------------------
+
+    def append(self, table: str, data: pa.Table) -> None:
+        """Append ``data`` (columns named as in ``schema``; missing ones become NULL) in one transaction."""
+        self.append_many({table: data})
+
+    def append_many(self, batches: Mapping[str, pa.Table]) -> None:
+        """Append several tables in ONE transaction: all of them are stored, or none."""
+        todo = [(table, data) for table, data in batches.items() if self._validated(table, data).num_rows]
+        if not todo:
+            return
+        self._check_open()
+        rows = sum(data.num_rows for _, data in todo)
+        with self._db.cursor(self.lock_timeout_s) as cur:
+            try:
+                cur.begin()
+                try:
+                    for table, data in todo:
+                        cur.register(_BATCH_VIEW, data)
+                        try:
+                            cur.execute(_INSERT[table])
+                        finally:
+                            cur.unregister(_BATCH_VIEW)
+                    cur.commit()
+                except BaseException:
+                    with contextlib.suppress(duckdb.Error):
+                        cur.rollback()
+                    raise
+            except duckdb.Error as exc:
+                # DuckDB's message may quote a value; the caller logs ours only.
+                raise EventLogError(f"append failed ({type(exc).__name__})") from exc
+            if self._prune_due(rows):
+                try:
+                    self._prune_with(cur)
+                except EventLogError as exc:
+                    # The rows are committed; a failed prune is retried at the next trigger.
+                    if not self._prune_failed_logged:
+                        self._prune_failed_logged = True
+                        logger.warning("pruning the event log failed: %s", exc)
+
+    @staticmethod
+    def _validated(table: str, data: pa.Table) -> pa.Table:
+        if table not in schema.TABLES:
+            raise ValueError(f"unknown event log table {table!r}")
+        if not isinstance(data, pa.Table):
+            raise ValueError("data must be a pyarrow.Table")
+        allowed = set(schema.column_names(table))
+        names = data.column_names
+        if len(set(names)) != len(names) or not set(names) <= allowed:
+            raise ValueError(f"columns of {table} must be distinct names from exporters.schema")
+        return data
+
+    # -- bounding -------------------------------------------------------------------------------------
+
+    def _prune_due(self, rows: int) -> bool:
+        with self._prune_lock:
+            self._rows_since_prune += rows
+            now = time.monotonic()
+            if (
+                self._rows_since_prune < self.prune_every_rows
+                and now - self._last_prune < self.prune_interval_s
+            ):
+                return False
+            self._rows_since_prune = 0
+            self._last_prune = now
+            return True
+
+    def prune(self) -> int:
+        """Delete what is over the count cap or the age cap now; return how many rows went."""
+        self._check_open()
+        with self._db.cursor(self.lock_timeout_s) as cur:
+            return self._prune_with(cur)
+
+    def _prune_with(self, cur: duckdb.DuckDBPyConnection) -> int:
+        age_cutoff = time.time_ns() - int(self.max_age_days * _NS_PER_DAY)
+        removed = 0
+        try:
+            cur.begin()
+            try:
+                for sql in (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE, _DELETE_POINTS_BEFORE):
+                    removed += _deleted(cur.execute(sql, [age_cutoff]))
+                removed += self._cap(
+                    cur, _COUNT_SPANS, _NTH_NEWEST_SPAN, (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE)
+                )
+                removed += self._cap(cur, _COUNT_POINTS, _NTH_NEWEST_POINT, (_DELETE_POINTS_BEFORE,))
+                cur.commit()
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    cur.rollback()
+                raise
+        except duckdb.Error as exc:
+            raise EventLogError(f"prune failed ({type(exc).__name__})") from exc
+        return removed
+
+    def _cap(
+        self, cur: duckdb.DuckDBPyConnection, count_sql: str, nth_sql: str, deletes: tuple[str, ...]
+    ) -> int:
+        found = _migrate.first_row(cur, count_sql)
+        if not found or found[0] <= self.max_events:
+            return 0
+        keep_from = _migrate.first_row(cur, nth_sql, [self.max_events - 1])
+        if not keep_from or keep_from[0] is None:
+            return 0
+        return sum(_deleted(cur.execute(sql, [keep_from[0]])) for sql in deletes)
+
+    # -- erasing --------------------------------------------------------------------------------------
+
+    def erase(self) -> None:
+        """Erase everything: afterwards no byte of recorded data remains in the database file, its WAL,
+        set-aside WALs or the spill folder, and the log is empty (fresh schema). Raises
+        ``EventLogError`` when the lock cannot be had in time; not callable inside ``reader()``."""
+        self._check_open()
+        with self._db.exclusive(self.lock_timeout_s):
+            try:
+                for path in _files.data_files(self.path):
+                    _files.wipe(path)
+                _files.fsync_dir(self.path.parent)
+                conn = duckdb.connect(str(self.path), config=self._config)
+                try:
+                    _migrate.migrate(conn)
+                    conn.execute("CHECKPOINT")
+                finally:
+                    conn.close()
+            except (OSError, duckdb.Error) as exc:
+                raise EventLogError(f"erase failed ({type(exc).__name__})") from exc
+        with self._prune_lock:
+            self._rows_since_prune = 0
+
+    def _wal_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".wal")
+
+    # -- life cycle -----------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EventLogClosed("event log is closed")
+
+    def close(self) -> None:
+        """Let go of the file (the last ``EventLog`` of a file in this process closes it). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            _registry.detach(self._db, self.lock_timeout_s)
+        except Exception:
+            logger.exception("closing the event log failed")
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer")
+
+
+def _finite(name: str, value: object, *, zero_ok: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ValueError(f"{name} must be {'>= 0' if zero_ok else '> 0'}")
+
+
+def _deleted(result: duckdb.DuckDBPyConnection) -> int:
+    rows = result.fetchall()
+    return int(rows[0][0]) if rows else 0
