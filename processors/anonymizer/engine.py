@@ -1,0 +1,185 @@
+"""The privacy engine's face: one object that scrubs values, text, errors and whole spans.
+
+Everything stored passes through one :class:`Anonymizer`, so one set of rules (see :meth:`Anonymizer.rules`)
+describes everything that is removed. The engine is built once (regexes compiled, policy validated) and
+is then safe to call from several threads; its caches only ever hold what a string became.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets as _secrets
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
+
+from . import rules as R
+from .detectors import Counts, Scanner
+from .keys import KeyClassifier
+from .paths import parse_home
+from .policy import PolicyError, PrivacyPolicy
+from .spans import SpanScrubber
+from .stacktrace import scrub_error_message, scrub_stacktrace
+from .structures import DROP, AttrValue, Walker
+
+#: Hash length in hex characters (64 bits): enough to tell users apart, short enough to read.
+HASH_HEX_CHARS = 16
+_MIN_SECRET_BYTES = 16
+
+
+class Anonymizer:
+    """Scrubs everything that can be stored.
+
+    Example::
+
+        anon = Anonymizer(PrivacyPolicy(), secret=lambda: install_secret)
+        clean, redactions = anon.scrub_value({"email": "a@b.c", "model_name": "llama-2-7b"})
+        # clean == {"model_name": "llama-2-7b"}; redactions == Counter({"key.email": 1})
+
+    ``secret`` is called whenever an identifier is hashed, so rotating the per-install secret (as
+    ``delete_all`` does) takes effect at once; it must return at least 16 bytes. Without it, a random secret
+    for this object's lifetime is used (hashes are then stable only within the process).
+    ``home_dir`` defaults to the current user's home. ``redactions_key`` is the span attribute that carries
+    ``{rule_id: count}``; it must equal ``exporters.schema.ATTR_REDACTIONS`` (a test checks this; the
+    processors package does not import exporters).
+    """
+
+    def __init__(
+        self,
+        policy: PrivacyPolicy | None = None,
+        secret: Callable[[], bytes] | None = None,
+        home_dir: str | os.PathLike[str] | None = None,
+        redactions_key: str = "peft.redactions",
+    ) -> None:
+        if policy is None:
+            policy = PrivacyPolicy()
+        if not isinstance(policy, PrivacyPolicy):
+            raise PolicyError(f"policy must be a PrivacyPolicy, not {type(policy).__name__}")
+        if secret is not None and not callable(secret):
+            raise PolicyError("secret must be a callable returning bytes (it is re-read after rotation)")
+        if not isinstance(redactions_key, str) or not redactions_key:
+            raise PolicyError("redactions_key must be a non-empty string")
+        if secret is None:
+            fallback = _secrets.token_bytes(32)
+            secret = lambda: fallback  # noqa: E731
+        self.policy = policy
+        self._secret = secret
+        self._keys = KeyClassifier(policy)
+        self._scanner = Scanner(policy, self._keys, parse_home(home_dir), self.hash_identifier)
+        self._walker = Walker(self._scanner, self._keys)
+        known = frozenset(r.id for r in R.builtin_rules()) | frozenset(policy.extra_patterns)
+        self._spans = SpanScrubber(self._scanner, self._walker, redactions_key, known)
+        self.redactions_key = redactions_key
+
+    # --- identifiers -------------------------------------------------------------------------------------
+    def hash_identifier(self, value: str) -> str:
+        """HMAC-SHA256 of an identifier with the per-install secret, as 16 hex characters."""
+        key = self._secret()
+        if not isinstance(key, (bytes, bytearray)) or len(key) < _MIN_SECRET_BYTES:
+            # Runtime, not configuration: the caller fails closed (the span is dropped and counted).
+            raise ValueError("the anonymizer secret must be at least 16 bytes")
+        return hmac.new(bytes(key), value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:HASH_HEX_CHARS]
+
+    # --- values ------------------------------------------------------------------------------------------
+    def scrub_value(self, value: Any, key: str | None = None) -> tuple[Any, Counter[str]]:
+        """Any JSON-like value, shape kept. If ``key`` is denied the result is None (the field is removed)."""
+        counts: Counts = {}
+        cleaned = self._walker.value(value, counts, key)
+        return (None if cleaned is DROP else cleaned), Counter(counts)
+
+    def scrub_attributes(self, attrs: Mapping[str, Any]) -> tuple[dict[str, AttrValue], Counter[str]]:
+        """An attribute map with valid OTel values: nested mappings flattened to dotted keys."""
+        counts: Counts = {}
+        return self._walker.attributes(attrs, counts), Counter(counts)
+
+    def scrub_text(self, text: str) -> tuple[str, Counter[str]]:
+        counts: Counts = {}
+        return self._walker.text(text, counts), Counter(counts)
+
+    def scrub_error_message(self, message: str) -> tuple[str, Counter[str]]:
+        """First line only, then scrubbed."""
+        counts: Counts = {}
+        return scrub_error_message(self._scanner, message, counts), Counter(counts)
+
+    def scrub_stacktrace(self, trace: str) -> tuple[str, Counter[str]]:
+        """Exception types, file names, line numbers and function names survive; the rest does not."""
+        counts: Counts = {}
+        return scrub_stacktrace(self._scanner, trace, counts), Counter(counts)
+
+    # --- spans -------------------------------------------------------------------------------------------
+    def scrub_span(self, span: ReadableSpan) -> ReadableSpan:
+        """A new span with every stored string scrubbed and ``redactions_key`` set when anything was removed.
+
+        Raises on internal errors: callers (the processor and exporter wrappers) drop the span then.
+        """
+        return self._spans.scrub(span)
+
+    def scrub_resource(self, resource: Resource) -> tuple[Resource, Counter[str]]:
+        """A resource with scrubbed attributes (cached per resource object)."""
+        counts: Counts = {}
+        return self._spans.resource(resource, counts), Counter(counts)
+
+    def scrub_scope(self, scope: Any) -> Any:
+        counts: Counts = {}
+        return self._spans.scope(scope, counts)
+
+    # --- preview and description -------------------------------------------------------------------------
+    def preview(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """What would be stored for an event such as ``{"event_type": ..., "properties": {...}}``.
+
+        Mappings (properties, context) come back as they are stored: flattened attribute maps. Other fields
+        are scrubbed as values. ``redactions`` lists the rules that fired, with counts.
+        """
+        counts: Counts = {}
+        out: dict[str, Any] = {}
+        for field, value in event.items():
+            name = str(field)
+            if isinstance(value, Mapping):
+                out[name] = self._walker.attributes(value, counts)
+            else:
+                cleaned = self._walker.value(value, counts, None)
+                out[name] = None if cleaned is DROP else cleaned
+        out["redactions"] = dict(sorted(counts.items()))
+        return out
+
+    def rules(self) -> list[RuleInfo]:
+        """Every rule this engine applies: the source of the consent screen's "what we never collect"."""
+        out = R.builtin_rules()
+        hashed = ", ".join(self.policy.hashed_keys)
+        out = [
+            r.model_copy(update={"description": f"{r.description} Hashed keys: {hashed}."})
+            if r.id == R.ID_HASHED
+            else r
+            for r in out
+        ]
+        if self.policy.extra_denied_keys:
+            out = [
+                r.model_copy(update={"description": f"{r.description} ({', '.join(self.policy.extra_denied_keys)})"})
+                if r.id == R.KEY_CUSTOM
+                else r
+                for r in out
+            ]
+        out += [
+            R.RuleInfo(
+                id=rule_id,
+                kind="value",
+                marker=R.marker_for(rule_id),
+                description="A pattern from your privacy policy.",
+            )
+            for rule_id in self.policy.extra_patterns
+        ]
+        return out
+
+    def clear_caches(self) -> None:
+        """Forget cached results (call after delete_all: the caches hold what recent strings became)."""
+        self._walker.clear_caches()
+        self._spans.clear_caches()
+        self._scanner.clear_caches()
+
+
+RuleInfo = R.RuleInfo

@@ -1,0 +1,193 @@
+"""Rebuilding a finished span with every stored string scrubbed.
+
+A ``ReadableSpan`` is immutable, so we build a new one (never touching the input): name, attributes, events
+(exception message cut to its first line, stack trace reduced), status description, links' attributes,
+resource attributes and instrumentation scope (name and attributes). Resources and scopes are shared by
+every span of a provider, so their scrubbed copies are cached per object.
+
+The dropped-attribute/event/link counts of the original survive (a subclass reports them), because the
+event log stores them and a fresh ``ReadableSpan`` would report zero.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, Final
+
+import orjson
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, Status
+
+from .detectors import Counts, Scanner, count
+from .stacktrace import first_line, scrub_stacktrace
+from .structures import Special, Walker
+
+_CACHE_LIMIT: Final = 64
+_IDENTIFIER_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+
+class ScrubbedSpan(ReadableSpan):
+    """A rebuilt span that still reports how many attributes, events and links the SDK had dropped."""
+
+    def __init__(self, *, dropped: tuple[int, int, int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._dropped_counts = dropped
+
+    @property
+    def dropped_attributes(self) -> int:
+        return self._dropped_counts[0]
+
+    @property
+    def dropped_events(self) -> int:
+        return self._dropped_counts[1]
+
+    @property
+    def dropped_links(self) -> int:
+        return self._dropped_counts[2]
+
+
+class SpanScrubber:
+    """Owns the span-shaped parts of the engine (and the per-resource / per-scope caches)."""
+
+    def __init__(self, scanner: Scanner, walker: Walker, redactions_key: str, known_rules: frozenset[str]) -> None:
+        self._known_rules = known_rules
+        self._scan = scanner
+        self._walk = walker
+        self.redactions_key = redactions_key
+        self._lock = threading.Lock()
+        self._resources: dict[int, tuple[Resource, Resource, Counts]] = {}
+        self._scopes: dict[int, tuple[InstrumentationScope, InstrumentationScope, Counts]] = {}
+        self.event_special: Special = {
+            "exception.message": self._message,
+            "exception.stacktrace": self._stacktrace,
+            "exception.type": self._exception_type,
+        }
+
+    def _message(self, value: str, counts: Counts) -> str:
+        return self._walk.text(first_line(value, counts), counts)
+
+    def _stacktrace(self, value: str, counts: Counts) -> str:
+        return scrub_stacktrace(self._scan, value, counts, self._walk.text)
+
+    def _exception_type(self, value: str, counts: Counts) -> str:
+        if len(value) <= 200 and _IDENTIFIER_CHARS.issuperset(value):
+            return value
+        return self._walk.text(value, counts)
+
+    # --- resources and scopes ----------------------------------------------------------------------------
+    def resource(self, resource: Resource, counts: Counts) -> Resource:
+        hit = self._resources.get(id(resource))
+        if hit is None or hit[0] is not resource:
+            local: Counts = {}
+            attrs = self._walk.attributes(resource.attributes, local, allowlist=False)
+            clean = Resource(attrs, resource.schema_url)
+            hit = (resource, clean, local)
+            with self._lock:
+                if len(self._resources) >= _CACHE_LIMIT:
+                    self._resources.clear()
+                self._resources[id(resource)] = hit
+        for rule, n in hit[2].items():
+            count(counts, rule, n)
+        return hit[1]
+
+    def scope(self, scope: InstrumentationScope | None, counts: Counts) -> InstrumentationScope | None:
+        if scope is None:
+            return None
+        hit = self._scopes.get(id(scope))
+        if hit is None or hit[0] is not scope:
+            local: Counts = {}
+            version = scope.version
+            clean = InstrumentationScope(
+                self._scan.scan_text(scope.name, local),
+                self._scan.scan_text(version, local) if version else version,
+                scope.schema_url,
+                self._walk.attributes(scope.attributes, local, allowlist=False),
+            )
+            hit = (scope, clean, local)
+            with self._lock:
+                if len(self._scopes) >= _CACHE_LIMIT:
+                    self._scopes.clear()
+                self._scopes[id(scope)] = hit
+        for rule, n in hit[2].items():
+            count(counts, rule, n)
+        return hit[1]
+
+    def clear_caches(self) -> None:
+        with self._lock:
+            self._resources.clear()
+            self._scopes.clear()
+
+    # --- spans -------------------------------------------------------------------------------------------
+    def _attrs(
+        self, attrs: Mapping[str, Any] | None, dropped: int, counts: Counts, special: Special | None = None
+    ) -> Any:
+        clean = self._walk.attributes(attrs, counts, special)
+        if dropped:
+            bounded = BoundedAttributes(maxlen=None, attributes=clean, immutable=True)
+            bounded.dropped = dropped
+            return bounded
+        return clean
+
+    def scrub(self, span: ReadableSpan) -> ScrubbedSpan:
+        counts: Counts = {}
+        # Names and messages go through the walker's cache: they repeat far more than they vary.
+        text = self._walk.text
+        name = text(span.name, counts)
+        raw_attrs = span.attributes
+        attributes = self._walk.attributes(raw_attrs, counts, skip=self.redactions_key)
+        events = [
+            Event(
+                name=text(event.name, counts),
+                attributes=self._attrs(event.attributes, event.dropped_attributes, counts, self.event_special),
+                timestamp=event.timestamp,
+            )
+            for event in span.events
+        ]
+        links = [
+            Link(link.context, self._attrs(link.attributes, link.dropped_attributes, counts)) for link in span.links
+        ]
+        status = span.status
+        if status.description:
+            status = Status(status.status_code, text(first_line(status.description, counts), counts))
+        resource = self.resource(span.resource, counts)
+        scope = self.scope(span.instrumentation_scope, counts)
+        _merge_previous(raw_attrs, self.redactions_key, counts, self._known_rules)
+        if counts:
+            attributes[self.redactions_key] = orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode()
+        return ScrubbedSpan(
+            dropped=(span.dropped_attributes, span.dropped_events, span.dropped_links),
+            name=name,
+            context=span.context,
+            parent=span.parent,
+            resource=resource,
+            attributes=attributes,
+            events=events,
+            links=links,
+            kind=span.kind,
+            status=status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=scope,
+        )
+
+
+def _merge_previous(attrs: Mapping[str, Any] | None, key: str, counts: Counts, known: frozenset[str]) -> None:
+    """A span scrubbed twice keeps the first pass's accounting.
+
+    Only known rule ids with positive int counts are taken: the attribute may come from app code, and
+    anything else in it would be stored unscrubbed.
+    """
+    if not attrs or key not in attrs:
+        return
+    try:
+        previous = orjson.loads(attrs[key])
+    except (orjson.JSONDecodeError, TypeError):
+        return
+    if isinstance(previous, dict):
+        for rule, n in previous.items():
+            if rule in known and type(n) is int and 0 < n < 2**31:
+                count(counts, rule, n)

@@ -1,0 +1,336 @@
+"""Walking values: nested dicts and lists, JSON inside strings, and OpenTelemetry attribute maps.
+
+Two output shapes, one set of rules:
+
+* :meth:`Walker.value` keeps the shape (dicts stay dicts) for JSON-like payloads such as ``properties``.
+  A key that a key rule denies disappears with its whole value.
+* :meth:`Walker.attributes` produces valid OpenTelemetry attribute values only. Nested mappings are
+  flattened to dotted keys (``{"config": {"lora_r": 16}}`` -> ``config.lora_r = 16``), which every OTel
+  exporter accepts and analytics can filter on without parsing JSON. Lists of one primitive type stay
+  tuples (ints mixed with floats become floats); any other list (mixed types, None, nested dicts) becomes
+  one JSON string. NaN and infinities become the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, since
+  JSON (and so the export) cannot carry them.
+
+Nested keys are judged by their dotted path (``user.name`` is removed, ``model.name`` is kept). Strings that
+hold JSON objects or arrays are parsed, scrubbed as structures and re-serialized (compactly, and only when
+something changed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Callable, Mapping
+from enum import Enum
+from math import isfinite
+from typing import Any, Final
+
+import orjson
+
+from . import rules as R
+from .detectors import Counts, Scanner, count
+from .keys import HASH, KeyClassifier, is_version_key
+from .validators import is_card_int
+
+AttrValue = str | bool | int | float | tuple[str, ...] | tuple[bool, ...] | tuple[int, ...] | tuple[float, ...]
+#: Per-key special handling inside attribute maps (exception.message -> first line only, ...).
+Special = Mapping[str, Callable[[str, Counts], str]]
+
+#: (shown key, rule decision or HASH or None, dotted quads are versions, counts from scanning the key)
+KeyInfo = tuple[str, str | None, bool, tuple[tuple[str, int], ...]]
+
+_DROP: Final = object()
+_CACHE_LIMIT: Final = 4096
+_CACHEABLE_LEN: Final = 256
+_SMALL_INT: Final = 10**12
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+_NON_FINITE: Final = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def _finite(value: float) -> float | str:
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else _NON_FINITE[value]
+
+
+class Walker:
+    """Applies key rules, hashing and the scanner to any value."""
+
+    def __init__(self, scanner: Scanner, keys: KeyClassifier, max_depth: int = 16, max_items: int = 1000) -> None:
+        self._scan = scanner
+        self._keys = keys
+        self._max_depth = max_depth
+        self._max_items = max_items
+        # Benign values repeat (event types, model names): remember what short strings became.
+        self._text_cache: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
+        self._key_cache: dict[str, KeyInfo] = {}
+
+    def clear_caches(self) -> None:
+        self._text_cache.clear()
+        self._key_cache.clear()
+
+    # --- keys --------------------------------------------------------------------------------------------
+    def key_info(self, key: str) -> KeyInfo:
+        """Everything about a key, computed once: how it is shown, its rule decision, version-ness.
+
+        Keys come from code and repeat on every span, so this is one dict lookup on the hot path. The shown
+        form is scanned too: a caller may key a dict by e-mail address or path.
+        """
+        info = self._key_cache.get(key)
+        if info is None:
+            local: Counts = {}
+            shown = self._scan.scan_text(key, local)
+            info = (shown, self._keys.classify(key), is_version_key(key), tuple(local.items()))
+            if len(self._key_cache) >= _CACHE_LIMIT:
+                self._key_cache.clear()
+            self._key_cache[key] = info
+        return info
+
+    # --- strings -----------------------------------------------------------------------------------------
+    def text(self, s: str, counts: Counts, key: str | None = None, depth: int = 0, version: bool = False) -> str:
+        """A string value: JSON inside it is walked as a structure, anything else is scanned as text."""
+        cacheable = len(s) <= _CACHEABLE_LEN and not version
+        if cacheable:
+            hit = self._text_cache.get(s)
+            if hit is not None:
+                for rule, n in hit[1]:
+                    counts[rule] = counts.get(rule, 0) + n
+                return hit[0]
+        local: Counts = {}
+        out = self._text_uncached(s, local, key, depth, version)
+        for rule, n in local.items():
+            counts[rule] = counts.get(rule, 0) + n
+        if cacheable and R.ID_HASHED not in local:  # hashes change when the secret rotates
+            if len(self._text_cache) >= _CACHE_LIMIT:
+                self._text_cache.clear()
+            self._text_cache[s] = (out, tuple(local.items()))
+        return out
+
+    def _text_uncached(self, s: str, counts: Counts, key: str | None, depth: int, version_key: bool) -> str:
+        stripped = s.strip()
+        if len(stripped) >= 2 and stripped[0] in "{[" and stripped[-1] in "}]" and depth < self._max_depth:
+            try:
+                parsed = orjson.loads(stripped)
+            except orjson.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, (dict, list)):
+                local: Counts = {}
+                cleaned = self._value(parsed, local, key, depth + 1)
+                if not local:
+                    return s
+                for rule, n in local.items():
+                    count(counts, rule, n)
+                return self._scan.limit(orjson.dumps(cleaned).decode(), counts)
+        return self._scan.scan_text(s, counts, version_key)
+
+    # --- JSON-like values --------------------------------------------------------------------------------
+    def value(self, v: Any, counts: Counts, key: str | None = None, depth: int = 0) -> Any:
+        """Scrubbed copy of a JSON-like value; ``_DROP`` if ``key`` itself is denied."""
+        if key is not None:
+            decision = self._keys.classify(key)
+            if decision is None:
+                return self._value(v, counts, key, depth)
+            if decision == HASH:
+                count(counts, R.ID_HASHED)
+                return self.hash_any(v)
+            if decision is not None:
+                count(counts, decision)
+                return _DROP
+        return self._value(v, counts, key, depth)
+
+    def _value(self, v: Any, counts: Counts, key: str | None, depth: int) -> Any:
+        t = type(v)
+        if t is str:
+            return self.text(v, counts, key, depth, self.key_info(key)[2] if key else False)
+        if v is None or t is bool:
+            return v
+        if t is int:
+            if is_card_int(v):
+                count(counts, R.VALUE_CARD)
+                return R.MARKERS[R.VALUE_CARD]
+            if not _INT64_MIN <= v <= _INT64_MAX:
+                return self.text(str(v), counts)  # OTel and JSON writers take 64-bit ints only
+            return v
+        if t is float:
+            return _finite(v)
+        if depth >= self._max_depth:
+            count(counts, R.LIMIT_DEPTH)
+            return R.MARKERS[R.LIMIT_DEPTH]
+        if isinstance(v, Mapping):
+            out: dict[str, Any] = {}
+            for i, (k, item) in enumerate(v.items()):
+                if i >= self._max_items:
+                    count(counts, R.LIMIT_DEPTH)
+                    break
+                ks = str(k)
+                cleaned = self.value(item, counts, f"{key}.{ks}" if key else ks, depth + 1)
+                if cleaned is not _DROP:
+                    out[self._shown_key(ks, counts)] = cleaned
+            return out
+        if isinstance(v, (list, tuple, set, frozenset)):
+            items = list(v)
+            if len(items) > self._max_items:
+                count(counts, R.LIMIT_DEPTH)
+                items = items[: self._max_items]
+            return [self._value(item, counts, key, depth + 1) for item in items]
+        return self._value(self._plain(v, counts), counts, key, depth + 1)
+
+    def _plain(self, v: Any, counts: Counts) -> Any:
+        """Other types as plain data: ints, floats and strings keep their meaning; anything else is text."""
+        if isinstance(v, bool):
+            return bool(v)
+        if isinstance(v, Enum):
+            return v.value if isinstance(v.value, (str, int, float, bool)) else str(v.value)
+        if isinstance(v, int):
+            return int(v)
+        if isinstance(v, float):
+            return float(v)
+        if isinstance(v, str):
+            return str(v)
+        if isinstance(v, (bytes, bytearray, memoryview)):
+            return bytes(v).decode("utf-8", errors="replace")
+        if isinstance(v, (dt.datetime, dt.date, dt.time)):
+            return v.isoformat()
+        if isinstance(v, os.PathLike):
+            return os.fspath(v) if isinstance(os.fspath(v), str) else repr(v)
+        dump = getattr(v, "model_dump", None)
+        if callable(dump):  # pydantic models
+            try:
+                return dump(mode="json")
+            except Exception:
+                pass
+        try:
+            return str(v)
+        except Exception:
+            count(counts, R.VALUE_UNSERIALIZABLE)
+            return R.MARKERS[R.VALUE_UNSERIALIZABLE]
+
+    def hash_any(self, v: Any) -> Any:
+        """Keyed hash of an identifier; structure is not worth keeping for an id, so one hash per value."""
+        if v is None:
+            return None
+        if isinstance(v, (str, int, float, bool)):
+            return self._scan.hash(str(v))
+        try:
+            return self._scan.hash(orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode())
+        except TypeError:
+            return self._scan.hash(str(v))
+
+    # --- OpenTelemetry attributes ------------------------------------------------------------------------
+    def attributes(
+        self,
+        attrs: Mapping[str, Any] | None,
+        counts: Counts,
+        special: Special | None = None,
+        skip: str | None = None,
+        allowlist: bool = True,
+    ) -> dict[str, AttrValue]:
+        """Flattened, scrubbed attribute map with valid OTel values (see the module docstring).
+
+        In allowlist mode, top-level keys not on the list are dropped, except the ``special`` keys (the
+        ``exception.*`` conventions, which have scrubbers of their own) and when ``allowlist`` is False
+        (resource and scope attributes: they come from code, not from callers).
+        """
+        out: dict[str, AttrValue] = {}
+        if not attrs:
+            return out
+        allowlist = allowlist and self._keys.allowlist_mode
+        key_cache = self._key_cache
+        text_cache = self._text_cache
+        for k, v in attrs.items():
+            ks = k if type(k) is str else str(k)
+            if ks == skip:
+                continue
+            if special is not None and ks in special and isinstance(v, str):
+                out[ks] = special[ks](v, counts)
+                continue
+            if allowlist and not self._keys.allowed(ks):
+                count(counts, R.KEY_NOT_ALLOWLISTED)
+                continue
+            info = key_cache.get(ks) or self.key_info(ks)
+            if info[3]:
+                for rule, n in info[3]:
+                    counts[rule] = counts.get(rule, 0) + n
+            # The common cases inline, under a harmless key: a string already seen, a number, a flag.
+            if info[1] is None:
+                t = type(v)
+                if t is str and not info[2]:
+                    hit = text_cache.get(v)
+                    if hit is not None:
+                        for rule, n in hit[1]:
+                            counts[rule] = counts.get(rule, 0) + n
+                        out[info[0]] = hit[0]
+                        continue
+                elif (t is float and isfinite(v)) or t is bool or (t is int and -_SMALL_INT < v < _SMALL_INT):
+                    out[info[0]] = v  # too small to be a card number (12+ digits), finite
+                    continue
+            self._flat(ks, info, v, out, counts, 0)
+        return out
+
+    def _shown_key(self, key: str, counts: Counts) -> str:
+        info = self._key_cache.get(key) or self.key_info(key)
+        for rule, n in info[3]:
+            counts[rule] = counts.get(rule, 0) + n
+        return info[0]
+
+    def _flat(self, path: str, info: KeyInfo, v: Any, out: dict[str, AttrValue], counts: Counts, depth: int) -> None:
+        shown, decision, version, _ = info
+        if decision is not None:
+            if decision == HASH:
+                count(counts, R.ID_HASHED)
+                hashed = self.hash_any(v)
+                if hashed is not None:
+                    out[shown] = hashed
+            else:
+                count(counts, decision)
+            return
+        t = type(v)
+        if t is str:
+            out[shown] = self.text(v, counts, path, 0, version)
+        elif t is bool:
+            out[shown] = v
+        elif t is int:
+            if is_card_int(v):
+                count(counts, R.VALUE_CARD)
+                out[shown] = R.MARKERS[R.VALUE_CARD]
+            elif not _INT64_MIN <= v <= _INT64_MAX:
+                out[shown] = self.text(str(v), counts)
+            else:
+                out[shown] = v
+        elif t is float:
+            out[shown] = _finite(v)
+        elif v is None:
+            return  # OTel has no null attribute value
+        elif isinstance(v, Mapping):
+            if depth >= self._max_depth:
+                count(counts, R.LIMIT_DEPTH)
+                out[shown] = R.MARKERS[R.LIMIT_DEPTH]
+                return
+            for k2, v2 in v.items():
+                child = f"{path}.{k2}"
+                child_info = self.key_info(child)
+                # Shown form of a nested key: parent's shown form + the child's own shown form.
+                child_shown = f"{shown}.{self._shown_key(str(k2), counts)}"
+                self._flat(child, (child_shown, *child_info[1:]), v2, out, counts, depth + 1)
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            out[shown] = self._sequence(self._value(list(v), counts, path, depth + 1))
+        else:
+            self._flat(path, info, self._plain(v, counts), out, counts, depth + 1)
+
+    @staticmethod
+    def _sequence(items: Any) -> AttrValue:
+        if not isinstance(items, list):
+            return str(items)  # depth marker
+        if not items:
+            return ()
+        types = {type(x) for x in items}
+        if len(types) == 1 and next(iter(types)) in (str, bool, int, float):
+            return tuple(items)
+        if types <= {int, float}:
+            return tuple(float(x) for x in items)
+        return orjson.dumps(items).decode()
+
+
+DROP: Final = _DROP
