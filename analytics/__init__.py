@@ -2,9 +2,11 @@
 
 >>> from analytics import Analytics, AnalyticsFilter
 >>> Analytics(service.event_log.reader).report(AnalyticsFilter()).event_breakdown
+
+Every value in a filter is a bound SQL parameter; table and column names come from ``exporters.schema``.
 """
 
-from analytics.engine import Analytics
+from analytics.engine import Analytics, AnalyticsError, Connect
 from analytics.models import (
     AnalyticsFilter,
     AnalyticsReport,
@@ -25,8 +27,10 @@ from analytics.models import (
 
 __all__ = [
     "Analytics",
+    "AnalyticsError",
     "AnalyticsFilter",
     "AnalyticsReport",
+    "Connect",
     "ConsentEntry",
     "ErrorCount",
     "EventCount",

@@ -1,20 +1,21 @@
 """Analytics: questions about the event log, answered with bound-parameter SQL as pydantic models.
 
-``Analytics`` is handed a ``connect`` callable that yields a read connection (the event log's
-``reader``), so it works while the exporter writes and knows nothing about files or locks.
+``Analytics`` is handed a ``connect`` callable that yields a read connection (the event log's ``reader``,
+a cursor of its own per call), so it works while the exporter writes and knows nothing about files or
+locks. It holds no connection and no state besides a failure count, so one instance may serve many
+threads.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
-from typing import Any
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import duckdb
-import orjson
 
-from analytics import queries
+from analytics import _compute as q
 from analytics.models import (
     AnalyticsFilter,
     AnalyticsReport,
@@ -23,214 +24,174 @@ from analytics.models import (
     EventCount,
     EventsOverTime,
     Histogram,
-    HistogramBin,
     MetricSummary,
     RedactionCount,
     RouteTiming,
     SessionStats,
     SystemInfo,
-    TimeBucket,
     Totals,
 )
+from exporters.eventlog import EventLogError
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
-_MIN_BUCKET_NS = 1_000_000_000  # one second: finer buckets would be noise on a dashboard
-_SYSTEM_KEYS = {
-    "os_type": "os.type",
-    "os_version": "os.version",
-    "arch": "host.arch",
-    "python_version": "process.runtime.version",
-    "app_name": "service.name",
-    "app_version": "service.version",
-}
+_logger = logging.getLogger(__name__)
 
 
-def _params(f: AnalyticsFilter) -> dict[str, Any]:
-    return {
-        "start_ns": f.start_ns,
-        "end_ns": f.end_ns,
-        "event_types": f.event_types,
-        "session_id": f.session_id,
-    }
+class AnalyticsError(EventLogError):
+    """DuckDB could not answer a question (damaged file, missing tables...).
+
+    An ``EventLogError``, so callers that already turn a busy or broken event log into a 503 or a CLI
+    message handle this the same way.
+
+    Carries the query's name, never its parameters or DuckDB's message: both can quote the values
+    being filtered on, and those are the user's data.
+    """
+
+    def __init__(self, query: str, cause: BaseException) -> None:
+        super().__init__(f"analytics query {query!r} failed ({type(cause).__name__})")
+        self.query = query
 
 
 class Analytics:
-    """Every dashboard number, each a single DuckDB query over the spans table.
+    """Every dashboard number, each one DuckDB query over the event log.
 
-    >>> Analytics(service.event_log.reader).report(AnalyticsFilter()).totals.total_events
+    >>> an = Analytics(service.event_log.reader)
+    >>> an.report(AnalyticsFilter(event_types=["training_started"])).totals.total_events
+
+    Each public method opens one connection through ``connect`` for its duration; ``report`` reads
+    everything through a single one, inside one transaction, so its numbers agree with each other
+    (totals = sum of the breakdown = sum of the time buckets) even while the exporter appends.
+    Failures raise :class:`AnalyticsError` (the caller, a request handler or the CLI, decides what to
+    show); they are counted in ``failures`` and logged once.
     """
 
     def __init__(self, connect: Connect) -> None:
+        if not callable(connect):
+            raise ValueError("connect must be a callable returning a context manager of a DuckDB connection")
         self._connect = connect
+        self._lock = threading.Lock()
+        self.failures = 0
 
-    # -- the whole report ----------------------------------------------------------------------------
+    # -- the whole report ------------------------------------------------------------------------
 
     def report(
-        self, f: AnalyticsFilter | None = None, *, buckets: int = 60, bins: int = 20
+        self,
+        f: AnalyticsFilter | None = None,
+        *,
+        buckets: int = 60,
+        bins: int = 20,
+        current_session_id: str | None = None,
     ) -> AnalyticsReport:
-        f = f or AnalyticsFilter()
-        with self._connect() as con:
-            totals = self._totals(con, f)
-            performance = self._performance(con, f)
+        """Everything the dashboard draws, each number asked of DuckDB once."""
+        with self._reading(f, snapshot=True) as r:
+            breakdown, types = q.event_breakdown(r)
+            sessions = q.sessions(r, current_session_id)
+            totals = q.counts(r, event_types=types, sessions=sessions.count)
+            performance = q.performance(r)
             return AnalyticsReport(
-                filter=f,
+                filter=r.filter,
                 totals=totals,
-                event_breakdown=self._event_breakdown(con, f),
-                events_over_time=self._events_over_time(con, f, totals, buckets),
-                errors_by_type=self._errors_by_type(con, f),
+                event_breakdown=breakdown,
+                events_over_time=q.events_over_time(r, totals, buckets),
+                errors_by_type=q.errors_by_type(r),
                 performance=performance,
-                slowest_distribution=self._slowest_distribution(con, f, performance, bins),
-                api_response_times=self._api_response_times(con, f),
-                sessions=self._sessions(con, f),
-                system_info=self._system_info(con),
-                redactions=self._redactions(con, f),
-                consent_history=self._consent_history(con),
+                slowest_distribution=q.distribution(r, q.slowest(performance), bins),
+                api_response_times=q.api_response_times(r),
+                sessions=sessions,
+                system_info=q.system_info(r),
+                redactions=q.redactions(r),
+                consent_history=q.consent_history(r),
             )
 
-    # -- single questions ----------------------------------------------------------------------------
+    # -- single questions ------------------------------------------------------------------------
 
     def totals(self, f: AnalyticsFilter | None = None) -> Totals:
-        with self._connect() as con:
-            return self._totals(con, f or AnalyticsFilter())
+        """Events, spans, errors, measurements, distinct event types and sessions, first/last start."""
+        with self._reading(f) as r:
+            return q.totals(r)
 
     def event_breakdown(self, f: AnalyticsFilter | None = None) -> list[EventCount]:
-        with self._connect() as con:
-            return self._event_breakdown(con, f or AnalyticsFilter())
+        """Events per type, most frequent first, with their share of all events in range (top 200)."""
+        with self._reading(f) as r:
+            return q.event_breakdown(r)[0]
 
     def events_over_time(self, f: AnalyticsFilter | None = None, buckets: int = 60) -> EventsOverTime:
-        f = f or AnalyticsFilter()
-        with self._connect() as con:
-            return self._events_over_time(con, f, self._totals(con, f), buckets)
+        """Events and errors per time bucket; the width is a round duration fitting at most ``buckets``."""
+        with self._reading(f) as r:
+            return q.events_over_time(r, q.counts(r, event_types=0, sessions=0), buckets)
 
     def errors_by_type(self, f: AnalyticsFilter | None = None) -> list[ErrorCount]:
-        with self._connect() as con:
-            return self._errors_by_type(con, f or AnalyticsFilter())
+        """Errors per (type, category), most frequent first, with the newest (anonymized) message."""
+        with self._reading(f) as r:
+            return q.errors_by_type(r)
 
     def performance(self, f: AnalyticsFilter | None = None) -> list[MetricSummary]:
-        with self._connect() as con:
-            return self._performance(con, f or AnalyticsFilter())
+        """Per metric name and unit: count, avg, min, max, exact p50 and p95."""
+        with self._reading(f) as r:
+            return q.performance(r)
 
     def slowest_distribution(self, f: AnalyticsFilter | None = None, bins: int = 20) -> Histogram:
-        f = f or AnalyticsFilter()
-        with self._connect() as con:
-            return self._slowest_distribution(con, f, self._performance(con, f), bins)
+        """Equal-width histogram of the metric with the highest p95 (time units compared in seconds)."""
+        with self._reading(f) as r:
+            return q.distribution(r, q.slowest(q.performance(r)), bins)
 
     def api_response_times(self, f: AnalyticsFilter | None = None) -> list[RouteTiming]:
-        with self._connect() as con:
-            return self._api_response_times(con, f or AnalyticsFilter())
+        """Per HTTP route and method of the service's own handlers: count, avg/p95 ms, server errors."""
+        with self._reading(f) as r:
+            return q.api_response_times(r)
 
-    def sessions(self, f: AnalyticsFilter | None = None) -> SessionStats:
-        with self._connect() as con:
-            return self._sessions(con, f or AnalyticsFilter())
+    def sessions(self, f: AnalyticsFilter | None = None, current_session_id: str | None = None) -> SessionStats:
+        """Session count and lengths; with ``current_session_id``, that session's length so far too."""
+        with self._reading(f) as r:
+            return q.sessions(r, current_session_id)
 
     def system_info(self) -> SystemInfo:
-        with self._connect() as con:
-            return self._system_info(con)
+        """OS, architecture, Python and app version from the newest span's resource."""
+        with self._reading(None) as r:
+            return q.system_info(r)
 
     def redactions(self, f: AnalyticsFilter | None = None) -> list[RedactionCount]:
-        with self._connect() as con:
-            return self._redactions(con, f or AnalyticsFilter())
+        """What the anonymizer removed, per rule, summed over the spans in range."""
+        with self._reading(f) as r:
+            return q.redactions(r)
 
     def consent_history(self) -> list[ConsentEntry]:
+        """The consent ledger, newest first (at most 200 entries)."""
+        with self._reading(None) as r:
+            return q.consent_history(r)
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self, f: AnalyticsFilter | None, *, snapshot: bool = False) -> Iterator[q.Reader]:
+        # Errors of ``connect`` itself (the event log's own EventLogError: busy, closed) pass through
+        # untouched; only what DuckDB raises while answering becomes an AnalyticsError.
         with self._connect() as con:
-            return self._consent_history(con)
+            r = q.Reader(con, f or AnalyticsFilter())
+            try:
+                began = snapshot and _begin(con)
+                try:
+                    yield r
+                finally:
+                    if began:
+                        con.execute("ROLLBACK")  # read only: nothing to keep
+            except duckdb.Error as exc:
+                raise self._failed(r.query or "begin", exc) from None
 
-    # -- the queries ---------------------------------------------------------------------------------
-
-    @staticmethod
-    def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        return con.execute(sql, dict(params)).fetchall()
-
-    def _totals(self, con: duckdb.DuckDBPyConnection, f: AnalyticsFilter) -> Totals:
-        [row] = self._rows(con, queries.TOTALS, _params(f))
-        events, spans, errors, perf, types, sessions, first, last = row
-        return Totals(
-            total_events=events, total_spans=spans, errors=errors, performance_measurements=perf,
-            event_types=types, sessions=sessions, first_ns=first, last_ns=last,
-        )  # fmt: skip
-
-    def _event_breakdown(self, con: duckdb.DuckDBPyConnection, f: AnalyticsFilter) -> list[EventCount]:
-        rows = self._rows(con, queries.EVENT_BREAKDOWN, _params(f))
-        return [EventCount(event_type=t, count=n, percentage=round(p, 2)) for t, n, p in rows]
-
-    def _events_over_time(
-        self, con: duckdb.DuckDBPyConnection, f: AnalyticsFilter, totals: Totals, buckets: int
-    ) -> EventsOverTime:
-        start = f.start_ns if f.start_ns is not None else totals.first_ns
-        end = f.end_ns if f.end_ns is not None else totals.last_ns
-        if start is None or end is None:
-            return EventsOverTime(bucket_ns=_MIN_BUCKET_NS, buckets=[])
-        width = max(_MIN_BUCKET_NS, math.ceil((end - start + 1) / max(1, min(buckets, 1000))))
-        rows = self._rows(con, queries.EVENTS_OVER_TIME, {**_params(f), "bucket_ns": width})
-        return EventsOverTime(
-            bucket_ns=width, buckets=[TimeBucket(start_ns=b, events=e, errors=x) for b, e, x in rows]
-        )
-
-    def _errors_by_type(self, con: duckdb.DuckDBPyConnection, f: AnalyticsFilter) -> list[ErrorCount]:
-        rows = self._rows(con, queries.ERRORS_BY_TYPE, _params(f))
-        return [
-            ErrorCount(error_type=t, category=c, count=n, last_ns=last, example=ex)
-            for t, c, n, last, ex in rows
-        ]
-
-    def _performance(self, con: duckdb.DuckDBPyConnection, f: AnalyticsFilter) -> list[MetricSummary]:
-        rows = self._rows(con, queries.PERFORMANCE, _params(f))
-        return [
-            MetricSummary(metric_name=name, unit=unit, count=n, avg=avg, min=lo, max=hi, p50=p50, p95=p95)
-            for name, unit, n, avg, lo, hi, p50, p95 in rows
-        ]
-
-    def _slowest_distribution(
-        self, con: duckdb.DuckDBPyConnection, f: AnalyticsFilter, performance: list[MetricSummary], bins: int
-    ) -> Histogram:
-        if not performance:
-            return Histogram()
-        slowest = max(performance, key=lambda m: m.p95)
-        bins = max(1, min(bins, 200))
-        low, high = slowest.min, slowest.max
-        width = (high - low) / bins if high > low else 1.0
-        params = {**_params(f), "low": low, "width": width, "bins": bins,
-                  "metric_name": slowest.metric_name, "unit": slowest.unit}  # fmt: skip
-        counts = dict(self._rows(con, queries.METRIC_HISTOGRAM, params))
-        return Histogram(
-            metric_name=slowest.metric_name,
-            unit=slowest.unit,
-            bins=[
-                HistogramBin(lower=low + i * width, upper=low + (i + 1) * width, count=int(counts.get(i, 0)))
-                for i in range(bins)
-            ],
-        )
-
-    def _api_response_times(self, con: duckdb.DuckDBPyConnection, f: AnalyticsFilter) -> list[RouteTiming]:
-        rows = self._rows(con, queries.API_RESPONSE_TIMES, _params(f))
-        return [
-            RouteTiming(route=r, method=m, count=n, avg_ms=avg or 0.0, p95_ms=p95 or 0.0, errors=e)
-            for r, m, n, avg, p95, e in rows
-        ]
-
-    def _sessions(self, con: duckdb.DuckDBPyConnection, f: AnalyticsFilter) -> SessionStats:
-        [(count, avg, median, longest)] = self._rows(con, queries.SESSIONS, _params(f))
-        return SessionStats(count=count, avg_s=avg, median_s=median, max_s=longest)
-
-    def _system_info(self, con: duckdb.DuckDBPyConnection) -> SystemInfo:
-        rows = self._rows(con, queries.LATEST_RESOURCE, {})
-        if not rows:
-            return SystemInfo()
-        resource = orjson.loads(rows[0][0])
-        return SystemInfo(**{field: _text(resource.get(key)) for field, key in _SYSTEM_KEYS.items()})
-
-    def _redactions(self, con: duckdb.DuckDBPyConnection, f: AnalyticsFilter) -> list[RedactionCount]:
-        rows = self._rows(con, queries.REDACTIONS, _params(f))
-        return [RedactionCount(rule_id=k, count=int(n or 0)) for k, n in rows]
-
-    def _consent_history(self, con: duckdb.DuckDBPyConnection) -> list[ConsentEntry]:
-        rows = self._rows(con, queries.CONSENT_HISTORY, {})
-        return [
-            ConsentEntry(time_ns=t, action=a, policy_version=p, anonymous_id=i, source=s)
-            for t, a, p, i, s in rows
-        ]
+    def _failed(self, query: str, exc: BaseException) -> AnalyticsError:
+        with self._lock:
+            self.failures += 1
+            first = self.failures == 1
+        if first:  # the type only: DuckDB's message can quote filtered values
+            _logger.error("analytics query %r failed (%s); further failures are counted", query, type(exc).__name__)
+        return AnalyticsError(query, exc)
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+def _begin(con: duckdb.DuckDBPyConnection) -> bool:
+    """Start a read transaction (one snapshot for every query); False if the caller already holds one."""
+    try:
+        con.execute("BEGIN TRANSACTION")
+    except duckdb.TransactionException:
+        return False
+    return True
