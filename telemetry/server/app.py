@@ -1,0 +1,114 @@
+"""The app factory: the REST API, the OTLP receiver and the web pages, instrumented and guarded.
+
+Nothing is built at import time; :func:`create_app` builds (or borrows) the service when called.
+
+Request path, outermost first::
+
+    LocalOnlyMiddleware   foreign Host/Origin -> 403; GET /?token= -> cookie + redirect
+    LimitsMiddleware      size 413, media type 415, malformed JSON 400 (named problem)
+    OpenTelemetry         one SERVER span per request, route templates only
+    routes                token check on state-changing endpoints, pydantic 422, handler
+
+The two guards sit *outside* the instrumentation on purpose: a request refused there is not recorded at
+all, so a refused request changes nothing stored (the instrumentation drops the 4xx spans of the requests
+that do reach it, for the same reason).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.types import ASGIApp
+
+from telemetry.server.deps import STATE_SERVICE, STATE_TOKEN
+from telemetry.server.instrumentation import ServerInstrumentation
+from telemetry.server.limits import Limits, LimitsMiddleware
+from telemetry.server.otlp import otlp_router
+from telemetry.server.routes import router
+from telemetry.server.security import LocalOnlyMiddleware, load_or_create_token
+from telemetry.service import TelemetryService
+from telemetry.settings import TelemetrySettings
+
+_logger = logging.getLogger(__name__)
+
+STATE_INSTRUMENTATION = "telemetry_instrumentation"
+
+
+def create_app(
+    settings: TelemetrySettings | TelemetryService | None = None,
+    *,
+    allowed_hosts: Iterable[str] = (),
+    allowed_origins: Iterable[str] = (),
+    limits: Limits | None = None,
+    instrument: bool = True,
+) -> FastAPI:
+    """Build the telemetry service app.
+
+    ``settings`` builds a service the app owns (shut down with the app); a ``TelemetryService`` is
+    borrowed and left running. ``allowed_hosts`` adds Host names to the loopback ones (e.g. the name
+    ``serve --host`` binds to); ``allowed_origins`` adds exact browser origins allowed to call the API.
+
+    >>> app = create_app(TelemetrySettings(home=tmp_home))
+    >>> uvicorn.run(app, host="127.0.0.1", port=8000)
+    """
+    if isinstance(settings, TelemetryService):
+        service, owned = settings, False
+    else:
+        service, owned = TelemetryService(settings or TelemetrySettings()), True
+    token = load_or_create_token(service.settings.config_dir)
+    instrumentation = ServerInstrumentation(service) if instrument else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if instrumentation is not None:
+            await run_in_threadpool(instrumentation.shutdown)
+        if owned:
+            await run_in_threadpool(service.shutdown)
+
+    app = FastAPI(
+        title="PEFT Studio Telemetry",
+        version=service.settings.app_version,
+        summary="Local-first, opt-in, anonymized telemetry: REST API and OTLP/HTTP receiver.",
+        lifespan=lifespan,
+        # The interactive docs load scripts from a CDN; the schema itself stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
+    )
+    setattr(app.state, STATE_SERVICE, service)
+    setattr(app.state, STATE_TOKEN, token)
+    setattr(app.state, STATE_INSTRUMENTATION, instrumentation)
+    app.include_router(router)
+    app.include_router(otlp_router)
+    try:
+        from telemetry.web import router as web_router
+    except ImportError:
+        _logger.info("telemetry server: the web pages are not installed; serving the API only")
+    else:
+        app.include_router(web_router)
+    if instrumentation is not None:
+        instrumentation.instrument(app)
+    _guard(app, token, allowed_hosts, allowed_origins, limits or Limits())
+    return app
+
+
+def _guard(app: FastAPI, token: str, hosts: Iterable[str], origins: Iterable[str], limits: Limits) -> None:
+    """Wrap the built middleware stack (instrumentation included) in the Host/Origin and body guards.
+
+    ``add_middleware`` would put them inside the instrumentation, which wraps the whole stack.
+    """
+    hosts, origins = tuple(hosts), tuple(origins)
+    build_inner = app.build_middleware_stack
+
+    def build() -> ASGIApp:
+        guarded = LocalOnlyMiddleware(
+            LimitsMiddleware(build_inner(), limits), token=token, allowed_hosts=hosts, allowed_origins=origins
+        )
+        return ServerErrorMiddleware(guarded)
+
+    app.build_middleware_stack = build  # type: ignore[method-assign]

@@ -1,0 +1,182 @@
+"""Safe on localhost: Host and Origin checks, the per-install token, and Jupyter's token-for-cookie swap.
+
+A service on 127.0.0.1 is reachable from every web page the user opens: through DNS rebinding (a foreign
+name that resolves to 127.0.0.1, so the browser sends a foreign ``Host``) and through cross-site requests
+(a foreign ``Origin``). Jupyter, Ollama (after CVE-2024-28224) and the MCP spec answer both the same way:
+only local Host names, only same-origin requests. State-changing endpoints also need a per-install secret
+token that the browser cannot learn from another site: ``serve`` prints ``http://127.0.0.1:8000/?token=…``,
+and that first request swaps the token for an HttpOnly SameSite=Strict cookie and redirects to the clean
+URL, so the token leaves the address bar and page scripts never see it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from fastapi import HTTPException, Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from telemetry._files import atomic_write
+
+_logger = logging.getLogger(__name__)
+
+TOKEN_FILE: Final = "server_token"
+COOKIE_NAME: Final = "peft_telemetry_token"
+TOKEN_HEADER: Final = "x-peft-token"
+#: Names that always mean this machine. A configured name (``serve --host``) is added to these.
+LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+_TOKEN_SHAPE: Final = re.compile(r"^[A-Za-z0-9_-]{43,128}$")
+_COOKIE_MAX_AGE_S: Final = 30 * 86_400
+#: Paths where ``?token=`` is never swapped for a cookie (APIs answer JSON, not redirects).
+_API_PREFIXES: Final = ("/api/", "/v1/")
+
+
+def load_or_create_token(config_dir: Path) -> str:
+    """The per-install token from ``<config_dir>/server_token`` (mode 0600), created on first use.
+
+    A token file that is damaged, or readable by other users, is replaced: a token others may have read
+    protects nothing.
+    """
+    path = config_dir / TOKEN_FILE
+    try:
+        info = path.stat()
+        token = path.read_text().strip()
+        if _TOKEN_SHAPE.match(token) and not info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            return token
+        _logger.warning("telemetry server: the token file was damaged or too open; a new token was made")
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        _logger.warning("telemetry server: cannot read the token file (%s); a new token was made", type(exc).__name__)
+    token = secrets.token_urlsafe(32)  # 256 bits
+    atomic_write(path, token.encode(), mode=0o600)
+    return token
+
+
+def token_matches(expected: str, given: str | None) -> bool:
+    return given is not None and secrets.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+
+def presented_token(request: Request) -> str | None:
+    """The token a request carries: ``Authorization: Bearer``, ``X-PEFT-Token`` or the cookie."""
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return request.headers.get(TOKEN_HEADER) or request.cookies.get(COOKIE_NAME)
+
+
+def check_token(expected: str, request: Request) -> None:
+    """Raise 401 when no token was presented and 403 when a wrong one was."""
+    given = presented_token(request)
+    if given is None:
+        raise HTTPException(
+            401,
+            "this endpoint needs the server token (Authorization: Bearer, X-PEFT-Token, or the cookie)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not token_matches(expected, given):
+        raise HTTPException(403, "the server token is wrong")
+
+
+def host_name(host_header: str) -> str:
+    """``"[::1]:8000"`` -> ``"::1"``, ``"LocalHost.:80"`` -> ``"localhost"``."""
+    value = host_header.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else ""
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
+
+
+def _refuse(code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail, "problem": code}, status_code=403)
+
+
+class LocalOnlyMiddleware:
+    """Refuses foreign Host and Origin headers (403) and swaps ``?token=`` for the session cookie.
+
+    ``allowed_origins`` lists extra exact origins (e.g. PEFT Studio's own frontend on another port);
+    by default only same-origin requests are accepted, and no CORS headers are ever sent for others.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token: str,
+        allowed_hosts: Iterable[str] = (),
+        allowed_origins: Iterable[str] = (),
+    ) -> None:
+        self.app = app
+        self.token = token
+        self.allowed_hosts = LOOPBACK_HOSTS | {host_name(h) for h in allowed_hosts}
+        self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        host = headers.get("host", "")
+        refusal: Response | None = self._check(host, headers, scope.get("scheme", "http"))
+        if refusal is None and scope["type"] == "http" and scope["method"] == "GET":
+            refusal = self._exchange(scope, headers)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _check(self, host: str, headers: dict[str, str], scheme: str) -> JSONResponse | None:
+        if host_name(host) not in self.allowed_hosts:
+            return _refuse("forbidden_host", "the Host header does not name this machine")
+        origin = headers.get("origin")
+        if origin is not None and not self._origin_allowed(origin, host, scheme):
+            return _refuse("forbidden_origin", "cross-origin requests are not accepted")
+        # Requests without Origin (a <script> or <img> on a foreign page) still say where they come from.
+        site = headers.get("sec-fetch-site")
+        if site == "cross-site" and headers.get("sec-fetch-mode") != "navigate":
+            return _refuse("forbidden_origin", "cross-site requests are not accepted")
+        return None
+
+    def _origin_allowed(self, origin: str, host: str, scheme: str) -> bool:
+        value = origin.strip().rstrip("/").lower()
+        if value in self.allowed_origins:
+            return True
+        parts = urlsplit(value)
+        # Same origin: the page was served by this very scheme, host and port.
+        scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
+        return (
+            parts.scheme == scheme
+            and parts.netloc == host.strip().lower()
+            and host_name(parts.netloc) in self.allowed_hosts
+        )
+
+    def _exchange(self, scope: Scope, headers: dict[str, str]) -> JSONResponse | RedirectResponse | None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        if "token=" not in query or scope["path"].startswith(_API_PREFIXES):
+            return None
+        pairs = parse_qsl(query, keep_blank_values=True)
+        given = next((value for key, value in pairs if key == "token"), None)
+        if given is None:
+            return None
+        if not token_matches(self.token, given):
+            return _refuse("invalid_token", "the token in the URL is wrong")
+        rest = urlencode([(k, v) for k, v in pairs if k != "token"])
+        path = scope.get("root_path", "") + scope["path"]
+        # "//evil.example" would be a protocol-relative URL: an open redirect.
+        target = "/" + path.lstrip("/\\") + (f"?{rest}" if rest else "")
+        response = RedirectResponse(target, status_code=303, headers={"Referrer-Policy": "no-referrer"})
+        response.set_cookie(
+            COOKIE_NAME, self.token, max_age=_COOKIE_MAX_AGE_S, path="/", httponly=True, samesite="strict"
+        )
+        return response

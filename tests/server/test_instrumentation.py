@@ -1,0 +1,82 @@
+"""The server's own handlers are timed into the event log with route templates, never raw paths or queries."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+import pytest
+
+from exporters import schema
+from telemetry.server.instrumentation import HTTP_ATTRIBUTES
+from tests.server.conftest import LiveServer
+
+pytestmark = pytest.mark.usefixtures("consent_on")
+
+API = "/api/telemetry"
+SCOPE = "opentelemetry.instrumentation.fastapi"
+
+
+def test_handler_spans_carry_the_route_template_and_nothing_raw(server: LiveServer) -> None:
+    secret = f"alice{uuid.uuid4().hex[:6]}"
+    with server.client(headers={**server.auth, "User-Agent": f"agent-{secret}"}) as http:
+        assert http.get(f"{API}/consent", params={"email": f"{secret}@example.com"}).status_code == 200
+        assert http.get(f"{API}/export", params={"start_ns": 2**62, "q": secret}).status_code == 200
+        assert http.get(f"/?token={server.token}&who={secret}").status_code == 303
+    rows = server.spans("category = 'http' AND scope_name = ?", [SCOPE])
+    by_route = {row["attributes"]["http.route"]: row for row in rows}
+    assert {f"{API}/consent", f"{API}/export"} <= set(by_route)
+    consent = by_route[f"{API}/consent"]
+    assert consent["name"] == f"GET {API}/consent"
+    assert consent["kind"] == "SERVER"
+    assert consent["duration_ms"] > 0
+    for row in rows:
+        assert set(row["attributes"]) <= HTTP_ATTRIBUTES
+        text = orjson.dumps(row).decode()
+        # No raw path, query, token, client address or user agent anywhere in what was stored.
+        for raw in (secret, server.token, "url.path", "url.query", "http.target", "http.url", "127.0.0.1"):
+            assert raw not in text
+
+
+def test_refused_and_unmatched_requests_leave_no_http_spans(server: LiveServer) -> None:
+    before = server.stored_state()
+    with server.client() as http:
+        assert http.post(f"{API}/events", json={"event_type": "x"}).status_code == 401  # no token
+        assert http.get("/no/such/path").status_code == 404
+        assert http.get(f"{API}/export", params={"start_ns": -5}).status_code == 422
+    assert server.stored_state() == before
+
+
+def test_instrumentation_records_no_metric_points(server: LiveServer) -> None:
+    # Its metrics would repeat the spans with the Host header and client attributes: they go nowhere.
+    with server.client(headers=server.auth) as http:
+        for _ in range(3):
+            http.get(f"{API}/status", params={"secret": "x"})
+    server.flush()
+    assert server.query(f"SELECT count(*) FROM {schema.METRIC_POINTS} WHERE name LIKE 'http.%'") == [(0,)]
+    [(durations,)] = server.query(
+        f"SELECT count(*) FROM {schema.SPANS} WHERE category = 'http' AND attributes->>'http.route' = ?",
+        [f"{API}/status"],
+    )
+    assert durations >= 3
+
+
+def test_api_response_times_reach_the_analytics(server: LiveServer) -> None:
+    with server.client(headers=server.auth) as http:
+        http.get(f"{API}/rules")
+        server.flush()
+        report = http.post(f"{API}/analytics", json={})
+    assert report.status_code == 200
+    assert f"{API}/rules" in report.text
+
+
+def test_with_consent_off_no_http_spans_are_recorded(server: LiveServer) -> None:
+    with server.client(headers=server.auth) as http:
+        http.post(f"{API}/consent", json={"enabled": False})
+        server.flush()
+        before = server.query(f"SELECT count(*) FROM {schema.SPANS} WHERE category = 'http'")
+        http.get(f"{API}/rules")
+        http.get(f"{API}/status")
+        server.flush()
+        assert server.query(f"SELECT count(*) FROM {schema.SPANS} WHERE category = 'http'") == before
+        http.post(f"{API}/consent", json={"enabled": True})
