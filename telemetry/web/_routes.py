@@ -1,0 +1,109 @@
+"""Routes that serve the page and its static files, with headers that keep the page to itself.
+
+The files are read from the package once and kept in memory (a few tens of kilobytes); every response
+carries a strong ETag so a reload costs a 304. Only files listed in the package folder, with a known
+extension and a plain name, are served: a request can never name a path outside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Final
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from pydantic import TypeAdapter
+
+from telemetry.web._collected import CollectedItem, collected_items
+
+_MEDIA_TYPES: Final = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+_PLAIN_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(?:js|css|svg)$")
+_PAGE: Final = "index.html"
+#: Replaced in the page by the generated "what we collect" list (JSON in a non-executable script block).
+_COLLECTED_SLOT: Final = b"{{collected}}"
+
+# The page runs only its own files: no inline script, no foreign origin, no framing (clickjacking on the
+# delete button), no referrer (the first URL carries the access token).
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-cache",
+}
+
+
+@dataclass(frozen=True)
+class StaticFile:
+    body: bytes
+    media_type: str
+    etag: str
+
+
+@cache
+def _load() -> dict[str, StaticFile]:
+    folder = resources.files(__package__ or "telemetry.web") / "static"
+    files: dict[str, StaticFile] = {}
+    for entry in folder.iterdir():
+        suffix = "." + entry.name.rsplit(".", 1)[-1] if "." in entry.name else ""
+        if not entry.is_file() or suffix not in _MEDIA_TYPES:
+            continue
+        body = entry.read_bytes()
+        if entry.name == _PAGE:
+            body = body.replace(_COLLECTED_SLOT, _collected_json())
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        files[entry.name] = StaticFile(body, _MEDIA_TYPES[suffix], etag)
+    return files
+
+
+def _collected_json() -> bytes:
+    data = TypeAdapter(list[CollectedItem]).dump_json(collected_items())
+    # Inside <script>, "</script>" would end the block early: escape every "<" as JSON allows.
+    return data.replace(b"<", b"\\u003c")
+
+
+def static_names() -> tuple[str, ...]:
+    """The names served under ``/static/`` (the page itself is served at ``/``)."""
+    return tuple(sorted(name for name in _load() if name != _PAGE))
+
+
+def _respond(request: Request, item: StaticFile) -> Response:
+    headers = dict(SECURITY_HEADERS, ETag=item.etag)
+    if request.headers.get("if-none-match") == item.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(item.body, media_type=item.media_type, headers=headers)
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def page(request: Request) -> Response:
+    """The consent screen and the dashboard (one page; ``#dashboard`` opens the second tab)."""
+    return _respond(request, _load()[_PAGE])
+
+
+@router.get("/dashboard")
+def dashboard_page(request: Request) -> Response:
+    """The same page, opening on the dashboard tab (the script reads the path)."""
+    return _respond(request, _load()[_PAGE])
+
+
+@router.get("/static/{name}")
+def static_file(name: str, request: Request) -> Response:
+    item = _load().get(name) if _PLAIN_NAME.match(name) else None
+    if item is None:
+        return PlainTextResponse("not found", status_code=404, headers={"X-Content-Type-Options": "nosniff"})
+    return _respond(request, item)

@@ -1,0 +1,158 @@
+// From the API's JSON to what the views draw. The only place that knows the server's field names, so a
+// renamed field is a one-line change here rather than a hunt through the views.
+
+const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const nsToMs = (v) => (num(v) === null ? null : v / 1e6);
+const isoToMs = (v) => (typeof v === "string" && v ? Date.parse(v) : num(v) !== null ? (v > 1e15 ? v / 1e6 : v) : null);
+
+/** GET /status -> consent, identity and what is stored. */
+export function readStatus(raw) {
+  const s = raw || {};
+  const c = s.consent || {};
+  const log = s.event_log || {};
+  return {
+    enabled: Boolean(c.enabled),
+    userChoice: Boolean(c.user_choice),
+    doNotTrack: Boolean(c.do_not_track),
+    reason: c.reason || "",
+    anonymousId: c.anonymous_user_id || "",
+    consentChangedAt: isoToMs(c.consent_changed_at),
+    policyVersion: c.consented_policy_version || null,
+    currentPolicyVersion: c.policy_version || null,
+    sessionStart: isoToMs(s.session_start),
+    stored: {
+      events: num(log.spans),
+      metricPoints: num(log.metric_points),
+      bytes: num(log.size_bytes),
+      oldest: nsToMs(log.oldest_ns),
+      newest: nsToMs(log.newest_ns),
+    },
+    storageError: s.event_log_error || null,
+  };
+}
+
+/** The consent ledger (from the analytics report), newest first. */
+export function readHistory(rows) {
+  return (rows || []).map((e) => ({ action: e.action, time: nsToMs(e.time_ns) ?? isoToMs(e.time), policyVersion: e.policy_version, source: e.source || "" }))
+    .sort((a, b) => (b.time ?? 0) - (a.time ?? 0));
+}
+
+// Rule groups for "what we never collect". The groups' wording is ours; which rules they list, with
+// their descriptions and markers, comes from the anonymizer itself.
+const RULE_GROUPS = [
+  { id: "fields", removes: true, test: (id) => id.startsWith("key."), title: "Personal details and secrets in named fields",
+    summary: "Fields such as email, username, password, token or api_key are removed whole, at any depth." },
+  { id: "text", removes: true, test: (id) => /^value\.(email|ipv4|ipv6|mac_address|credit_card|phone)$/.test(id), title: "Personal data inside text",
+    summary: "E-mail and IP addresses, phone and card numbers are replaced wherever they appear." },
+  { id: "secrets", removes: true, test: (id) => id.startsWith("secret."), title: "Credentials and API keys",
+    summary: "Tokens and keys (GitHub, OpenAI, Anthropic, Hugging Face, AWS, JWTs ...) are replaced by a marker that never repeats them." },
+  { id: "paths", removes: true, test: (id) => id.startsWith("path."), title: "File paths and folder names",
+    summary: "Your home folder becomes ~, other people's user names are removed, and paths keep only their file name." },
+  { id: "ids", removes: true, test: (id) => id.startsWith("id."), title: "User ids",
+    summary: "Replaced by a keyed hash that cannot be turned back into the id." },
+  { id: "trimmed", removes: false, test: (id) => /^(message|stacktrace|limit)\./.test(id) || id === "value.unsupported_type", title: "Trimmed before storing",
+    summary: "Error messages keep their first line, stack traces lose source lines, very long values are cut." },
+  { id: "custom", removes: true, test: () => true, title: "Your own rules", summary: "Patterns and fields added in your privacy settings." },
+];
+
+/** GET /rules -> groups of rules for "what we never collect" (empty groups left out). */
+export function readRules(raw) {
+  const rules = Array.isArray(raw) ? raw : [];
+  const groups = RULE_GROUPS.map((g) => ({ ...g, rules: [] }));
+  for (const r of rules) {
+    const group = groups.find((g) => g.test(r.id));
+    group.rules.push({ id: r.id, description: r.description, marker: r.marker, kind: r.kind });
+  }
+  return groups.filter((g) => g.rules.length);
+}
+
+/** A short name for a rule (its description up to the first bracket or full stop). */
+export function ruleLabel(rule) {
+  if (!rule) return "";
+  const d = rule.description || rule.id;
+  return d.split(/ \(|\. |\.$/)[0];
+}
+
+/** POST /preview -> what would be stored and which rules fired. */
+export function readPreview(raw) {
+  const event = { ...((raw && raw.event) || {}) };
+  // The engine reports the rules that fired next to the fields: show them apart from what is stored.
+  let redactions = event.redactions ?? {};
+  delete event.redactions;
+  if (typeof redactions === "string") {
+    try {
+      redactions = JSON.parse(redactions);
+    } catch {
+      redactions = {};
+    }
+  }
+  return { stored: event, redactions: redactions && typeof redactions === "object" ? redactions : {} };
+}
+
+/** POST /analytics -> everything the dashboard draws. range: {startMs | null, endMs}. */
+export function readReport(raw, range) {
+  const r = raw || {};
+  const t = r.totals || {};
+  const totals = {
+    events: num(t.total_events) ?? 0,
+    spans: num(t.total_spans) ?? 0,
+    errors: num(t.errors) ?? 0,
+    measurements: num(t.performance_measurements) ?? 0,
+    eventTypes: num(t.event_types) ?? 0,
+    first: nsToMs(t.first_ns),
+    last: nsToMs(t.last_ns),
+  };
+  const breakdown = (r.event_breakdown || []).map((b) => ({ name: b.event_type, count: b.count, pct: b.percentage }));
+
+  const s = r.sessions || {};
+  const session = { count: num(s.count) ?? 0, avgMs: (num(s.avg_s) ?? 0) * 1000, maxMs: (num(s.max_s) ?? 0) * 1000 };
+
+  const over = r.events_over_time || {};
+  const bucketMs = (num(over.bucket_ns) ?? 1e9) / 1e6;
+  const points = (over.buckets || []).map((b) => ({ t: nsToMs(b.start_ns), count: b.events, errors: b.errors }));
+  const firstT = points.length ? points[0].t : range.endMs - bucketMs;
+  const lastT = points.length ? points[points.length - 1].t + bucketMs : range.endMs;
+  const series = {
+    points,
+    bucketMs,
+    start: range.startMs === null ? firstT : Math.min(range.startMs, firstT),
+    end: range.startMs === null ? lastT : Math.max(range.endMs, lastT),
+  };
+
+  const performance = (r.performance || []).map((p) => ({
+    name: p.metric_name, unit: p.unit || "", count: p.count, avg: p.avg, min: p.min, max: p.max, p50: num(p.p50), p95: num(p.p95),
+  }));
+  const sd = r.slowest_distribution || {};
+  const slowestSummary = performance.find((p) => p.name === sd.metric_name && p.unit === (sd.unit || ""));
+  const slowest = sd.metric_name && (sd.bins || []).length
+    ? {
+      name: sd.metric_name,
+      unit: sd.unit || "",
+      buckets: sd.bins.map((b) => ({ lo: b.lower, hi: b.upper, count: b.count })),
+      p50: slowestSummary ? slowestSummary.p50 : null,
+      p95: slowestSummary ? slowestSummary.p95 : null,
+    }
+    : null;
+
+  const api = (r.api_response_times || []).map((a) => ({
+    route: a.route, method: a.method || "", count: a.count, avg: a.avg_ms, p95: a.p95_ms, errors: a.errors || 0,
+  }));
+  const redactions = (r.redactions || []).map((x) => ({ rule: x.rule_id, count: x.count }));
+  const errors = (r.errors_by_type || []).map((e) => ({
+    type: e.error_type, count: e.count, category: e.category || "", example: e.example || "", last: nsToMs(e.last_ns),
+  }));
+
+  const si = r.system_info || {};
+  const join = (...parts) => parts.filter(Boolean).join(" ");
+  const system = [
+    ["Operating system", join(si.os_type, si.os_version)],
+    ["Architecture", si.arch],
+    ["Python", si.python_version],
+    ["Application", join(si.app_name, si.app_version)],
+  ].filter(([, v]) => v).map(([label, value]) => ({ label, value }));
+
+  return {
+    totals, breakdown, session, series, performance, slowest, api, redactions, errors, system,
+    consentHistory: r.consent_history || [],
+  };
+}
