@@ -1,0 +1,239 @@
+"""What every ``peft-telemetry`` command shares: settings, the read-only openers, errors, progress, output.
+
+Commands that only read (status, query, export) open the consent file and the event log directly and
+never build the pipeline: no tracer, no worker threads, no metric reader. Commands that change something
+(enable, disable, delete, demo) go through :class:`~telemetry.service.TelemetryService`, so the ledger
+entries and the erasure are exactly what the API does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import orjson
+from pydantic import ValidationError
+
+from telemetry.consent import ConsentStore
+from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
+
+if TYPE_CHECKING:
+    from exporters.eventlog import EventLog
+    from telemetry.service import TelemetryService
+
+#: Exit codes scripts can rely on.
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+#: The CLI waits this long for its own last writes when it shuts its service down.
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr, exit code 1. The message must never quote user data."""
+
+
+def build_settings(home: str | None, *, for_server: bool = False) -> TelemetrySettings:
+    """Settings for a CLI run: the given home (else ``PEFT_STUDIO_HOME``, else the default). A short
+    command never installs the OTel globals and samples no CPU/memory (a CLI's own resource use is not
+    PEFT Studio's); ``serve`` is a long-running service and keeps the user's settings for both."""
+    options: dict[str, Any] = {} if for_server else {"install_global": False, "sample_resources": False}
+    if home is not None:
+        if not home.strip():
+            raise CliError("--home must name a folder")
+        options["home"] = Path(home)
+    try:
+        return TelemetrySettings(**options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "settings"
+        # pydantic's message names the rule, not the value.
+        raise CliError(f"invalid setting {where}: {first.get('msg', 'invalid value')}") from None
+
+
+def open_consent(settings: TelemetrySettings) -> ConsentStore:
+    """The consent store alone: reads the config file (creating the install secret on first use)."""
+    try:
+        return ConsentStore(
+            settings.config_path,
+            settings.secret_path,
+            do_not_track=settings.do_not_track,
+            policy_version=CONSENT_POLICY_VERSION,
+        )
+    except OSError as exc:
+        raise CliError(f"cannot read the config folder {settings.config_dir} ({type(exc).__name__})") from None
+
+
+def open_event_log(settings: TelemetrySettings) -> EventLog:
+    """The event log alone, with the same limits the service uses. Opening is lazy: nothing touches the
+    file until the first read, and every read is a short hold of the shared lock."""
+    from exporters.eventlog import EventLog
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return EventLog(
+        settings.db_path,
+        max_events=settings.max_events,
+        max_age_days=settings.max_age_days,
+        memory_limit=settings.db_memory_limit,
+        lock_timeout_s=settings.lock_timeout_s,
+    )
+
+
+@contextmanager
+def running_service(settings: TelemetrySettings) -> Iterator[TelemetryService]:
+    """A service for one command, shut down at the end within :data:`SHUTDOWN_TIMEOUT_S`."""
+    from telemetry.service import TelemetryService
+
+    service = TelemetryService(settings)
+    try:
+        yield service
+    finally:
+        if not service.shutdown(timeout=SHUTDOWN_TIMEOUT_S):
+            print("peft-telemetry: warning: some records may not have been written in time", file=sys.stderr)
+
+
+def wait(future: Any, what: str, timeout_s: float) -> Any:
+    """The result of a service future, or a one-line :class:`CliError`."""
+    try:
+        return future.result(timeout_s)
+    except TimeoutError:
+        raise CliError(f"{what} did not finish within {timeout_s:g} s (is the disk or the event log busy?)") from None
+
+
+# -- formatting ------------------------------------------------------------------------------------------
+
+
+def format_ns(ns: int | None) -> str:
+    if ns is None:
+        return "-"
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"  # pragma: no cover - the loop always returns
+
+
+def cell(value: Any) -> str:
+    """A value as table text: NULL spelt out, floats short, long text cut."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list | dict | tuple):
+        return orjson.dumps(value, default=str).decode()
+    return str(value)
+
+
+def render_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], max_width: int = 60) -> str:
+    """A plain aligned text table (numbers right-aligned), values cut at ``max_width`` characters."""
+    texts = [[_cut(cell(v), max_width) for v in row] for row in rows]
+    numeric = [all(_is_number(row[i]) for row in texts if row[i] != "NULL") for i in range(len(columns))]
+    widths = [max([len(c)] + [len(row[i]) for row in texts]) for i, c in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    out = [line(list(columns)), "  ".join("-" * w for w in widths)]
+    out.extend(line(row) for row in texts)
+    return "\n".join(out)
+
+
+def _cut(text: str, width: int) -> str:
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def to_json(value: Any) -> str:
+    """JSON text for scripts: non-finite floats become null (never NaN), datetimes ISO 8601."""
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+
+
+def render_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if v is None else cell(v) for v in row])
+    return buffer.getvalue()
+
+
+# -- progress --------------------------------------------------------------------------------------------
+
+
+class Progress:
+    """A one-line progress bar on stderr, redrawn in place at most ten times a second.
+
+    Silent unless ``enabled`` (the CLI passes "stderr is a terminal and --no-progress was not given"), so
+    pipes, logs and tests get clean output.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, label: str, total: int | None, *, enabled: bool, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.total = total
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self._last_draw = 0.0
+        self._drawn = False
+        self._started = time.monotonic()
+
+    def update(self, done: int, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        self.stream.write("\r" + self._line(done) + "\x1b[K")
+        self.stream.flush()
+        self._drawn = True
+
+    def _line(self, done: int) -> str:
+        elapsed = time.monotonic() - self._started
+        if self.total:
+            fraction = min(max(done / self.total, 0.0), 1.0)
+            filled = int(fraction * self.WIDTH)
+            bar = "#" * filled + "." * (self.WIDTH - filled)
+            return f"{self.label} [{bar}] {fraction:4.0%}  {done:,}/{self.total:,}  {elapsed:.1f}s"
+        return f"{self.label} {done:,}  {elapsed:.1f}s"
+
+    def close(self, done: int | None = None) -> None:
+        if not self.enabled:
+            return
+        if done is not None:
+            self.update(done, force=True)
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()

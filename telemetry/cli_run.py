@@ -1,0 +1,103 @@
+"""``peft-telemetry demo`` and ``peft-telemetry serve``: the commands that run the pipeline for a while."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from telemetry.cli_common import EXIT_OK, CliError, Progress, build_settings, running_service
+
+if TYPE_CHECKING:
+    from telemetry.service import TelemetryService
+
+_FLUSH_TIMEOUT_S = 300.0
+#: Top-level modules of the ``server`` extra: only their absence means "install the extra".
+_SERVER_EXTRA = frozenset({"fastapi", "starlette", "uvicorn", "google", "opentelemetry", "anyio", "h11"})
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Record a realistic workload through the public API, wait until it is written, and summarize."""
+    from telemetry.demo import run_demo
+
+    if args.events < 1:
+        raise CliError("--events must be at least 1")
+    settings = build_settings(args.home)
+    show = not args.no_progress and sys.stderr.isatty()
+    with running_service(settings) as service:
+        if not service.is_enabled():
+            raise CliError(
+                f"telemetry is off ({service.consent.reason}); the demo records nothing without consent. "
+                "Run `peft-telemetry enable` first."
+            )
+        recording = Progress("recording", args.events, enabled=show)
+        summary = run_demo(service, args.events, recording.update, seed=args.seed)
+        recording.close(args.events)
+        _wait_written(service, summary.records, show)
+        stats = service.stats()
+    print(
+        f"Recorded {summary.records:,} records in {summary.elapsed_s:.2f} s: {summary.events:,} events, "
+        f"{summary.errors:,} errors, {summary.performance:,} measurements, {summary.http_requests:,} API "
+        f"requests ({summary.app_sessions:,} app sessions, {summary.training_runs:,} training runs)."
+    )
+    dropped = {
+        "queue full": stats.dropped_queue_full,
+        "anonymizer failed": stats.dropped_anonymizer_failed,
+        "export failed": stats.dropped_export_failed,
+        "consent withdrawn": stats.dropped_without_consent,
+    }
+    if any(dropped.values()):
+        why = ", ".join(f"{n:,} {reason}" for reason, n in dropped.items() if n)
+        print(f"peft-telemetry: warning: the pipeline dropped records ({why})", file=sys.stderr)
+    print(
+        "Next: `peft-telemetry query --report summary`, `peft-telemetry preview`, or `peft-telemetry serve` "
+        "for the dashboard."
+    )
+    return EXIT_OK
+
+
+def _wait_written(service: TelemetryService, submitted: int, show: bool) -> None:
+    writing = Progress("writing  ", submitted, enabled=show)
+    deadline = time.monotonic() + _FLUSH_TIMEOUT_S
+    while service.stats().queued and time.monotonic() < deadline:
+        writing.update(service.stats().processed)
+        time.sleep(0.1)
+    if not service.flush(timeout_s=max(1.0, deadline - time.monotonic())):
+        raise CliError("the demo's records were not all written in time (is the event log busy?)")
+    writing.close(submitted)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Start the telemetry service and dashboard; blocks until interrupted."""
+    if not 0 <= args.port < 65536:
+        raise CliError("--port must be between 0 (any free port) and 65535")
+    try:
+        from telemetry.server import serve as run_server
+    except ImportError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in _SERVER_EXTRA:
+            raise
+        raise CliError(
+            f"serve needs the server extra ({missing} is missing): pip install 'peft-studio-telemetry[server]'"
+        ) from None
+    settings = build_settings(args.home, for_server=True)
+    try:
+        run_server(settings, args.host, args.port, open_browser=not args.no_browser)
+    except KeyboardInterrupt:
+        # Ctrl-C is how a foreground server is stopped; uvicorn has already shut down cleanly.
+        pass
+    print("Stopped.", file=sys.stderr)
+    return EXIT_OK
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--events", type=int, default=2000, help="how many records to make (default 2000)")
+    parser.add_argument("--seed", type=int, help="make the workload repeatable")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open the dashboard in a browser")
