@@ -153,9 +153,7 @@ def end_to_end(report: Report, events: int, repeats: int) -> None:
     samples = alternate({"bare": run_bare, "ours": run_ours}, repeats)
     report.add(Figure("bare SDK pipeline, no-op exporter", "ev/s", samples["bare"]))
     report.add(Figure("ours: track_event -> committed DuckDB rows", "ev/s", samples["ours"]))
-    report.ratio(
-        "ours: track_event -> committed DuckDB rows", "bare SDK pipeline, no-op exporter", "goal >= 0.8x"
-    )
+    report.ratio("ours: track_event -> committed DuckDB rows", "bare SDK pipeline, no-op exporter", "goal >= 0.8x")
 
 
 def main(argv: list[str] | None = None) -> Report:

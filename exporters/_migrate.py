@@ -28,9 +28,7 @@ _CURRENT_VERSION = f"SELECT coalesce(max(version), 0) FROM {schema.SCHEMA_VERSIO
 _RECORD_VERSION = f"INSERT INTO {schema.SCHEMA_VERSION_TABLE} (version, applied_ns) VALUES (?, ?)"  # noqa: S608
 
 
-def first_row(
-    conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
-) -> tuple[Any, ...] | None:
+def first_row(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
     """The first row of a query, reading the result to its end: duckdb 2.x refuses new work on a
     connection whose last result was left half-read by ``fetchone()``."""
     rows = conn.execute(sql, params).fetchall() if params is not None else conn.execute(sql).fetchall()

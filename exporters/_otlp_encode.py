@@ -52,9 +52,7 @@ def any_value(value: Any) -> dict[str, Any] | None:
     if kind is list:
         return {"arrayValue": {"values": [any_value(v) or {} for v in value]}}
     if kind is dict:
-        return {
-            "kvlistValue": {"values": [{"key": k, "value": any_value(v) or {}} for k, v in value.items()]}
-        }
+        return {"kvlistValue": {"values": [{"key": k, "value": any_value(v) or {}} for k, v in value.items()]}}
     return None
 
 
@@ -100,9 +98,7 @@ class Encoder:
         found = self._resources.get(text)
         if found is None:
             attributes = self.json_key_values(text)
-            found = self._resources[text] = _Fragment(
-                _dumps({"attributes": attributes} if attributes else {})
-            )
+            found = self._resources[text] = _Fragment(_dumps({"attributes": attributes} if attributes else {}))
         return found
 
 

@@ -165,9 +165,7 @@ class DuckDBMetricExporter(MetricExporter):
         if not isinstance(log, EventLog):
             raise ValueError("log must be an EventLog")
         super().__init__(
-            preferred_temporality=dict(
-                DELTA_TEMPORALITY if preferred_temporality is None else preferred_temporality
-            ),
+            preferred_temporality=dict(DELTA_TEMPORALITY if preferred_temporality is None else preferred_temporality),
             preferred_aggregation=preferred_aggregation,
         )
         self._log = log
@@ -178,9 +176,7 @@ class DuckDBMetricExporter(MetricExporter):
         self.failed_points = 0
         self.failed_batches = 0
 
-    def export(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
-    ) -> MetricExportResult:
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
         if self._shutdown:
             return MetricExportResult.FAILURE
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))

@@ -238,10 +238,7 @@ class EventLog:
         with self._prune_lock:
             self._rows_since_prune += rows
             now = time.monotonic()
-            if (
-                self._rows_since_prune < self.prune_every_rows
-                and now - self._last_prune < self.prune_interval_s
-            ):
+            if self._rows_since_prune < self.prune_every_rows and now - self._last_prune < self.prune_interval_s:
                 return False
             self._rows_since_prune = 0
             self._last_prune = now
@@ -261,9 +258,7 @@ class EventLog:
             try:
                 for sql in (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE, _DELETE_POINTS_BEFORE):
                     removed += _deleted(cur.execute(sql, [age_cutoff]))
-                removed += self._cap(
-                    cur, _COUNT_SPANS, _NTH_NEWEST_SPAN, (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE)
-                )
+                removed += self._cap(cur, _COUNT_SPANS, _NTH_NEWEST_SPAN, (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE))
                 removed += self._cap(cur, _COUNT_POINTS, _NTH_NEWEST_POINT, (_DELETE_POINTS_BEFORE,))
                 cur.commit()
             except BaseException:
@@ -274,9 +269,7 @@ class EventLog:
             raise EventLogError(f"prune failed ({type(exc).__name__})") from exc
         return removed
 
-    def _cap(
-        self, cur: duckdb.DuckDBPyConnection, count_sql: str, nth_sql: str, deletes: tuple[str, ...]
-    ) -> int:
+    def _cap(self, cur: duckdb.DuckDBPyConnection, count_sql: str, nth_sql: str, deletes: tuple[str, ...]) -> int:
         found = _migrate.first_row(cur, count_sql)
         if not found or found[0] <= self.max_events:
             return 0

@@ -77,9 +77,7 @@ def write_otlp_json(
 
     fetch_events = events_fetcher(log)
     for table, events in chunks(log, SPANS_BY_START, start_ns, end_ns, rows, fetch_events):
-        for request, n_spans, n_events in span_lines(
-            columns(table, SPAN_FIELDS), events, batch_size, encoder
-        ):
+        for request, n_spans, n_events in span_lines(columns(table, SPAN_FIELDS), events, batch_size, encoder):
             emit(request)
             summary.spans += n_spans
             summary.span_events += n_events

@@ -204,9 +204,7 @@ class BackgroundSpanProcessor(SpanProcessor):
         self._wake.set()
         self._worker.join(timeout_millis / 1000)
         if self._worker.is_alive():
-            _logger.warning(
-                "telemetry: export did not finish within %.1f s; exiting anyway", timeout_millis / 1000
-            )
+            _logger.warning("telemetry: export did not finish within %.1f s; exiting anyway", timeout_millis / 1000)
             return
         try:
             self._inner.shutdown()

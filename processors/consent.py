@@ -101,9 +101,7 @@ class ConsentGatedMetricExporter(MetricExporter):
         self._is_enabled = is_enabled
         self._inner = inner
 
-    def export(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object
-    ) -> MetricExportResult:
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object) -> MetricExportResult:
         if not self._is_enabled():
             return MetricExportResult.SUCCESS
         return self._inner.export(metrics_data, timeout_millis=timeout_millis)

@@ -67,6 +67,7 @@ class ConsentStore:
             )
             self._save_quietly()
         self.enabled = self.record.enabled and not do_not_track
+        self._seen = self._file_state()
 
     # -- what the rest of the system reads -----------------------------------------------------------
 
@@ -105,6 +106,7 @@ class ConsentStore:
         with self._lock:
             self._secret = secrets.token_bytes(_SECRET_BYTES)
             atomic_write(self._secret_path, self._secret.hex().encode(), mode=0o600)
+            self._seen = self._file_state()
             self.anonymous_id = self._derive_anonymous_id()
             self.record = self.record.model_copy(update={"anonymous_id": self.anonymous_id})
             return self.anonymous_id
@@ -112,7 +114,47 @@ class ConsentStore:
     def save(self) -> None:
         with self._lock:
             data = self.record.model_dump_json(indent=2).encode()
-        atomic_write(self._config_path, data, mode=0o600)
+            atomic_write(self._config_path, data, mode=0o600)
+            self._seen = self._file_state()
+
+    def refresh(self) -> bool:
+        """Pick up a change another process made (``peft-telemetry disable``, the service's delete).
+
+        A stat of two small files, cheap enough for a timer. Returns True if anything changed.
+        """
+        state = self._file_state()
+        if state == self._seen:
+            return False
+        with self._lock:
+            self._seen = state
+            secret = self._read_secret()
+            if secret is not None and secret != self._secret:
+                self._secret = secret
+                self.anonymous_id = self._derive_anonymous_id()
+            try:
+                raw = self._config_path.read_bytes()
+                self.record = ConsentRecord.model_validate_json(raw)
+            except (OSError, ValidationError):
+                return False  # mid-write or damaged: keep what we have; the next start sets it aside
+            self.enabled = self.record.enabled and not self.do_not_track
+            return True
+
+    def _file_state(self) -> tuple[int, int, int, int]:
+        def stat(path: Path) -> tuple[int, int]:
+            try:
+                st = path.stat()
+                return st.st_mtime_ns, st.st_ino
+            except OSError:
+                return 0, 0
+
+        return (*stat(self._config_path), *stat(self._secret_path))
+
+    def _read_secret(self) -> bytes | None:
+        try:
+            secret = bytes.fromhex(self._secret_path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return secret if len(secret) == _SECRET_BYTES else None
 
     # -- loading -------------------------------------------------------------------------------------
 
@@ -120,9 +162,7 @@ class ConsentStore:
         try:
             self.save()
         except OSError as exc:
-            _logger.warning(
-                "telemetry: cannot write the consent file (%s); consent stays off", type(exc).__name__
-            )
+            _logger.warning("telemetry: cannot write the consent file (%s); consent stays off", type(exc).__name__)
 
     def _load_record(self) -> ConsentRecord:
         try:
@@ -130,9 +170,7 @@ class ConsentStore:
         except FileNotFoundError:
             return ConsentRecord()
         except OSError as exc:
-            _logger.warning(
-                "telemetry: cannot read the consent file (%s); consent is off", type(exc).__name__
-            )
+            _logger.warning("telemetry: cannot read the consent file (%s); consent is off", type(exc).__name__)
             return ConsentRecord()
         try:
             return ConsentRecord.model_validate_json(raw)

@@ -219,9 +219,7 @@ class ErrorRecord:
     ) -> ErrorRecord:  # fmt: skip
         kind = type(exc)
         module = kind.__module__
-        error_type = (
-            kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
-        )
+        error_type = kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
         try:
             message = str(exc)
         except Exception:  # a broken __str__ must not break the caller

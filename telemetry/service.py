@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import collections
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -167,6 +168,8 @@ class TelemetryService:
             self.resource, InstrumentationScope(SCOPE_NAME, "", ""), record_measurement=self._record_histogram
         )
         self._io = SerialExecutor("peft-telemetry-io")
+        self._watcher_stop = threading.Event()
+        threading.Thread(target=self._watch_consent, name="peft-telemetry-consent", daemon=True).start()
         if settings.install_global:
             self._install_globals()
         atexit.register(self.shutdown)
@@ -175,6 +178,15 @@ class TelemetryService:
 
     def _is_enabled(self) -> bool:
         return self.consent.enabled
+
+    def _watch_consent(self) -> None:
+        # Another process (the CLI, the service) may change consent or erase the data: follow it
+        # within a second, so `peft-telemetry disable` stops a running app from recording.
+        while not self._watcher_stop.wait(self.settings.consent_poll_s):
+            try:
+                self.consent.refresh()
+            except Exception:
+                self._internal_error("consent refresh")
 
     def is_enabled(self) -> bool:
         """True when events are being recorded: the user agreed and DO_NOT_TRACK is not set."""
@@ -237,9 +249,7 @@ class TelemetryService:
             return
         try:
             props = dict(properties) if properties else None
-            self._background.submit(
-                EventRecord(self._factory, event_type, props, time.time_ns(), current_parent())
-            )
+            self._background.submit(EventRecord(self._factory, event_type, props, time.time_ns(), current_parent()))
         except Exception:
             self._internal_error("track_event")
 
@@ -274,9 +284,7 @@ class TelemetryService:
         if not self.consent.enabled:
             return
         try:
-            record = PerformanceRecord(
-                self._factory, metric_name, value, unit, time.time_ns(), current_parent()
-            )
+            record = PerformanceRecord(self._factory, metric_name, value, unit, time.time_ns(), current_parent())
             self._background.submit(record)
         except Exception:
             self._internal_error("track_performance")
@@ -308,9 +316,7 @@ class TelemetryService:
     def _internal_error(self, where: str) -> None:
         self._internal_errors[where] += 1
         if self._internal_errors[where] == 1:
-            _logger.error(
-                "telemetry: internal error in %s; the app is unaffected, further ones are counted", where
-            )
+            _logger.error("telemetry: internal error in %s; the app is unaffected, further ones are counted", where)
 
     # -- data control --------------------------------------------------------------------------------
 
@@ -395,6 +401,7 @@ class TelemetryService:
         if self._closed:
             return _Completed(True)
         self._closed = True
+        self._watcher_stop.set()
         atexit.unregister(self.shutdown)
         budget = self.settings.shutdown_timeout_s if timeout is None else timeout
         deadline = time.monotonic() + budget

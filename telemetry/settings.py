@@ -65,6 +65,9 @@ class TelemetrySettings(BaseSettings):
     metrics_interval_s: float = Field(
         default=30.0, ge=0.05, le=3600, description="How often metrics (timings, CPU, memory) are written."
     )
+    consent_poll_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often a change made by another process (CLI, service) is picked up."
+    )
     sample_resources: bool = Field(
         default=True, description="While consent is on, sample process CPU and memory as observable gauges."
     )

@@ -92,3 +92,18 @@ def test_leftover_temp_files_are_cleaned_at_start(tmp_path: Path) -> None:
     leftover.write_text("{")
     make_store(tmp_path)
     assert not leftover.exists()
+
+
+def test_a_change_made_by_another_process_is_picked_up(tmp_path: Path) -> None:
+    running = make_store(tmp_path)
+    running.set_enabled(True)
+    running.save()
+    assert running.refresh() is False  # our own write is not news
+    other = make_store(tmp_path)  # e.g. `peft-telemetry disable` and then `delete`
+    other.set_enabled(False)
+    other.rotate_identity()
+    other.save()
+    assert running.refresh() is True
+    assert running.enabled is False
+    assert running.anonymous_id == other.anonymous_id
+    assert running.secret() == other.secret()

@@ -29,9 +29,7 @@ def test_fast_path_and_plain_span_store_identical_rows(service: TelemetryService
     tracer.start_span("training_started", attributes=attributes).end()
 
     fast, plain = stored_events(service)
-    assert {k: v for k, v in fast.items() if k not in IGNORED} == {
-        k: v for k, v in plain.items() if k not in IGNORED
-    }
+    assert {k: v for k, v in fast.items() if k not in IGNORED} == {k: v for k, v in plain.items() if k not in IGNORED}
     assert "bob@example.org" not in str(fast)
 
 
@@ -44,9 +42,7 @@ def test_fast_path_joins_the_active_trace(service: TelemetryService) -> None:
 
 
 def test_to_attributes_flattens_and_keeps_only_valid_values() -> None:
-    out = to_attributes(
-        {"a": {"b": {"c": 1}}, "none": None, "list": [1, 2], "mixed": [1, "x"], "obj": object}
-    )
+    out = to_attributes({"a": {"b": {"c": 1}}, "none": None, "list": [1, 2], "mixed": [1, "x"], "obj": object})
     assert out["a.b.c"] == 1
     assert "none" not in out
     assert out["list"] == (1, 2)

@@ -91,9 +91,7 @@ def test_a_locked_database_delays_events_but_loses_none(tmp_path: Path) -> None:
 
 
 def test_an_unusable_database_path_never_reaches_the_app(tmp_path: Path) -> None:
-    settings = TelemetrySettings(
-        home=tmp_path, install_global=False, sample_resources=False, lock_timeout_s=0.5
-    )
+    settings = TelemetrySettings(home=tmp_path, install_global=False, sample_resources=False, lock_timeout_s=0.5)
     settings.db_path.mkdir(parents=True)  # a folder where the file should be
     service = TelemetryService(settings)
     try:
@@ -150,9 +148,7 @@ def test_kill_9_during_ingestion_loses_no_committed_event(tmp_path: Path) -> Non
                 print(committed, flush=True)
     """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True, env=env
-    )
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     last = 0
     for line in proc.stdout:

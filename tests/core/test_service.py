@@ -259,3 +259,17 @@ def test_the_database_file_is_where_the_settings_say(service: TelemetryService) 
         assert con.execute(f"SELECT count(*) FROM {schema.SPANS}").fetchone() == (1,)
     finally:
         con.close()
+
+
+def test_consent_revoked_by_another_process_stops_a_running_app(tmp_path: Path) -> None:
+    with recording_service(tmp_path, consent_poll_s=0.05) as running:
+        with recording_service(tmp_path, enabled=False) as cli:
+            cli.disable(source="cli").result(10)
+        import time
+
+        deadline = time.monotonic() + 10
+        while running.is_enabled() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert running.is_enabled() is False
+        running.track_event_sync("after_revocation")
+        assert count_rows(running, schema.SPANS) == 0

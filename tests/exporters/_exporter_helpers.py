@@ -39,9 +39,7 @@ def recording_provider(
         provider.shutdown()
 
 
-def make_spans(
-    n: int, *, attributes: Mapping[str, Any] | None = None, name: str = "op"
-) -> list[ReadableSpan]:
+def make_spans(n: int, *, attributes: Mapping[str, Any] | None = None, name: str = "op") -> list[ReadableSpan]:
     with recording_provider() as (provider, memory):
         tracer = provider.get_tracer("tests", "1.0")
         for i in range(n):

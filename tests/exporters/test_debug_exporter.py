@@ -28,9 +28,7 @@ def test_one_compact_json_line_per_span_on_stderr(capsys: pytest.CaptureFixture[
     first = orjson.loads(lines[0])
     assert (first["name"], first["event_type"], first["session_id"]) == ("track_event", "clicked", "dbg")
     assert first["redactions"] == {"path": 1} and "peft.redactions" not in first["attributes"]
-    assert first["events"] == [
-        {"name": "e", "time_ns": first["events"][0]["time_ns"], "attributes": {"k": 1}}
-    ]
+    assert first["events"] == [{"name": "e", "time_ns": first["events"][0]["time_ns"], "attributes": {"k": 1}}]
     assert "resource" not in first
 
 

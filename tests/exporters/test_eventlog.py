@@ -79,9 +79,7 @@ def test_append_many_is_one_transaction(log: EventLog) -> None:
     with pytest.raises(EventLogError):
         log.append_many({schema.SPANS: span_rows([1, 2]), schema.SPAN_EVENTS: bad_events})
     assert log.stats().spans == 0, "spans of a failed batch were stored without their events"
-    log.append_many(
-        {schema.SPANS: span_rows([1, 2]), schema.SPAN_EVENTS: event_rows([1], time_ns=[time.time_ns()])}
-    )
+    log.append_many({schema.SPANS: span_rows([1, 2]), schema.SPAN_EVENTS: event_rows([1], time_ns=[time.time_ns()])})
     assert (log.stats().spans, log.stats().span_events) == (2, 1)
 
 
@@ -105,9 +103,7 @@ def test_many_reader_threads_while_a_thread_writes(log: EventLog) -> None:
         try:
             while not stop.is_set():
                 with log.reader() as cur:
-                    n, total = cur.execute(
-                        "SELECT count(*), sum(time_ns) FROM consent_ledger"
-                    ).fetchone() or (0, 0)
+                    n, total = cur.execute("SELECT count(*), sum(time_ns) FROM consent_ledger").fetchone() or (0, 0)
                 # Batches are appended whole: the count is a multiple of 100 and the sum matches it.
                 assert n % 100 == 0 and total == n * (n - 1) // 2
         except BaseException as exc:
@@ -165,9 +161,7 @@ def test_prune_keeps_the_newest_max_events_spans_and_their_events(tmp_path: Path
     now = time.time_ns()
     ids = list(range(1, 251))
     starts = [now - (300 - i) * 10**9 for i in ids]  # id 250 is the newest
-    with EventLog(
-        tmp_path / "ev.duckdb", max_events=100, prune_every_rows=10**9, prune_interval_s=3600
-    ) as log:
+    with EventLog(tmp_path / "ev.duckdb", max_events=100, prune_every_rows=10**9, prune_interval_s=3600) as log:
         log.append(schema.CONSENT_LEDGER, ledger_table(1))  # the first append's automatic prune runs here
         log.append_many(
             {
@@ -234,9 +228,7 @@ def test_an_empty_version_0_file_is_migrated(tmp_path: Path) -> None:
         assert log.stats().consent_ledger == 1
 
 
-def test_a_version_1_file_is_migrated_forward_keeping_its_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_version_1_file_is_migrated_forward_keeping_its_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "ev.duckdb"
     with EventLog(path) as log:
         log.append(schema.CONSENT_LEDGER, ledger_table(2))

@@ -83,9 +83,7 @@ def test_foreign_holder_makes_export_fail_within_the_timeout_then_recover(
     log.close()
 
 
-def test_unwritable_location_fails_export_without_raising(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_unwritable_location_fails_export_without_raising(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where a folder should be")
     log = EventLog(blocker / "telemetry" / "ev.duckdb", lock_timeout_s=1)
@@ -134,9 +132,7 @@ def test_a_forked_child_never_writes_through_the_parents_instance(tmp_path: Path
     with EventLog(tmp_path / "ev.duckdb", linger_s=3600 if open_at_fork else 0, lock_timeout_s=30) as log:
         log.append(schema.CONSENT_LEDGER, ledger_table(1))
         assert (log._db._conn is not None) is open_at_fork
-        proc = multiprocessing.get_context("fork").Process(
-            target=_append_in_forked_child, args=(log, open_at_fork)
-        )
+        proc = multiprocessing.get_context("fork").Process(target=_append_in_forked_child, args=(log, open_at_fork))
         proc.start()
         proc.join(60)
         assert proc.exitcode == 0

@@ -115,9 +115,7 @@ def test_non_finite_values_are_stored_as_null(log: EventLog) -> None:
         description="",
         unit="",
         data=Gauge(
-            data_points=[
-                NumberDataPoint(attributes={}, start_time_unix_nano=now, time_unix_nano=now, value=math.nan)
-            ]
+            data_points=[NumberDataPoint(attributes={}, start_time_unix_nano=now, time_unix_nano=now, value=math.nan)]
         ),
     )
     histogram = Metric(

@@ -121,9 +121,7 @@ def test_every_line_parses_and_ids_round_trip(log: EventLog) -> None:
     for span in exported:
         original = originals[(int.from_bytes(span.trace_id, "big"), int.from_bytes(span.span_id, "big"))]
         assert span.name == original.name
-        assert (
-            span.start_time_unix_nano == original.start_time and span.end_time_unix_nano == original.end_time
-        )
+        assert span.start_time_unix_nano == original.start_time and span.end_time_unix_nano == original.end_time
         parent = original.parent.span_id if original.parent else None
         assert (int.from_bytes(span.parent_span_id, "big") if span.parent_span_id else None) == parent
         if original.name == "child":
@@ -137,9 +135,7 @@ def test_every_line_parses_and_ids_round_trip(log: EventLog) -> None:
         if original.name == "root":
             assert span.kind == 2  # SPAN_KIND_SERVER
         if original.name == "b":
-            assert {kv.key: kv.value.string_value for kv in span.attributes}[
-                "peft.redactions"
-            ] == '{"email":1}'
+            assert {kv.key: kv.value.string_value for kv in span.attributes}["peft.redactions"] == '{"email":1}'
 
     # Spans are grouped by resource and scope within a line.
     sessions = set()
@@ -150,9 +146,7 @@ def test_every_line_parses_and_ids_round_trip(log: EventLog) -> None:
             assert len({ss.scope.name for ss in rs.scope_spans}) == len(rs.scope_spans)
     assert sessions == {"s1", "s2"}
 
-    points = {
-        m.name: m for r in metrics for rm in r.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
-    }
+    points = {m.name: m for r in metrics for rm in r.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     assert summary.metric_points == 3
     assert points["c"].sum.data_points[0].as_double == 5 and points["c"].sum.aggregation_temporality == 1
     assert points["h"].histogram.data_points[0].count == 1 and points["h"].unit == "ms"
@@ -185,16 +179,12 @@ def test_non_finite_numbers_appended_by_other_code_are_left_out(log: EventLog) -
     write_otlp_json(log, out)
     assert b"NaN" not in out.getvalue() and b"Infinity" not in out.getvalue()
     _, metrics = _parse_lines(out.getvalue())
-    points = {
-        m.name: m for r in metrics for rm in r.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
-    }
+    points = {m.name: m for r in metrics for rm in r.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     assert points["h"].histogram.data_points[0].max == 1.0
     assert not points["h"].histogram.data_points[0].HasField("sum")
 
 
-def test_chunks_with_ties_and_time_ranges_export_each_span_once(
-    log: EventLog, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_chunks_with_ties_and_time_ranges_export_each_span_once(log: EventLog, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(otlp_json, "_CHUNK_MIN_ROWS", 8)
     now = time.time_ns()
     starts = [now] * 30 + [now + i for i in range(1, 41)] + [now + 50] * 9

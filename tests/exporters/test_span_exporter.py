@@ -76,9 +76,7 @@ def test_sdk_spans_become_rows_with_lifted_columns(log: EventLog) -> None:
     rows = {r["name"]: r for r in _rows(log, "SELECT * FROM spans")}
     server, event, perf_row, failed = rows["GET /runs/{id}"], rows["track_event"], rows["perf"], rows["fails"]
     root_ctx = spans[-1].context
-    assert (
-        server["trace_id"] == f"{root_ctx.trace_id:032x}" and server["span_id"] == f"{root_ctx.span_id:016x}"
-    )
+    assert server["trace_id"] == f"{root_ctx.trace_id:032x}" and server["span_id"] == f"{root_ctx.span_id:016x}"
     assert server["parent_span_id"] is None and event["parent_span_id"] == server["span_id"]
     assert (server["kind"], server["category"], server["event_type"]) == ("SERVER", "http", "GET /runs/{id}")
     assert server["duration_ms"] == pytest.approx((server["end_ns"] - server["start_ns"]) / 1e6)
@@ -98,9 +96,7 @@ def test_sdk_spans_become_rows_with_lifted_columns(log: EventLog) -> None:
         "ms",
     )
     assert (failed["category"], failed["status_code"], failed["status_message"]) == ("span", "ERROR", "bad")
-    assert failed["error_type"] == "KeyError", (
-        "the exception event's type is lifted when error.type is absent"
-    )
+    assert failed["error_type"] == "KeyError", "the exception event's type is lifted when error.type is absent"
 
     events = _rows(log, "SELECT * FROM span_events ORDER BY name")
     assert [(e["name"], e["seq"]) for e in events] == [("checkpoint", 0), ("exception", 0)]
