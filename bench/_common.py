@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: Where results files go; the CI smoke test points it at a temporary folder.
+RESULTS_DIR = Path(os.environ.get("PEFT_BENCH_RESULTS_DIR") or Path(__file__).resolve().parent / "results")
 
 
 @dataclass
@@ -68,7 +69,7 @@ class Report:
         sys.stdout.flush()
 
     def save(self, slug: str) -> Path:
-        RESULTS_DIR.mkdir(exist_ok=True)
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         path = RESULTS_DIR / f"{slug}.json"
         payload = {
             "title": self.title,

@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown bench(es): {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
     selected = [b for b in BENCHES if (not only or b.name in only) and b.name not in skip]
-    RESULTS_DIR.mkdir(exist_ok=True)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     outcomes = [run_bench(bench, quick=args.quick) for bench in selected]
     seconds = time.perf_counter() - start
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(table, outcomes)
     for outcome in outcomes:
         print(f"{outcome.bench.name:<10} {outcome.status:<8} {outcome.seconds:6.1f} s")
-    print(f"total {seconds:.1f} s; wrote {SUMMARY_JSON.relative_to(ROOT)} and {SUMMARY_MD.relative_to(ROOT)}")
+    print(f"total {seconds:.1f} s; wrote {SUMMARY_JSON} and {SUMMARY_MD}")
     failed = [o.bench.name for o in outcomes if o.status in ("failed", "timeout")]
     if failed:
         print(f"failed: {', '.join(failed)}")

@@ -306,10 +306,13 @@ class TelemetryService:
         if histogram is None:
             if len(self._histograms) >= 1_000:
                 return
-            clean = "".join(c if c.isalnum() or c in "._-/" else "_" for c in name)[:255]
+            # OTel accepts ASCII letters, digits and ``._-/`` only (and raises otherwise, which would lose
+            # the measurement): "épochs" must not cost the span that carries the same value.
+            clean = "".join(c if (c.isascii() and c.isalnum()) or c in "._-/" else "_" for c in name)[:255]
             if not clean[:1].isalpha():
                 clean = "m_" + clean
-            histogram = self._meter.create_histogram(clean[:255], unit=unit)
+            clean_unit = "".join(c if c.isascii() and c.isprintable() else "_" for c in unit)[:63]
+            histogram = self._meter.create_histogram(clean[:255], unit=clean_unit)
             self._histograms[key] = histogram
         histogram.record(value)
 
@@ -361,6 +364,8 @@ class TelemetryService:
             self._metric_reader.force_flush()
             self.event_log.erase()
             self.consent.rotate_identity()
+            # Keyed hashes cached under the old secret must not outlive it.
+            self.anonymizer.clear_caches()
             self.consent.save()
             if self.consent.user_choice:
                 self._append_ledger("granted", "delete_all")

@@ -147,6 +147,18 @@ def test_performance_is_a_span_for_exact_percentiles_and_a_histogram(tmp_path: P
         assert points == [("step_time", "ms", "histogram", 3, 60.0, 10.0, 30.0)]
 
 
+def test_a_metric_name_otel_would_refuse_still_records_span_and_histogram(tmp_path: Path) -> None:
+    # OTel raises on non-ASCII instrument names and units; the measurement must survive under a clean name.
+    with recording_service(tmp_path, metrics_interval_s=3600) as service:
+        service.track_performance_sync("époque_temps", 12.5, "µs")
+        [row] = stored_events(service, category="performance")
+        assert (row["metric_name"], row["metric_value"], row["metric_unit"]) == ("époque_temps", 12.5, "µs")
+        with service.event_log.reader() as con:
+            points = con.execute(f"SELECT name, unit, count, sum FROM {schema.METRIC_POINTS}").fetchall()
+        assert points == [("m__poque_temps", "_s", 1, 12.5)]
+        assert service.stats().internal_errors == {}
+
+
 def test_plain_otel_spans_feed_the_same_pipeline(service: TelemetryService) -> None:
     with service.tracer.start_as_current_span("load_model", attributes={"model_name": "llama-2-7b"}):
         service.track_event_sync("model_loaded", {"model_name": "llama-2-7b"})
@@ -201,6 +213,16 @@ def test_delete_all_erases_everything_and_rotates_the_identity(service: Telemetr
     assert service.is_enabled()  # erasing data is not revoking consent
     service.track_event_sync("after_delete")
     assert [e["event_type"] for e in stored_events(service)] == ["after_delete"]
+
+
+def test_keyed_hashes_change_with_the_identity_after_delete_all(service: TelemetryService) -> None:
+    service.track_event_sync("login", {"user_id": "bob"})
+    [before] = stored_events(service)
+    service.delete_all().result(30)
+    service.track_event_sync("login", {"user_id": "bob"})
+    [after] = stored_events(service)
+    assert "bob" not in json.dumps(before) + json.dumps(after)
+    assert before["attributes"]["user_id"] != after["attributes"]["user_id"]
 
 
 def test_do_not_track_keeps_everything_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
