@@ -39,9 +39,18 @@ from telemetry.service import TelemetryService
 
 _logger = logging.getLogger(__name__)
 
-#: Not timed: the OTLP receiver (a timing span per received batch would feed the log from its own input).
-#: The tracking endpoints are timed, which writes a second row per tracked event; see the bench notes.
-UNTIMED_PATHS: Final = tuple(sorted(OTLP_PATHS))
+#: Not timed: the OTLP receiver (a timing span per received batch would feed the log from its own input),
+#: and what is not an API call: the pages, their static files and the dashboard's status poll (a row per
+#: page view would be the dashboard measuring itself). The tracking endpoints are timed, which writes a
+#: second row per tracked event; see the bench notes.
+UNTIMED_PATHS: Final = (*sorted(OTLP_PATHS), "/api/telemetry/status", "/dashboard", "/favicon.ico")
+
+#: ``excluded_urls`` patterns are searched in the full URL (``http://host:port/path``).
+_UNTIMED_PATTERNS: Final = (
+    *(f"//[^/]+{path}$" for path in UNTIMED_PATHS),
+    "//[^/]+/$",  # the consent page
+    "//[^/]+/static/",
+)
 
 #: The only attributes an HTTP span keeps: the route template, method, status, scheme, protocol.
 HTTP_ATTRIBUTES: Final = frozenset(
@@ -128,7 +137,7 @@ class ServerInstrumentation:
             app,
             tracer_provider=self.tracer_provider,
             meter_provider=NoOpMeterProvider(),
-            excluded_urls=",".join(f"{path}$" for path in UNTIMED_PATHS),
+            excluded_urls=",".join(_UNTIMED_PATTERNS),
             exclude_spans=["receive", "send"],
         )
 

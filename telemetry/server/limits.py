@@ -21,6 +21,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
+import orjson
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +38,10 @@ SCOPE_JSON: Final = "peft.json"
 
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+#: Every JSON string token in order, and whether a colon follows it (then it is an object key).
+_STRING_TOKEN: Final = re.compile(rb'"(?:[^"\\]|\\.)*"[ \t\n\r]*(:?)', re.S)
+#: 19 digits in a row: maybe an integer beyond 64 bits, which orjson would turn into a float.
+_LONG_DIGITS: Final = re.compile(rb"[0-9]{19}")
 _INT64_MAX: Final = 2**63 - 1
 
 
@@ -75,9 +80,61 @@ class RequestProblem(Exception):
 def parse_json(body: bytes, limits: Limits) -> Any:
     """Parse a JSON body, refusing what JSON allows but we must not store. Raises :class:`RequestProblem`.
 
+    Two roads, one answer: orjson with a quick check of the result takes every body that is clearly fine
+    (~10x faster than ``json`` with hooks); anything else (orjson refuses it, a check fails, or it may
+    hold a duplicate key or a huge integer) is parsed again by the careful parser, which names the
+    problem. So the careful parser decides every refusal, and the quick road only accepts what it would.
+
     >>> parse_json(b'{"a": [1, 2.5, "x"]}', Limits())
     {'a': [1, 2.5, 'x']}
     """
+    quick = _parse_quick(body, limits)
+    return quick if quick is not _REFER else _parse_careful(body, limits)
+
+
+_REFER: Final = object()  # the quick road's "ask the careful parser"
+
+
+def _parse_quick(body: bytes, limits: Limits) -> Any:
+    if _LONG_DIGITS.search(body) is not None:
+        return _REFER
+    try:
+        value = orjson.loads(body)  # refuses NaN, Infinity, overflow, lone surrogates, invalid UTF-8
+    except orjson.JSONDecodeError:
+        return _REFER
+    keys = _quick_check(value, limits)
+    # orjson keeps the last of duplicate keys silently: fewer keys parsed than written means duplicates.
+    if keys is None or (keys and keys != _STRING_TOKEN.findall(body).count(b":")):
+        return _REFER
+    return value
+
+
+def _quick_check(root: Any, limits: Limits) -> int | None:
+    """The number of object keys in ``root``, or None if any limit is broken (the careful parser names it)."""
+    keys = 0
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        value, depth = stack.pop()
+        kind = type(value)
+        if kind is str:
+            if len(value) > limits.max_string_length or "\x00" in value:
+                return None
+        elif kind is dict:
+            keys += len(value)
+            if depth > limits.max_depth or keys > limits.max_keys:
+                return None
+            for key, item in value.items():
+                if len(key) > limits.max_key_length or "\x00" in key:
+                    return None
+                stack.append((item, depth + 1))
+        elif kind is list:
+            if depth > limits.max_depth or len(value) > limits.max_array_length:
+                return None
+            stack.extend((item, depth + 1) for item in value)
+    return keys
+
+
+def _parse_careful(body: bytes, limits: Limits) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -304,13 +361,24 @@ class CheckedRoute(APIRoute):
         limits = self.limits
 
         async def checked(request: Request) -> Response:
-            if not needs_check(request.scope):
-                return await handler(request)
             try:
-                body, parsed = await read_checked_body(request.scope, request.receive, limits)
+                request = await checked_request(request, limits)
             except RequestProblem as problem:
                 return problem.response()
-            scope = _checked_scope(request.scope, body, parsed)
-            return await handler(Request(scope, _replay(body, request.receive)))
+            if request.scope.get(SCOPE_JSON) is not None:
+                # Parsed and checked once already: FastAPI's handler must not parse the body again.
+                request._json = request.scope[SCOPE_JSON]
+            return await handler(request)
 
         return checked
+
+
+async def checked_request(request: Request, limits: Limits) -> Request:
+    """``request`` if a :class:`LimitsMiddleware` checked its body already, else a copy checked here.
+
+    Raises :class:`RequestProblem`.
+    """
+    if not needs_check(request.scope):
+        return request
+    body, parsed = await read_checked_body(request.scope, request.receive, limits)
+    return Request(_checked_scope(request.scope, body, parsed), _replay(body, request.receive))

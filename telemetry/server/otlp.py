@@ -72,11 +72,12 @@ class StorageUnavailable(Exception):
 @dataclass(frozen=True)
 class _Signal:
     request_type: type[Message]
+    response_type: type[Message]
     convert: Any
 
 
-_TRACES: Final = _Signal(ExportTraceServiceRequest, convert_traces)
-_METRICS: Final = _Signal(ExportMetricsServiceRequest, convert_metrics)
+_TRACES: Final = _Signal(ExportTraceServiceRequest, ExportTraceServiceResponse, convert_traces)
+_METRICS: Final = _Signal(ExportMetricsServiceRequest, ExportMetricsServiceResponse, convert_metrics)
 
 otlp_router = APIRouter(route_class=CheckedRoute, tags=["otlp"], dependencies=[Depends(require_token)])
 
@@ -122,6 +123,10 @@ def _ingest(service: TelemetryService, signal: _Signal, body: bytes, document: A
         message = otlp_json_to_proto(document if document is not None else {}, signal.request_type)
     else:
         message = parse_protobuf(body, signal.request_type)
+    if not service.is_enabled():
+        # Declined data is not converted at all (the consent gate would drop every item anyway): the
+        # standard success answer, so senders do not retry what the user chose not to share.
+        return signal.response_type()
     converted: Converted = signal.convert(message)
     if signal is _TRACES:
         gate = service.span_processor

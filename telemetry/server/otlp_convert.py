@@ -162,7 +162,22 @@ def _text(value: str, limit: int = MAX_STRING) -> str:
 def _attributes(pairs: Sequence[KeyValue]) -> dict[str, AttributeValue]:
     if len(pairs) > MAX_ATTRIBUTES:
         raise Invalid("too many attributes")
-    raw = {_text(kv.key, 256): _any_value(kv.value) for kv in pairs}
+    raw: dict[str, Any] = {}
+    for kv in pairs:
+        key, value = kv.key, kv.value
+        if len(key) > 256 or "\x00" in key:
+            _text(key, 256)  # raises, naming the problem
+        # Strings, ints and bools are nearly every attribute: read them inline, the rest in _any_value.
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            text = value.string_value
+            raw[key] = text if len(text) <= MAX_STRING and "\x00" not in text else _text(text)
+        elif kind == "int_value":
+            raw[key] = value.int_value
+        elif kind == "bool_value":
+            raw[key] = value.bool_value
+        else:
+            raw[key] = _any_value(value)
     # Nested values become dotted keys or JSON text, exactly as for track_event properties.
     return to_attributes(raw)
 
@@ -214,9 +229,18 @@ def _trace_state(header: str) -> TraceState | None:
         return None
 
 
+# Lookups instead of Enum calls (each ~1 us, several per span). Proto kinds count from UNSPECIFIED=0, the
+# SDK's from INTERNAL=0; unknown codes fall back to INTERNAL / UNSET.
+_KINDS: Final = {number + 1: kind for number, kind in enumerate(SpanKind)}
+_CODES: Final = {code.value: code for code in StatusCode}
+_UNSET_STATUS: Final = Status(StatusCode.UNSET)
+_OK_STATUS: Final = Status(StatusCode.OK)
+_FLAGS: Final = [TraceFlags(flags | TraceFlags.SAMPLED) for flags in range(256)]
+
+
 def _span(span: trace_pb2.Span, resource: Resource, scope: SdkScope) -> ReadableSpan:
     trace_id = _trace_id(span.trace_id)
-    flags = TraceFlags((span.flags & 0xFF) | TraceFlags.SAMPLED)
+    flags = _FLAGS[span.flags & 0xFF]
     context = SpanContext(trace_id, _span_id(span.span_id, "span_id"), False, flags, _trace_state(span.trace_state))
     parent = None
     if span.parent_span_id:
@@ -236,8 +260,11 @@ def _span(span: trace_pb2.Span, resource: Resource, scope: SdkScope) -> Readable
         )
         for link in span.links
     ]
-    code = StatusCode(span.status.code) if span.status.code in (0, 1, 2) else StatusCode.UNSET
-    description = _text(span.status.message, MAX_STRING) if code is StatusCode.ERROR else None
+    code = _CODES.get(span.status.code, StatusCode.UNSET)
+    if code is StatusCode.ERROR:
+        status = Status(code, _text(span.status.message, MAX_STRING))
+    else:
+        status = _OK_STATUS if code is StatusCode.OK else _UNSET_STATUS
     return ReadableSpan(
         name=_text(span.name, MAX_NAME) or "unnamed",
         context=context,
@@ -246,9 +273,8 @@ def _span(span: trace_pb2.Span, resource: Resource, scope: SdkScope) -> Readable
         attributes=_attributes(span.attributes),
         events=events,
         links=links,
-        # Proto kinds count from UNSPECIFIED=0; the SDK's from INTERNAL=0.
-        kind=SpanKind(span.kind - 1) if 1 <= span.kind <= 5 else SpanKind.INTERNAL,
-        status=Status(code, description),
+        kind=_KINDS.get(span.kind, SpanKind.INTERNAL),
+        status=status,
         start_time=span.start_time_unix_nano,
         end_time=span.end_time_unix_nano,
         instrumentation_scope=scope,

@@ -1,9 +1,10 @@
 """The REST API under ``/api/telemetry``: the spec's endpoints plus what the dashboard needs.
 
 Thin on purpose: each handler parses (pydantic), calls the service or analytics, and formats. Recording
-calls (``track_*``) take about a microsecond and run on the event loop; anything that touches the disk
-(analytics, export, erasure, stats) runs in the thread pool or on the service's own I/O thread, so one
-slow query never stalls the other requests. State-changing endpoints need the server token.
+calls (``track_*``) take about a microsecond and run on the event loop, behind a direct route
+(:class:`~telemetry.server.fastroute.JsonRoute`: same schema and errors, no dependency solver); anything
+that touches the disk (analytics, export, erasure, stats) runs in the thread pool or on the service's own
+I/O thread, so one slow query never stalls the other requests. State-changing endpoints need the server token.
 
 Mount it in another FastAPI app with ``app.include_router(router)``; set
 ``app.state.telemetry_service`` to use a service other than :func:`telemetry.get_telemetry`'s.
@@ -16,9 +17,9 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Final, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 from analytics import Analytics, AnalyticsFilter, AnalyticsReport
 from exporters.eventlog import EventLogError
 from telemetry.server.deps import get_service, require_token
+from telemetry.server.fastroute import JsonRoute
 from telemetry.server.limits import CheckedRoute
 from telemetry.server.models import (
     Accepted,
@@ -52,6 +54,7 @@ _NS_MAX: Final = 2**63 - 1
 router = APIRouter(prefix=PREFIX, route_class=CheckedRoute, tags=["telemetry"])
 Service = Annotated[TelemetryService, Depends(get_service)]
 _TOKEN = [Depends(require_token)]
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Awaitable[Accepted]])
 
 
 def _consent(service: TelemetryService) -> ConsentStatus:
@@ -105,21 +108,31 @@ async def set_consent(update: ConsentUpdate, service: Service) -> ConsentStatus:
 # -- recording ---------------------------------------------------------------------------------------
 
 
-@router.post("/events", dependencies=_TOKEN)
+def _tracking(path: str) -> Callable[[_Endpoint], _Endpoint]:
+    """``@router.post(path)`` with the token, served by the direct :class:`JsonRoute`."""
+
+    def register(endpoint: _Endpoint) -> _Endpoint:
+        router.add_api_route(path, endpoint, methods=["POST"], dependencies=_TOKEN, route_class_override=JsonRoute)
+        return endpoint
+
+    return register
+
+
+@_tracking("/events")
 async def track_event(event: EventIn, service: Service) -> Accepted:
     """The spec's ``track_event``; ``accepted`` is false (and nothing is kept) while telemetry is off."""
     service.track_event_sync(event.event_type, event.properties)
     return Accepted(accepted=service.is_enabled())
 
 
-@router.post("/performance", dependencies=_TOKEN)
+@_tracking("/performance")
 async def track_performance(metric: PerformanceIn, service: Service) -> Accepted:
     """The spec's ``track_performance``: one measurement with its unit."""
     service.track_performance_sync(metric.metric_name, metric.value, metric.unit)
     return Accepted(accepted=service.is_enabled())
 
 
-@router.post("/errors", dependencies=_TOKEN)
+@_tracking("/errors")
 async def track_error(error: ErrorIn, service: Service) -> Accepted:
     """An error seen by the frontend (type, message, stack); anonymized like a Python traceback."""
     service.track_reported_error_sync(error.type, error.message, error.stack, error.context or None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from typing import Any
 
 import orjson
 import pytest
@@ -14,6 +16,19 @@ from tests.server.conftest import LiveServer
 pytestmark = pytest.mark.usefixtures("consent_on")
 
 API = "/api/telemetry"
+
+
+def http_spans_settle(server: LiveServer, count: int) -> list[dict[str, Any]]:
+    """The HTTP spans once ``count`` exist (or after 5 s): the instrumentation ends a request's span after
+    the response has reached the client, so the last one may still be on its way when the client returns."""
+    deadline = time.monotonic() + 5
+    while True:
+        rows = server.spans("category = 'http'")
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.02)
+
+
 SCOPE = "opentelemetry.instrumentation.fastapi"
 
 
@@ -49,16 +64,30 @@ def test_refused_and_unmatched_requests_leave_no_http_spans(server: LiveServer) 
 
 def test_instrumentation_records_no_metric_points(server: LiveServer) -> None:
     # Its metrics would repeat the spans with the Host header and client attributes: they go nowhere.
+    before = len(server.spans("category = 'http'"))
     with server.client(headers=server.auth) as http:
         for _ in range(3):
-            http.get(f"{API}/status", params={"secret": "x"})
+            http.get(f"{API}/rules", params={"secret": "x"})
+    http_spans_settle(server, before + 3)
     server.flush()
     assert server.query(f"SELECT count(*) FROM {schema.METRIC_POINTS} WHERE name LIKE 'http.%'") == [(0,)]
     [(durations,)] = server.query(
         f"SELECT count(*) FROM {schema.SPANS} WHERE category = 'http' AND attributes->>'http.route' = ?",
-        [f"{API}/status"],
+        [f"{API}/rules"],
     )
     assert durations >= 3
+
+
+def test_pages_static_files_and_the_status_poll_are_not_timed(server: LiveServer) -> None:
+    # They are the dashboard looking at itself, not API calls: only the API call below is timed.
+    before = {r["span_id"] for r in server.spans("category = 'http'")}
+    with server.client(headers=server.auth) as http:
+        for path in ("/", "/dashboard", "/static/app.js", f"{API}/status", f"{API}/rules", f"{API}/status"):
+            assert http.get(path).status_code == 200, path
+    rows = http_spans_settle(server, len(before) + 1)
+    time.sleep(0.2)  # give a wrongly timed request after it the same chance to arrive
+    rows = server.spans("category = 'http'")
+    assert [r["attributes"]["http.route"] for r in rows if r["span_id"] not in before] == [f"{API}/rules"]
 
 
 def test_api_response_times_reach_the_analytics(server: LiveServer) -> None:
@@ -80,3 +109,7 @@ def test_with_consent_off_no_http_spans_are_recorded(server: LiveServer) -> None
         server.flush()
         assert server.query(f"SELECT count(*) FROM {schema.SPANS} WHERE category = 'http'") == before
         http.post(f"{API}/consent", json={"enabled": True})
+        # Switching consent back on times requests again at once (the server swaps stacks per request).
+        [(count,)] = before
+        http.get(f"{API}/rules")
+    assert len(http_spans_settle(server, count + 1)) == count + 1

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from telemetry.server.limits import Limits, RequestProblem, parse_json
+from telemetry.server import limits as limits_module
+from telemetry.server.limits import Limits, RequestProblem, _parse_careful, parse_json
 from tests.server.conftest import LiveServer
 
 pytestmark = pytest.mark.usefixtures("consent_on")
@@ -170,3 +174,69 @@ def test_parse_json_accepts_the_edges() -> None:
 def test_limits_for_otlp_are_wider() -> None:
     otlp = Limits().for_otlp()
     assert otlp.max_body_bytes == 4 << 20 and otlp.max_keys > Limits().max_keys
+
+
+# -- the quick road (orjson) and the careful road (json with hooks) give one answer ------------------------
+
+_json_scalars = st.none() | st.booleans() | st.integers(-(2**63) + 1, 2**63 - 1) | st.text(max_size=20)
+_json_values = st.recursive(
+    _json_scalars | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json_values)
+def test_quick_and_careful_parsers_agree(value: object) -> None:
+    body = json.dumps(value, ensure_ascii=False).encode()
+    try:
+        careful: object = _parse_careful(body, Limits())
+    except RequestProblem as problem:
+        careful = problem.code
+    try:
+        quick: object = parse_json(body, Limits())
+    except RequestProblem as problem:
+        quick = problem.code
+    assert quick == careful
+    assert type(quick) is type(careful)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b'{"a": "x\\":", "b": "\\\\", "c": {"d": ":"}}', {"a": 'x":', "b": "\\", "c": {"d": ":"}}),
+        (b'{"id": "12345678901234567890123"}', {"id": "12345678901234567890123"}),  # long digits in a string
+        (b'{"n": 123456789012345678}', {"n": 123456789012345678}),
+        (b' [ {"a" : 1} , {"a" :2} ] ', [{"a": 1}, {"a": 2}]),  # same key in two objects is not a duplicate
+    ],
+)
+def test_parse_json_accepts_tricky_but_valid_bodies(text: bytes, expected: object) -> None:
+    assert parse_json(text, Limits()) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (b'{"a": {"k": 1, "k" : 2}}', "duplicate_key"),
+        (b'{"a": "\\"k\\":", "a": 1}', "duplicate_key"),
+        (b'{"a": 12345678901234567890123}', "number_too_large"),
+        (b'{"a": 18446744073709551615}', "number_too_large"),  # orjson takes it as an int, we do not
+        (b'{"a": "\\u0000"}', "nul_character"),
+        (b'{"a": 1e400}', "number_too_large"),
+    ],
+)
+def test_parse_json_refuses_what_orjson_would_take_or_names_differently(text: bytes, problem: str) -> None:
+    with pytest.raises(RequestProblem) as raised:
+        parse_json(text, Limits())
+    assert raised.value.code == problem
+
+
+def test_a_plain_event_takes_the_quick_road(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The positive control of the agreement test: ordinary bodies never reach the careful parser.
+    def refuse(body: bytes, limits: Limits) -> object:
+        raise AssertionError("the careful parser ran")
+
+    monkeypatch.setattr(limits_module, "_parse_careful", refuse)
+    body = b'{"event_type": "training_started", "properties": {"lr": 2e-4, "epochs": 3, "gpu": "A100", "q": true}}'
+    assert parse_json(body, Limits())["properties"]["gpu"] == "A100"
