@@ -50,9 +50,22 @@ _EXCEPTION_EVENT = "exception"
 _EXCEPTION_TYPE = "exception.type"
 _RESOURCE_CACHE_MAX = 256
 _INT64 = (-(2**63), 2**63 - 1)
-_MISSING = object()
+_MISSING: Any = object()
+_REDACTIONS_SEEN: dict[str, bytes | None] = {}
+_REDACTIONS_CACHE_MAX = 256
+_REDACTIONS_CACHEABLE = 1024
+# Attribute names read on every span, bound once (a module attribute lookup per use adds up).
+_A_REDACTIONS = schema.ATTR_REDACTIONS
+_A_CATEGORY = schema.ATTR_CATEGORY
+_A_EVENT_TYPE = schema.ATTR_EVENT_TYPE
+_A_ERROR_TYPE = schema.ATTR_ERROR_TYPE
+_A_SESSION = schema.RESOURCE_SESSION_ID
+_A_METRIC_NAME = schema.ATTR_METRIC_NAME
+_A_METRIC_VALUE = schema.ATTR_METRIC_VALUE
+_A_METRIC_UNIT = schema.ATTR_METRIC_UNIT
 
 _dumps: Callable[[Any], bytes] = orjson.dumps
+_EMPTY: Mapping[str, Any] = {}
 
 
 def clean(value: Any) -> Any:
@@ -117,11 +130,20 @@ def _number(value: Any) -> float | None:
 def _redactions(value: Any) -> bytes | None:
     """The anonymizer's JSON object of rule counts; anything else is not stored (not raw text either)."""
     if isinstance(value, str):
+        # The same few rule-count objects repeat on most spans: parse and re-serialize each text once.
+        hit = _REDACTIONS_SEEN.get(value, _MISSING)
+        if hit is not _MISSING:
+            return hit  # type: ignore[no-any-return]
         try:
             parsed = orjson.loads(value)
         except orjson.JSONDecodeError:
             return None
-        return to_json(parsed) if isinstance(parsed, dict) else None
+        out = to_json(parsed) if isinstance(parsed, dict) else None
+        if len(value) <= _REDACTIONS_CACHEABLE:
+            if len(_REDACTIONS_SEEN) >= _REDACTIONS_CACHE_MAX:
+                _REDACTIONS_SEEN.clear()
+            _REDACTIONS_SEEN[value] = out
+        return out
     if isinstance(value, Mapping):
         return to_json(dict(value))
     return None
@@ -142,6 +164,19 @@ def attributes_of(span: ReadableSpan) -> dict[str, Any]:
     inner = getattr(raw, "_dict", None)
     if type(inner) is dict:
         return inner.copy()
+    return dict(span.attributes or {})
+
+
+def _attribute_map(span: ReadableSpan) -> Mapping[str, Any]:
+    """Like ``attributes_of`` but without the copy, for reading only."""
+    raw = getattr(span, "_attributes", None)
+    if raw is None:
+        return _EMPTY
+    if type(raw) is dict:
+        return raw
+    inner = getattr(raw, "_dict", None)
+    if type(inner) is dict:
+        return inner
     return dict(span.attributes or {})
 
 
@@ -182,27 +217,38 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
     event_rows: list[tuple[Any, ...]] = []
     add_row = rows.append
     add_event = event_rows.append
+    last_resource: Any = _MISSING  # a batch almost always shares one Resource object: look it up once
+    res: bytes | None = None
+    session: str | None = None
     for span in spans:
         ctx = span.context
         trace_id = _hex32(ctx.trace_id)
         span_id = _hex16(ctx.span_id)
         parent = span.parent
-        attrs = attributes_of(span)
+        attrs = _attribute_map(span)
         name = span.name
         kind = span.kind
         start = span.start_time
         end = span.end_time
         status = span.status
-        res, session = resources.get(span.resource)
+        resource = span.resource
+        if resource is not last_resource:
+            res, session = resources.get(resource)
+            last_resource = resource
         scope = span.instrumentation_scope
 
-        redacted = attrs.pop(schema.ATTR_REDACTIONS, None) if schema.ATTR_REDACTIONS in attrs else None
-        category = attrs.get(schema.ATTR_CATEGORY)
+        if _A_REDACTIONS in attrs:
+            attrs = dict(attrs)  # never change the span's own mapping
+            redacted = _redactions(attrs.pop(_A_REDACTIONS))
+        else:
+            redacted = None
+        get = attrs.get
+        category = get(_A_CATEGORY)
         if category is None:
             category = "http" if kind is _SERVER and _HTTP_ROUTE in attrs else "span"
-        event_type = attrs.get(schema.ATTR_EVENT_TYPE)
-        error_type = attrs.get(schema.ATTR_ERROR_TYPE)
-        span_session = attrs.get(schema.RESOURCE_SESSION_ID)
+        event_type = get(_A_EVENT_TYPE)
+        error_type = get(_A_ERROR_TYPE)
+        span_session = get(_A_SESSION)
 
         raw_events = getattr(span, "_events", _MISSING)
         events = span.events if raw_events is _MISSING else _sequence_of(raw_events)
@@ -230,6 +276,12 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
             if links
             else None
         )
+        try:
+            attrs_json = _dumps(attrs)
+        except (orjson.JSONEncodeError, TypeError):
+            attrs_json = _dumps(clean(attrs))
+        metric_name = get(_A_METRIC_NAME)
+        metric_unit = get(_A_METRIC_UNIT)
 
         add_row(
             (
@@ -243,18 +295,18 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
                 (end - start) / 1e6 if start is not None and end is not None else None,
                 _STATUS[status.status_code],
                 status.description,
-                _text(category),
-                name if event_type is None else _text(event_type),
+                category if type(category) is str else _text(category),
+                name if event_type is None else event_type if type(event_type) is str else _text(event_type),
                 session if span_session is None else _text(span_session),
-                _text(error_type),
-                _text(attrs.get(schema.ATTR_METRIC_NAME)),
-                _number(attrs.get(schema.ATTR_METRIC_VALUE)),
-                _text(attrs.get(schema.ATTR_METRIC_UNIT)),
-                to_json(attrs),
+                error_type if error_type is None or type(error_type) is str else _text(error_type),
+                metric_name if metric_name is None or type(metric_name) is str else _text(metric_name),
+                None if _A_METRIC_VALUE not in attrs else _number(get(_A_METRIC_VALUE)),
+                metric_unit if metric_unit is None or type(metric_unit) is str else _text(metric_unit),
+                attrs_json,
                 res,
                 None if scope is None else scope.name,
                 None if scope is None else scope.version,
-                None if redacted is None else _redactions(redacted),
+                redacted,
                 links_json,
                 span.dropped_attributes,
             )

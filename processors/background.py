@@ -9,6 +9,11 @@ as the OpenTelemetry specification asks: the host app never blocks and memory ne
 Queue items are either finished ``ReadableSpan`` objects (from ordinary OTel instrumentation) or *pending
 spans*: plain records with a ``materialize()`` method that the worker turns into a ``ReadableSpan``.
 Recording plain data costs the caller about a microsecond where building an SDK span costs tens.
+
+Batches are as large as the load allows: each wake-up takes what was queued by then (plus any full batch
+that arrives meanwhile) and no more, so a steady stream of events becomes one transaction per wake-up
+rather than a string of one- and two-span transactions chasing the queue's tail (a DuckDB commit costs
+milliseconds).
 """
 
 from __future__ import annotations
@@ -110,7 +115,9 @@ class BackgroundSpanProcessor(SpanProcessor):
                 self._on_drop(1)
             return
         queue.append(item)
-        if len(queue) == self._max_batch_size:
+        # ">=" and not "==": a crossing the worker consumed must not hide the next full batch. is_set()
+        # is an attribute read; set() takes a lock, so it is only paid once per wake-up.
+        if len(queue) >= self._max_batch_size and not self._wake.is_set():
             self._wake.set()
 
     def discard_pending(self) -> int:
@@ -144,15 +151,33 @@ class BackgroundSpanProcessor(SpanProcessor):
                 return
 
     def _drain(self) -> None:
+        """Process what was queued when the worker woke up, in batches, then release flush waiters.
+
+        New items that arrive meanwhile wait for the next wake-up (the schedule delay, a full batch, or
+        a flush), unless a full batch of them is waiting already: chasing the tail would commit one tiny
+        transaction after another under a steady stream.
+        """
         queue = self._queue
+        max_batch = self._max_batch_size
         with self._waiters_lock:
             waiters, self._flush_waiters = self._flush_waiters, []
+        due = len(queue)  # read after taking the waiters: everything they wait for is counted
         processed_any = False
-        while queue:
+        while True:
+            available = len(queue)
+            size = min(available, max_batch)
+            if size == 0 or (due <= 0 and available < max_batch):
+                break
             batch: list[QueueItem] = []
-            for _ in range(min(len(queue), self._max_batch_size)):
-                batch.append(queue.popleft())
+            try:
+                for _ in range(size):
+                    batch.append(queue.popleft())
+            except IndexError:  # discard_pending() emptied the queue meanwhile
+                if not batch:
+                    break
+            due -= size
             self._process(batch)
+            self._flush_inner()  # one transaction per batch
             processed_any = True
         if not processed_any:
             # Nothing new, but the chain may hold a batch the exporter refused earlier: retry it now.
@@ -170,7 +195,6 @@ class BackgroundSpanProcessor(SpanProcessor):
             except Exception:
                 self._failures("processing a span")
         self.processed += len(batch)
-        self._flush_inner()
 
     def _flush_inner(self) -> None:
         try:
@@ -225,7 +249,8 @@ class BatchExportingProcessor(SpanProcessor):
         self._exporter = exporter
         self._max_retained = max_retained
         self._pending: list[ReadableSpan] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _pending only: on_end never waits for an export
+        self._export_lock = threading.Lock()  # one export at a time, in order
         self.exported = 0
         self.dropped_export_failed = 0
         self.failed_exports = 0
@@ -238,8 +263,9 @@ class BatchExportingProcessor(SpanProcessor):
             self._pending.append(span)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        with self._lock:
-            batch, self._pending = self._pending, []
+        with self._export_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
             if not batch:
                 return True
             try:
@@ -251,11 +277,14 @@ class BatchExportingProcessor(SpanProcessor):
                 self.exported += len(batch)
                 return True
             self.failed_exports += 1
-            overflow = len(batch) - self._max_retained
-            if overflow > 0:
-                self.dropped_export_failed += overflow
-                batch = batch[overflow:]
-            self._pending = batch
+            with self._lock:
+                # The refused batch goes first, ahead of spans that arrived during the export.
+                batch.extend(self._pending)
+                overflow = len(batch) - self._max_retained
+                if overflow > 0:
+                    self.dropped_export_failed += overflow
+                    batch = batch[overflow:]
+                self._pending = batch
             return False
 
     def shutdown(self) -> None:

@@ -23,11 +23,14 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, Status
 
 from .detectors import Counts, Scanner, count
+from .mapcache import MapCache
 from .stacktrace import first_line, scrub_stacktrace
 from .structures import Special, Walker
 
 _CACHE_LIMIT: Final = 64
 _IDENTIFIER_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_NOTHING_DROPPED: Final = (0, 0, 0)
+_PLAIN_SEQUENCES: Final = (tuple, list)
 
 
 class ScrubbedSpan(ReadableSpan):
@@ -61,6 +64,7 @@ class SpanScrubber:
         self._lock = threading.Lock()
         self._resources: dict[int, tuple[Resource, Resource, Counts]] = {}
         self._scopes: dict[int, tuple[InstrumentationScope, InstrumentationScope, Counts]] = {}
+        self.attribute_maps = MapCache()
         self.event_special: Special = {
             "exception.message": self._message,
             "exception.stacktrace": self._stacktrace,
@@ -120,6 +124,7 @@ class SpanScrubber:
         with self._lock:
             self._resources.clear()
             self._scopes.clear()
+        self.attribute_maps.clear()
 
     # --- spans -------------------------------------------------------------------------------------------
     def _attrs(
@@ -132,13 +137,16 @@ class SpanScrubber:
             return bounded
         return clean
 
+    def _span_attributes(self, attrs: Mapping[str, Any], counts: Counts) -> dict[str, Any]:
+        return self._walk.attributes(attrs, counts, skip=self.redactions_key)
+
     def scrub(self, span: ReadableSpan) -> ScrubbedSpan:
         counts: Counts = {}
         # Names and messages go through the walker's cache: they repeat far more than they vary.
         text = self._walk.text
         name = text(span.name, counts)
-        raw_attrs = span.attributes
-        attributes = self._walk.attributes(raw_attrs, counts, skip=self.redactions_key)
+        raw_attrs = _attribute_map(span)
+        attributes = self.attribute_maps.scrub(raw_attrs, counts, self._span_attributes) if raw_attrs else {}
         events = [
             Event(
                 name=text(event.name, counts),
@@ -159,7 +167,7 @@ class SpanScrubber:
         if counts:
             attributes[self.redactions_key] = orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode()
         return ScrubbedSpan(
-            dropped=(span.dropped_attributes, span.dropped_events, span.dropped_links),
+            dropped=_dropped_of(span),
             name=name,
             context=span.context,
             parent=span.parent,
@@ -173,6 +181,31 @@ class SpanScrubber:
             end_time=span.end_time,
             instrumentation_scope=scope,
         )
+
+
+def _attribute_map(span: ReadableSpan) -> Mapping[str, Any]:
+    """The span's attributes without the public property's ``MappingProxyType`` over the SDK's
+    ``BoundedAttributes`` (whose Python-level ``__iter__``/``__getitem__`` cost ~1 us per key). Only read."""
+    raw = getattr(span, "_attributes", None)
+    if type(raw) is dict:
+        return raw
+    inner = getattr(raw, "_dict", None)
+    if type(inner) is dict and isinstance(raw, BoundedAttributes):
+        return inner
+    return span.attributes or {}
+
+
+def _dropped_of(span: ReadableSpan) -> tuple[int, int, int]:
+    """What the SDK dropped; a plain ``ReadableSpan`` over plain containers (every materialized
+    ``track_*`` event) dropped nothing, which is known without three ``isinstance`` checks against ABCs."""
+    if (
+        type(span) is ReadableSpan
+        and type(getattr(span, "_attributes", None)) is dict
+        and type(getattr(span, "_events", None)) in _PLAIN_SEQUENCES
+        and type(getattr(span, "_links", None)) in _PLAIN_SEQUENCES
+    ):
+        return _NOTHING_DROPPED
+    return (span.dropped_attributes, span.dropped_events, span.dropped_links)
 
 
 def _merge_previous(attrs: Mapping[str, Any] | None, key: str, counts: Counts, known: frozenset[str]) -> None:

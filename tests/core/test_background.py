@@ -133,3 +133,64 @@ def test_pending_items_are_materialized_on_the_worker() -> None:
     assert made_on == ["peft-telemetry-export"]
     assert len(memory.get_finished_spans()) == 1
     background.shutdown()
+
+
+class _GatedRecorder(SpanExporter):
+    """Records batch sizes; the first export waits for ``gate`` (a slow commit, held open by the test)."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.exporting = threading.Event()
+        self.sizes: list[int] = []
+
+    def export(self, batch: list[ReadableSpan]) -> SpanExportResult:  # type: ignore[override]
+        if not self.sizes:
+            self.exporting.set()
+            self.gate.wait(10)
+        self.sizes.append(len(batch))
+        return SpanExportResult.SUCCESS
+
+
+def _flush_in_thread(background: BackgroundSpanProcessor) -> threading.Thread:
+    thread = threading.Thread(target=background.force_flush, args=(10_000,))
+    thread.start()
+    return thread
+
+
+def test_items_arriving_during_a_write_wait_for_the_next_wake_up_instead_of_a_tiny_transaction() -> None:
+    exporter = _GatedRecorder()
+    background = BackgroundSpanProcessor(BatchExportingProcessor(exporter), max_batch_size=10, schedule_delay_s=60)
+    items = spans(9)
+    for span in items[:3]:
+        background.on_end(span)
+    flushing = _flush_in_thread(background)
+    assert exporter.exporting.wait(10)
+    for span in items[3:7]:  # arrive while the first batch is being written
+        background.on_end(span)
+    exporter.gate.set()
+    flushing.join(10)
+    assert exporter.sizes == [3], "the tail was chased: one transaction per trickle"
+    assert background.queued == 4
+    for span in items[7:]:
+        background.on_end(span)
+    assert background.force_flush(10_000)
+    assert exporter.sizes == [3, 6]
+    background.shutdown()
+
+
+def test_a_full_batch_arriving_meanwhile_is_taken_in_the_same_wake_up() -> None:
+    exporter = _GatedRecorder()
+    background = BackgroundSpanProcessor(BatchExportingProcessor(exporter), max_batch_size=4, schedule_delay_s=60)
+    items = spans(7)
+    for span in items[:3]:
+        background.on_end(span)
+    flushing = _flush_in_thread(background)
+    assert exporter.exporting.wait(10)
+    for span in items[3:]:  # a full batch of 4
+        background.on_end(span)
+    exporter.gate.set()
+    flushing.join(10)
+    assert background.force_flush(10_000)
+    assert sum(exporter.sizes) == 7
+    assert background.queued == 0
+    background.shutdown()

@@ -207,3 +207,24 @@ def test_large_batches_round_trip(log: EventLog) -> None:
     sql = "SELECT count(*), count(DISTINCT span_id), sum((attributes->>'i')::INT) FROM spans"
     with log.reader() as cur:
         assert cur.execute(sql).fetchone() == (5000, 5000, sum(range(5000)))
+
+
+def test_redaction_counts_are_stored_per_span_and_the_spans_stay_untouched(log: EventLog) -> None:
+    # Rule-count texts repeat on most spans and are converted once; each row must still get its own.
+    texts = ['{"key.email":1}', '{"path.home":2}', '{"key.email":1}', "not json", '["a list"]']
+    spans = [
+        make_spans(1, attributes={"peft.redactions": text, "model": "m"}, name=f"s{i}")[0]
+        for i, text in enumerate(texts)
+    ]
+    assert DuckDBSpanExporter(log).export(spans) is SpanExportResult.SUCCESS
+    rows = {r["name"]: r for r in _rows(log, "SELECT name, redactions, attributes FROM spans")}
+    stored = [rows[f"s{i}"]["redactions"] for i in range(len(texts))]
+    assert [orjson.loads(s) if s is not None else None for s in stored] == [
+        {"key.email": 1},
+        {"path.home": 2},
+        {"key.email": 1},
+        None,
+        None,
+    ]
+    assert all("peft.redactions" not in orjson.loads(rows[f"s{i}"]["attributes"]) for i in range(len(texts)))
+    assert all(span.attributes is not None and "peft.redactions" in span.attributes for span in spans)
