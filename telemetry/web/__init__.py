@@ -2,7 +2,8 @@
 
 One HTML shell, one JavaScript module set and one stylesheet, all files inside this package (no CDN, no
 build step, nothing fetched from the network at run time). The page reads everything it shows from the
-REST API under ``/api/telemetry``; this router only serves files.
+REST API under ``/api/telemetry``; this router serves files, except that ``/dashboard`` streams the
+page with its first analytics report already inside (see ``_dashboard``).
 
 >>> from fastapi import FastAPI
 >>> from telemetry.web import router

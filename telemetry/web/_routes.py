@@ -1,7 +1,8 @@
 """Routes that serve the page and its static files, with headers that keep the page to itself.
 
 The files are read from the package once and kept in memory (a few tens of kilobytes); every response
-carries a strong ETag so a reload costs a 304. Only files listed in the package folder, with a known
+carries a strong ETag so a reload costs a 304, except ``/dashboard``, which is streamed with the current
+report in it (see ``_dashboard``). Only files listed in the package folder, with a known
 extension and a plain name, are served: a request can never name a path outside it.
 """
 
@@ -15,10 +16,12 @@ from importlib import resources
 from typing import Final
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import TypeAdapter
 
+from telemetry.server.deps import service_of
 from telemetry.web._collected import CollectedItem, collected_items
+from telemetry.web._dashboard import stream_page
 
 _MEDIA_TYPES: Final = {
     ".html": "text/html; charset=utf-8",
@@ -30,6 +33,8 @@ _PLAIN_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(?:js|css|svg)$")
 _PAGE: Final = "index.html"
 #: Replaced in the page by the generated "what we collect" list (JSON in a non-executable script block).
 _COLLECTED_SLOT: Final = b"{{collected}}"
+#: Where ``/dashboard`` puts the report (just before ``</body>``); removed from the page served at ``/``.
+_REPORT_SLOT: Final = b"{{report}}"
 
 # The page runs only its own files: no inline script, no foreign origin, no framing (clickjacking on the
 # delete button), no referrer (the first URL carries the access token).
@@ -53,6 +58,18 @@ class StaticFile:
 
 
 @cache
+def _dashboard_parts() -> tuple[bytes, bytes]:
+    """The page before and after the report slot."""
+    folder = resources.files(__package__ or "telemetry.web") / "static"
+    head, _, tail = _fill(folder.joinpath(_PAGE).read_bytes()).partition(_REPORT_SLOT)
+    return head, tail
+
+
+def _fill(page: bytes) -> bytes:
+    return page.replace(_COLLECTED_SLOT, _collected_json())
+
+
+@cache
 def _load() -> dict[str, StaticFile]:
     folder = resources.files(__package__ or "telemetry.web") / "static"
     files: dict[str, StaticFile] = {}
@@ -62,7 +79,7 @@ def _load() -> dict[str, StaticFile]:
             continue
         body = entry.read_bytes()
         if entry.name == _PAGE:
-            body = body.replace(_COLLECTED_SLOT, _collected_json())
+            body = _fill(body).replace(_REPORT_SLOT, b"")
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         files[entry.name] = StaticFile(body, _MEDIA_TYPES[suffix], etag)
     return files
@@ -96,9 +113,29 @@ def page(request: Request) -> Response:
 
 
 @router.get("/dashboard")
-def dashboard_page(request: Request) -> Response:
-    """The same page, opening on the dashboard tab (the script reads the path)."""
-    return _respond(request, _load()[_PAGE])
+async def dashboard_page(request: Request) -> Response:
+    """The same page, opening on the dashboard tab (the script reads the path), with the report in it.
+
+    Never a 304: the report changes with every new event. The report is computed in the thread pool
+    while the first part of the page is already on its way. Only a page the user opens gets one: a
+    GET that another site's page makes (an image, a prefetch, a frame) would otherwise cost a whole
+    report for nothing, so those get the page alone, as ``/`` serves it.
+    """
+    if not _opened_by_user(request):
+        return _respond(request, _load()[_PAGE])
+    head, tail = _dashboard_parts()
+    headers = dict(SECURITY_HEADERS, **{"Cache-Control": "no-store"})
+    return StreamingResponse(
+        stream_page(head, tail, service_of(request)), media_type=_MEDIA_TYPES[".html"], headers=headers
+    )
+
+
+def _opened_by_user(request: Request) -> bool:
+    """A top-level navigation typed, bookmarked or followed from our own page (Fetch Metadata headers;
+    clients that send none, like curl or an older browser, count as the user)."""
+    site = request.headers.get("sec-fetch-site")
+    dest = request.headers.get("sec-fetch-dest")
+    return site in (None, "none", "same-origin") and dest in (None, "document")
 
 
 @router.get("/static/{name}")

@@ -151,11 +151,32 @@ function loadDashboard() {
   return state.loadingDashboard;
 }
 
-/** POST /analytics, or the same query early.js already started for the first draw. */
+/** A request early.js already started (once), or null. */
+function takeEarly(name) {
+  const early = window.__peftEarly;
+  const pending = early ? early[name] : null;
+  if (early) early[name] = null;
+  return pending || null;
+}
+
+/** GET an endpoint, or take over the same request early.js already started. */
+function apiGet(path) {
+  const early = takeEarly(path);
+  return early ? readResponse(early) : api(path);
+}
+
+/**
+ * POST /analytics, or for the first draw the same answer the page came with (GET /dashboard streams
+ * it in, see telemetry/web/_dashboard.py) or that early.js already asked for. Each is used once.
+ */
 function queryAnalytics(filter) {
-  const early = window.__peftEarlyAnalytics;
-  window.__peftEarlyAnalytics = null;
-  if (early && Object.keys(filter).length === 0) return readResponse(early);
+  const embedded = $("dashboard-report");
+  const early = takeEarly("analytics");
+  if (embedded) embedded.remove();
+  if (Object.keys(filter).length === 0) {
+    if (embedded) return Promise.resolve(JSON.parse(embedded.textContent));
+    if (early) return readResponse(early);
+  }
   return api("analytics", { method: "POST", body: filter });
 }
 
@@ -320,9 +341,9 @@ async function boot() {
   // Everything the first view needs, at once. GET /consent is instant; the full status reads the event
   // log, so on the dashboard it waits until the analytics query (which reads it too) is done.
   const view = viewFromLocation();
-  state.firstStatus = api("consent").then((consent) => applyStatus({ consent }))
+  state.firstStatus = apiGet("consent").then((consent) => applyStatus({ consent }))
     .catch((err) => handleError(err, "Could not read the telemetry status"));
-  state.firstRules = api("rules").then((raw) => {
+  state.firstRules = apiGet("rules").then((raw) => {
     state.rules = new Map((Array.isArray(raw) ? raw : []).map((r) => [r.id, r]));
     renderRules(readRules(raw));
   }).catch((err) => handleError(err, "Could not read the privacy rules"));
