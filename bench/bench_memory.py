@@ -1,7 +1,7 @@
 """Resident memory while a million events pass through ``track_event`` into DuckDB.
 
 Two scenarios, each in a fresh subprocess so one's heap cannot flatter or burden the other, both with the
-default settings a user gets (queue 65,536, batch 4,096, DuckDB ``memory_limit`` 128MB):
+default settings a user gets (queue 65,536, batch 1,024, DuckDB ``memory_limit`` 32MB):
 
 * healthy: the DuckDB exporter works. The caller submits as fast as the pipeline drains (it waits while
   the queue is more than half full, as a steady app would), so every event is stored;

@@ -33,6 +33,7 @@ from exporters import schema
 from telemetry import TelemetryService, TelemetrySettings
 
 HOME = str(Path.home())
+DEFAULT_BATCH: int = TelemetrySettings.model_fields["batch_size"].default
 PROPERTIES = {
     "algorithm": "lora",
     "model_name": "llama-2-7b",
@@ -74,7 +75,7 @@ def ours(home: Path, queue: int, *, burst: bool) -> TelemetryService:
             sample_resources=False,
             queue_size=queue,
             # In a burst the worker sleeps until asked, like the bare SDK's with its 60 s delay.
-            batch_size=queue if burst else 4096,
+            batch_size=queue if burst else DEFAULT_BATCH,
             flush_interval_s=60 if burst else 0.05,
             max_events=10_000_000,
         )

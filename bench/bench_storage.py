@@ -1,6 +1,6 @@
 """Bytes on disk per million events, for realistic events, against the same events as OTLP JSON Lines.
 
-Events go through the whole pipeline with the default settings (anonymizer, batches of up to 4,096 spans
+Events go through the whole pipeline with the default settings (anonymizer, batches of up to 1,024 spans
 per DuckDB transaction), so what is measured is what a user's disk holds:
 
 * realistic: ``telemetry.demo.run_demo``, a seeded simulated PEFT Studio workload (sessions, settings,

@@ -49,7 +49,15 @@ class TelemetrySettings(BaseSettings):
         le=10_000_000,
         description="Events waiting for export; beyond it, drop and count.",
     )
-    batch_size: int = Field(default=4_096, ge=1, le=100_000, description="Spans per DuckDB transaction.")
+    batch_size: int = Field(
+        default=1_024,
+        ge=1,
+        le=100_000,
+        description=(
+            "Most spans per DuckDB transaction. 1,024 keeps the host app's memory growth under 50 MB while"
+            " events stream in (4,096 measured ~65 MiB) at the same throughput on this project's bench."
+        ),
+    )
     flush_interval_s: float = Field(
         default=0.5, gt=0, le=60, description="Longest time an event waits in memory before it is written."
     )
@@ -72,7 +80,13 @@ class TelemetrySettings(BaseSettings):
         default=True, description="While consent is on, sample process CPU and memory as observable gauges."
     )
     db_memory_limit: str = Field(
-        default="128MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$", description="DuckDB memory_limit."
+        default="32MB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        description=(
+            "DuckDB memory_limit inside the host app: its buffer cache is what RSS grows by while events are"
+            " written (measured over 300k events: 32MB ~45 MiB growth, 128MB ~170 MiB). `peft-telemetry"
+            " serve`, whose job is the dashboard's queries, uses 128MB unless this is set."
+        ),
     )
     debug_print: bool = Field(
         default=False,
