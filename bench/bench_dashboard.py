@@ -14,7 +14,7 @@
    fresh browser context navigating to one small file (the browser's own floor on this machine).
 
 Target (issue 5): the pages load and draw within 1 s with 1M events.
-``--quick``: 50,000 events and 3 runs, to keep the benchmark alive in CI.
+``--quick``: 20,000 events and 2 runs, to keep the benchmark alive in CI.
 """
 
 from __future__ import annotations
@@ -281,15 +281,15 @@ def measure(report: Report, url: str, runs: int, n: int) -> None:
 
 def main(argv: list[str] | None = None) -> Report:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="50,000 events and 3 runs")
+    parser.add_argument("--quick", action="store_true", help="20,000 events and 2 runs")
     parser.add_argument("--events", type=int, default=None, help="number of events (default 1,000,000)")
     parser.add_argument("--serve-child", nargs=2, metavar=("HOME", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_child:
         _serve_child(args.serve_child[0], int(args.serve_child[1]))
         sys.exit(0)
-    n = args.events or (50_000 if args.quick else 1_000_000)
-    runs = 3 if args.quick else 7
+    n = args.events or (20_000 if args.quick else 1_000_000)
+    runs = 2 if args.quick else 7
     report = Report(f"Dashboard: load and draw with {n:,} events (issue 5)")
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         home = Path(tmp) / "home"

@@ -247,7 +247,7 @@ def main() -> None:
     if args.serve:
         _serve(args.serve, args.home)
         return
-    duration, repeats = (1.0, 2) if args.quick else (4.0, 5)
+    duration, repeats = (0.5, 2) if args.quick else (4.0, 5)
     traces = _traces_payload()
     report = Report("Telemetry service: requests/s and OTLP spans/s vs a bare FastAPI endpoint (issue 4)")
     json_type, pb_type, n = "application/json", "application/x-protobuf", SPANS_PER_BATCH

@@ -26,7 +26,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from telemetry.server.deps import STATE_SERVICE, STATE_TOKEN
-from telemetry.server.instrumentation import ServerInstrumentation
+from telemetry.server.instrumentation import UNTIMED_PATHS, ServerInstrumentation
 from telemetry.server.limits import Limits, LimitsMiddleware
 from telemetry.server.otlp import otlp_router
 from telemetry.server.routes import router
@@ -103,18 +103,21 @@ def create_app(
 
 
 class _ConsentSwitch:
-    """Sends requests through the instrumented stack only while consent is on.
+    """Sends requests through the instrumented stack only while consent is on, and never untimed paths.
 
     With consent off the instrumentation would still run for every request (its spans are not sampled,
     but its middleware parses headers and builds contexts: about half of a tracked event's cost measured
-    here), only to record nothing. Both stacks share the same routes and handlers.
+    here), only to record nothing; for an untimed path it would only look the path up in its exclusion
+    list. Both stacks share the same routes and handlers.
     """
 
     def __init__(self, is_enabled: Callable[[], bool], *, on: ASGIApp, off: ASGIApp) -> None:
         self._is_enabled, self._on, self._off = is_enabled, on, off
+        self._untimed = frozenset(UNTIMED_PATHS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        app = self._on if scope["type"] == "http" and self._is_enabled() else self._off
+        timed = scope["type"] == "http" and scope["path"] not in self._untimed and self._is_enabled()
+        app = self._on if timed else self._off
         await app(scope, receive, send)
 
 

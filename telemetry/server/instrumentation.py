@@ -5,7 +5,7 @@
 address, the Host header and the User-Agent: raw values we promised not to collect (paths, IP addresses).
 Rather than listing what to strip (a new semconv release would add another leak), spans keep only the
 attributes in :data:`HTTP_ATTRIBUTES`: an allowlist, so the failure mode is "too little", never "too much".
-The OTLP receiver is not timed (see :data:`UNTIMED_PATHS`).
+Intake (the OTLP receiver, the ``track_*`` endpoints) is not timed (see :data:`UNTIMED_PATHS`).
 Spans of rejected requests (4xx) are dropped too (a refused request changes nothing stored), and so are
 requests that matched no route (404 scans have no template).
 
@@ -39,11 +39,20 @@ from telemetry.service import TelemetryService
 
 _logger = logging.getLogger(__name__)
 
-#: Not timed: the OTLP receiver (a timing span per received batch would feed the log from its own input),
-#: and what is not an API call: the pages, their static files and the dashboard's status poll (a row per
-#: page view would be the dashboard measuring itself). The tracking endpoints are timed, which writes a
-#: second row per tracked event; see the bench notes.
-UNTIMED_PATHS: Final = (*sorted(OTLP_PATHS), "/api/telemetry/status", "/dashboard", "/favicon.ico")
+#: The frontend's ``track_*`` endpoints: intake, like the OTLP receiver.
+TRACKING_PATHS: Final = ("/api/telemetry/events", "/api/telemetry/performance", "/api/telemetry/errors")
+
+#: Not timed: intake (the OTLP receiver and the frontend's ``track_*`` endpoints: a timing row per received
+#: batch or event would double the log with telemetry measuring its own intake), and what is not an API call:
+#: the pages, their static files and the dashboard's status poll (a row per page view would be the dashboard
+#: measuring itself). The app's server skips the instrumented middleware altogether for these paths.
+UNTIMED_PATHS: Final = (
+    *sorted(OTLP_PATHS),
+    *TRACKING_PATHS,
+    "/api/telemetry/status",
+    "/dashboard",
+    "/favicon.ico",
+)
 
 #: ``excluded_urls`` patterns are searched in the full URL (``http://host:port/path``).
 _UNTIMED_PATTERNS: Final = (

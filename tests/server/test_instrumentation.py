@@ -90,6 +90,26 @@ def test_pages_static_files_and_the_status_poll_are_not_timed(server: LiveServer
     assert [r["attributes"]["http.route"] for r in rows if r["span_id"] not in before] == [f"{API}/rules"]
 
 
+def test_ingestion_endpoints_are_not_timed(server: LiveServer) -> None:
+    # A timing row per tracked event would double the log with telemetry measuring its own intake.
+    before = {r["span_id"] for r in server.spans("category = 'http'")}
+    with server.client(headers=server.auth) as http:
+        assert http.post(f"{API}/events", json={"event_type": "model_loaded"}).status_code == 200
+        body = {"metric_name": "load", "value": 1.5, "unit": "s"}
+        assert http.post(f"{API}/performance", json=body).status_code == 200
+        assert http.post(f"{API}/errors", json={"type": "TypeError", "message": "x"}).status_code == 200
+        assert http.get(f"{API}/rules").status_code == 200
+    rows = http_spans_settle(server, len(before) + 1)
+    time.sleep(0.2)  # give a wrongly timed request the same chance to arrive
+    server.flush()
+    rows = server.spans("category = 'http'")
+    assert [r["attributes"]["http.route"] for r in rows if r["span_id"] not in before] == [f"{API}/rules"]
+    [(recorded,)] = server.query(
+        f"SELECT count(*) FROM {schema.SPANS} WHERE category IN ('event', 'error', 'performance')"
+    )
+    assert recorded >= 3  # the tracked items themselves were stored
+
+
 def test_api_response_times_reach_the_analytics(server: LiveServer) -> None:
     with server.client(headers=server.auth) as http:
         http.get(f"{API}/rules")
