@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: Where results files go; the CI smoke test points it at a temporary folder.
 RESULTS_DIR = Path(os.environ.get("PEFT_BENCH_RESULTS_DIR") or Path(__file__).resolve().parent / "results")
@@ -79,6 +80,15 @@ class Report:
         }
         path.write_text(json.dumps(payload, indent=2))
         return path
+
+
+def served_settings(home: Path) -> Any:
+    """The settings ``peft-telemetry serve`` runs with (its DuckDB memory limit included), minus what would
+    disturb a measurement: no OTel globals, no CPU/memory sampling, and ``DO_NOT_TRACK`` ignored."""
+    from telemetry.cli_common import build_settings
+
+    settings = build_settings(str(home), for_server=True)
+    return settings.model_copy(update={"install_global": False, "sample_resources": False, "do_not_track": False})
 
 
 def machine() -> dict[str, object]:

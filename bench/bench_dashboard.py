@@ -34,7 +34,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import Figure, Report, alternate
+from bench._common import Figure, Report, alternate, served_settings
 from exporters import schema
 from exporters.eventlog import EventLog
 
@@ -159,18 +159,11 @@ def _serve_child(home: str, port: int) -> None:
     """Entry point of the child process: the real app under uvicorn on 127.0.0.1:port."""
     import uvicorn
 
-    from telemetry.cli_common import SERVER_DB_MEMORY_LIMIT
     from telemetry.server import create_app
-    from telemetry.settings import TelemetrySettings
 
-    settings = TelemetrySettings(
-        home=Path(home),
-        install_global=False,
-        sample_resources=False,
-        do_not_track=False,
-        db_memory_limit=SERVER_DB_MEMORY_LIMIT,  # what `peft-telemetry serve` runs with
+    uvicorn.run(
+        create_app(served_settings(Path(home))), host="127.0.0.1", port=port, log_level="warning", access_log=False
     )
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def _free_port() -> int:

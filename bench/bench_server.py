@@ -37,7 +37,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import Figure, Report, alternate
+from bench._common import Figure, Report, alternate, served_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SPANS_PER_BATCH = 100
@@ -84,21 +84,12 @@ def _bare_app() -> object:
 def _serve(kind: str, home: str) -> None:
     import uvicorn
 
-    from telemetry.cli_common import SERVER_DB_MEMORY_LIMIT
     from telemetry.server import create_app
     from telemetry.server.serve import bind
-    from telemetry.settings import TelemetrySettings
 
     token = "-"
     if kind in ("ours", "off"):
-        settings = TelemetrySettings(
-            home=Path(home),
-            install_global=False,
-            sample_resources=False,
-            do_not_track=False,
-            db_memory_limit=SERVER_DB_MEMORY_LIMIT,  # what `peft-telemetry serve` runs with
-        )
-        app: object = create_app(settings)
+        app: object = create_app(served_settings(Path(home)))
         service = app.state.telemetry_service  # type: ignore[attr-defined]
         (service.enable() if kind == "ours" else service.disable()).result(10)
         token = app.state.telemetry_token  # type: ignore[attr-defined]

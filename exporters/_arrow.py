@@ -149,27 +149,13 @@ def _redactions(value: Any) -> bytes | None:
     return None
 
 
-def attributes_of(span: ReadableSpan) -> dict[str, Any]:
-    """A private copy of a span's attributes, read once.
+def plain_attributes(raw: Any) -> Mapping[str, Any]:
+    """An attribute mapping (a span's, an event's, a link's) as a plain dict, for reading only.
 
     ``dict(span.attributes)`` walks the SDK's ``BoundedAttributes`` through Python-level ``__iter__`` and
     ``__getitem__`` (~14 us for 10 attributes, half of this module's budget). The SDK keeps a plain dict
-    inside (``_dict``), and spans rebuilt by a processor usually carry a plain dict: copy those in C
-    (~1 us). Anything else takes the public, slow way; tests pin that the fast way is taken."""
-    raw = getattr(span, "_attributes", None)
-    if raw is None:
-        return {}
-    if type(raw) is dict:
-        return raw.copy()
-    inner = getattr(raw, "_dict", None)
-    if type(inner) is dict:
-        return inner.copy()
-    return dict(span.attributes or {})
-
-
-def _attribute_map(span: ReadableSpan) -> Mapping[str, Any]:
-    """Like ``attributes_of`` but without the copy, for reading only."""
-    raw = getattr(span, "_attributes", None)
+    inside (``_dict``), and spans rebuilt by a processor usually carry a plain dict: those are returned as
+    they are, never changed. Anything else is copied the public way; tests pin that the fast way is taken."""
     if raw is None:
         return _EMPTY
     if type(raw) is dict:
@@ -177,18 +163,6 @@ def _attribute_map(span: ReadableSpan) -> Mapping[str, Any]:
     inner = getattr(raw, "_dict", None)
     if type(inner) is dict:
         return inner
-    return dict(span.attributes or {})
-
-
-def _mapping_copy(raw: Any) -> dict[str, Any]:
-    """Same as ``attributes_of`` for an event's or link's attribute mapping."""
-    if not raw:
-        return {}
-    if type(raw) is dict:
-        return raw.copy()
-    inner = getattr(raw, "_dict", None)
-    if type(inner) is dict:
-        return inner.copy()
     return dict(raw)
 
 
@@ -225,7 +199,7 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
         trace_id = _hex32(ctx.trace_id)
         span_id = _hex16(ctx.span_id)
         parent = span.parent
-        attrs = _attribute_map(span)
+        attrs = plain_attributes(getattr(span, "_attributes", None))
         name = span.name
         kind = span.kind
         start = span.start_time
@@ -254,7 +228,7 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
         events = span.events if raw_events is _MISSING else _sequence_of(raw_events)
         if events:
             for seq, event in enumerate(events):
-                ev_dict = _mapping_copy(event.attributes)
+                ev_dict = plain_attributes(event.attributes)
                 ev_name = event.name
                 if error_type is None and ev_name == _EXCEPTION_EVENT:
                     error_type = ev_dict.get(_EXCEPTION_TYPE)
@@ -268,7 +242,7 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
                     {
                         "trace_id": _hex32(link.context.trace_id),
                         "span_id": _hex16(link.context.span_id),
-                        "attributes": _mapping_copy(link.attributes),
+                        "attributes": plain_attributes(link.attributes),
                     }
                     for link in links
                 ]
@@ -276,10 +250,7 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
             if links
             else None
         )
-        try:
-            attrs_json = _dumps(attrs)
-        except (orjson.JSONEncodeError, TypeError):
-            attrs_json = _dumps(clean(attrs))
+        attrs_json = to_json(attrs)
         metric_name = get(_A_METRIC_NAME)
         metric_unit = get(_A_METRIC_UNIT)
 
