@@ -17,8 +17,10 @@ that do reach it, for the same reason).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -79,6 +81,7 @@ def create_app(
         # The interactive docs load scripts from a CDN; the schema itself stays at /openapi.json.
         docs_url=None,
         redoc_url=None,
+        **_native_telemetry_off(),
     )
     setattr(app.state, STATE_SERVICE, service)
     setattr(app.state, STATE_TOKEN, token)
@@ -100,6 +103,20 @@ def create_app(
         )
     _guard(app, token, allowed_hosts, allowed_origins, limits or Limits())
     return app
+
+
+def _native_telemetry_off() -> dict[str, Any]:
+    """``FastAPI(telemetry=...)`` turning off the framework's own OpenTelemetry, where FastAPI has it.
+
+    Newer FastAPI traces every request itself through the *global* providers, which ``serve`` makes the
+    service's: that would time the intake endpoints, store the raw ``url.path`` and ``url.query`` beside
+    the route template, add a span per dependency and log validation failures with their input. The
+    official instrumentation (:mod:`telemetry.server.instrumentation`) is the app's one timing, with its
+    allowlist. Turned off, FastAPI also skips its per-request "are the OTel globals configured?" check.
+    """
+    if "telemetry" not in inspect.signature(FastAPI).parameters:
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}}
 
 
 class _ConsentSwitch:

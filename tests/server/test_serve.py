@@ -14,9 +14,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import httpx
 
+from exporters import schema
+from telemetry.service import SCOPE_NAME
+from telemetry.settings import TelemetrySettings
+
 ROOT = Path(__file__).resolve().parents[2]
+INSTRUMENTATION_SCOPE = "opentelemetry.instrumentation.fastapi"
 
 SERVE = textwrap.dedent(
     """
@@ -25,8 +31,8 @@ SERVE = textwrap.dedent(
     from telemetry.server import serve
     from telemetry.settings import TelemetrySettings
 
-    settings = TelemetrySettings(home=Path(sys.argv[1]), install_global=False, sample_resources=False,
-                                 do_not_track=False)
+    settings = TelemetrySettings(home=Path(sys.argv[1]), install_global=sys.argv[3] == "global",
+                                 sample_resources=False, do_not_track=False, flush_interval_s=0.05)
     serve(settings, host=sys.argv[2], port=0)
     """
 )
@@ -41,11 +47,11 @@ class Served:
 
 
 @contextmanager
-def serving(home: Path, host: str) -> Iterator[Served]:
+def serving(home: Path, host: str, *, install_global: bool = False) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if k not in ("DO_NOT_TRACK", "PEFT_TELEMETRY_DISABLED")}
     env["PYTHONPATH"] = str(ROOT)
     process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(home), host],
+        [sys.executable, "-c", SERVE, str(home), host, "global" if install_global else "local"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
     )  # fmt: skip
     served = Served("", "")
@@ -96,6 +102,28 @@ def test_serve_prints_a_token_url_that_becomes_a_cookie(tmp_path: Path) -> None:
     assert served.returncode == 0, served.stderr[-2000:]
     assert "warning" not in served.stderr
     assert b'"enabled": true' in (home / "config" / "telemetry_config.json").read_bytes()
+
+
+def test_only_the_instrumentation_times_requests_when_the_otel_globals_are_ours(tmp_path: Path) -> None:
+    # `serve` installs the service's providers as the OTel globals (the user's default). FastAPI's own
+    # telemetry (0.12x and later) would then trace every request through them: intake endpoints included,
+    # with the raw `url.path` and `url.query` and spans per dependency. The app turns it off; the official
+    # instrumentation, with its route templates and allowlist, is the only timing.
+    home = tmp_path / "home"
+    with serving(home, "127.0.0.1", install_global=True) as served:
+        token = {"Authorization": "Bearer " + served.url.split("token=", 1)[1]}
+        with httpx.Client(base_url=served.base, headers=token) as http:
+            assert http.post("/api/telemetry/consent", json={"enabled": True}).status_code == 200
+            assert http.get("/api/telemetry/consent", params={"q": "zq-marker"}).status_code == 200
+            tracked = http.post("/api/telemetry/events", json={"event_type": "opened", "properties": {}})
+            assert tracked.status_code == 200
+    assert served.returncode == 0, served.stderr[-2000:]
+    with duckdb.connect(str(TelemetrySettings(home=home).db_path), read_only=True) as con:
+        rows = con.execute(f"SELECT name, scope_name, attributes FROM {schema.SPANS}").fetchall()
+    names = sorted(name for name, _, _ in rows)
+    assert names == ["GET /api/telemetry/consent", "opened"], rows
+    assert {scope for _, scope, _ in rows} == {INSTRUMENTATION_SCOPE, SCOPE_NAME}
+    assert not any("url." in attributes or "zq-marker" in attributes for _, _, attributes in rows)
 
 
 def test_serve_warns_when_not_bound_to_loopback(tmp_path: Path) -> None:
