@@ -15,14 +15,14 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from exporters.schema import ATTR_ERROR_CATEGORY, CONSENT_LEDGER, SPANS, column_names
+from exporters.schema import ATTR_ERROR_CATEGORY, CONSENT_LEDGER, RESOURCES, SPANS, column_names
 
 # The columns this module names. Checked against the schema at import, so a renamed column fails loudly
 # here instead of as a wrong number on the dashboard (tests also bind every query against the schema).
 _SPAN_COLUMNS_USED: Final = (
     "name", "kind", "start_ns", "end_ns", "duration_ms", "status_code", "status_message", "category",
     "event_type", "session_id", "error_type", "metric_name", "metric_value", "metric_unit", "attributes",
-    "resource", "redactions",
+    "resource_id", "redactions",
 )  # fmt: skip
 _CONSENT_COLUMNS_USED: Final = ("time_ns", "action", "policy_version", "anonymous_id", "source")
 for _table, _used in ((SPANS, _SPAN_COLUMNS_USED), (CONSENT_LEDGER, _CONSENT_COLUMNS_USED)):
@@ -154,7 +154,9 @@ FROM per_session
 """
 
 LATEST_RESOURCE: Final = f"""
-SELECT resource FROM {SPANS} WHERE resource IS NOT NULL ORDER BY start_ns DESC LIMIT 1
+SELECT attributes FROM {RESOURCES} WHERE resource_id = (
+    SELECT resource_id FROM {SPANS} WHERE resource_id IS NOT NULL ORDER BY start_ns DESC LIMIT 1
+) LIMIT 1
 """
 
 #: ``redactions`` repeats the same few objects ({"email": 1}...): count each distinct string, parse it

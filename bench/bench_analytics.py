@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from analytics import Analytics, AnalyticsFilter
 from bench._common import Figure, Report, alternate
 from exporters import schema
+from exporters._migrate import migrate
 
 DAY_NS = 86_400 * 10**9
 T0 = 1_700_000_000 * 10**9
@@ -81,14 +82,25 @@ SELECT
         WHEN 'event' THEN '{{"peft.category":"event","peft.event_type":"event_' || (q % 50)
             || '","algorithm":"lora","model_size":"7B","epochs":' || (r % 10) || ',"file":"data.csv"}}'
         ELSE '{{"peft.category":"' || cat || '","x":' || r || '}}' END AS attributes,
-    '{{"service.name":"peft-studio","service.version":"1.' || (sess % 5) || '.0","os.type":"linux",'
-        || '"os.version":"6.1","process.runtime.name":"cpython","process.runtime.version":"3.11.9",'
-        || '"host.arch":"x86_64","session.id":"' || printf('%032x', sess) || '"}}' AS resource,
+    left(md5({{resource}}), 16) AS resource_id,
     'peft_studio.telemetry' AS scope_name, '0.1.0' AS scope_version,
     CASE WHEN q % 20 = 0 THEN '{{"email":' || (1 + r % 3) || ',"path.home":1}}'
          WHEN q % 20 = 1 THEN '{{"api_key":1}}' END AS redactions,
     0 AS dropped_attributes
 FROM d
+"""
+
+# One resource per session, as a process writes it; stored once in the resources table.
+RESOURCE = (
+    '\'{"service.name":"peft-studio","service.version":"1.\' || (sess % 5) || \'.0","os.type":"linux",'
+    '"os.version":"6.1","process.runtime.name":"cpython","process.runtime.version":"3.11.9",'
+    '"host.arch":"x86_64","session.id":"\' || printf(\'%032x\', sess) || \'"}\''
+)
+GENERATE = GENERATE.replace("{resource}", RESOURCE)
+RESOURCES = f"""
+INSERT INTO {schema.RESOURCES} BY NAME
+SELECT left(md5({RESOURCE}), 16) AS resource_id, $t0 AS first_seen_ns, {RESOURCE} AS attributes
+FROM range(greatest(1, $n // 1000) + 1) r(sess)
 """
 
 CONSENT = f"""
@@ -107,7 +119,7 @@ FLAT = [
             AS http_method,
         CASE WHEN category = 'http' THEN json_extract_string(attributes, '$."http.response.status_code"')::INTEGER
             END AS http_status
-        FROM {schema.SPANS} ORDER BY start_ns""",
+        FROM {schema.SPANS_WITH_RESOURCE} ORDER BY start_ns""",
     f"""CREATE TABLE flat_redactions AS SELECT start_ns, key AS rule_id, value::BIGINT AS n
         FROM {schema.SPANS}, json_each(redactions) WHERE redactions IS NOT NULL""",
 ]
@@ -164,9 +176,9 @@ def build(path: Path, rows: int) -> float:
     """Generate ``rows`` spans (and the baseline's flat tables) into a new file; returns seconds taken."""
     started = time.perf_counter()
     with duckdb.connect(str(path)) as con:
-        for statement in schema.MIGRATIONS[1]:
-            con.execute(statement)
+        migrate(con)
         con.execute(GENERATE, {"t0": T0, "n": rows, "days": 90})
+        con.execute(RESOURCES, {"t0": T0, "n": rows})
         con.execute(CONSENT, {"t0": T0})
         for statement in FLAT:
             con.execute(statement)

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import Figure, Report, alternate, served_settings
 from exporters import schema
+from exporters._arrow import resource_id
 from exporters.eventlog import EventLog
 
 CHROMIUM = "/usr/bin/chromium"
@@ -109,7 +110,7 @@ def _span_select(n_param: str = "?") -> str:
             "CASE c WHEN 'http' THEN '{\"http.route\":\"' || " + route + ' || \'","http.method":"POST",'
             '"http.status_code":200}\' ELSE \'{"algorithm":"lora","lora_r":16,"model_name":"llama-2-7b"}\' END'
         ),
-        "resource": f"'{_RESOURCE}'",
+        "resource_id": f"'{resource_id(_RESOURCE.encode())}'",
         "scope_name": "'peft_studio.telemetry'",
         "scope_version": "NULL",
         "redactions": (
@@ -136,8 +137,12 @@ def seed_events(db_path: Path, n: int, *, start_ns: int, end_ns: int) -> int:
     try:
         with log.reader() as cur:  # the same read-write connection the writer uses
             cur.execute(
-                f"INSERT INTO {schema.SPANS} {_span_select()}",
+                f"INSERT INTO {schema.SPANS} BY NAME {_span_select()}",
                 [start_ns, end_ns, start_ns, n],
+            )
+            cur.execute(
+                f"INSERT INTO {schema.RESOURCES} (resource_id, first_seen_ns, attributes) VALUES (?, ?, ?)",
+                [resource_id(_RESOURCE.encode()), start_ns, _RESOURCE],
             )
             cur.execute(
                 f"INSERT INTO {schema.CONSENT_LEDGER} (time_ns, action, policy_version, anonymous_id, source) "

@@ -35,9 +35,12 @@ class Keyed:
     ties: str
 
     @classmethod
-    def of(cls, table: str, key: str) -> Keyed:
+    def of(cls, table: str, key: str, *, rows_from: str | None = None, extra: tuple[str, ...] = ()) -> Keyed:
+        """Paging by ``key`` of ``table``; rows are read from ``rows_from`` (a view over the table that adds
+        the ``extra`` columns) when given."""
         assert table in schema.TABLES and key in schema.column_names(table)
-        cols = ", ".join(schema.column_names(table))
+        cols = ", ".join((*schema.column_names(table), *extra))
+        source = rows_from or table
         return cls(
             bounds=f"SELECT min({key}), max({key}) FROM {table}",  # noqa: S608
             boundary={
@@ -46,14 +49,14 @@ class Keyed:
                 for op in (">=", ">")
             },
             chunk={
-                op: f"SELECT {cols} FROM {table} WHERE {key} {op} ? AND {key} < ? ORDER BY {key}"  # noqa: S608
+                op: f"SELECT {cols} FROM {source} WHERE {key} {op} ? AND {key} < ? ORDER BY {key}"  # noqa: S608
                 for op in (">=", ">")
             },
-            ties=f"SELECT {cols} FROM {table} WHERE {key} = ?",  # noqa: S608
+            ties=f"SELECT {cols} FROM {source} WHERE {key} = ?",  # noqa: S608
         )
 
 
-SPANS_BY_START = Keyed.of(schema.SPANS, "start_ns")
+SPANS_BY_START = Keyed.of(schema.SPANS, "start_ns", rows_from=schema.SPANS_WITH_RESOURCE, extra=("resource",))
 POINTS_BY_TIME = Keyed.of(schema.METRIC_POINTS, "time_ns")
 
 _CHUNK_KEYS = "peft_export_keys"

@@ -55,7 +55,10 @@ class StderrSpanExporter(SpanExporter):
 
     def lines(self, spans: Sequence[ReadableSpan]) -> list[str]:
         """The JSON lines ``export`` prints, built by the same conversion the event log uses."""
-        span_table, event_table = spans_to_arrow(spans, self._resources)
+        span_table, event_table, resource_table = spans_to_arrow(spans, self._resources)
+        resources = dict(
+            zip(*(resource_table.column(c).to_pylist() for c in ("resource_id", "attributes")), strict=True)
+        )
         events: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for event in event_table.to_pylist():
             events.setdefault((event["trace_id"], event["span_id"]), []).append(
@@ -67,6 +70,8 @@ class StderrSpanExporter(SpanExporter):
             )
         out = []
         for row in span_table.to_pylist():
+            # The row as ``spans_with_resource`` reads it: the resource itself, not its id.
+            row["resource"] = resources.get(row.pop("resource_id"))
             for column in _JSON_COLUMNS:
                 if row[column] is not None:
                     row[column] = orjson.loads(row[column])

@@ -124,8 +124,10 @@ class DuckDBSpanExporter(SpanExporter):
             return SpanExportResult.SUCCESS
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            span_table, event_table = spans_to_arrow(spans, self._resources)
-            self._log.append_many({schema.SPANS: span_table, schema.SPAN_EVENTS: event_table})
+            span_table, event_table, resource_table = spans_to_arrow(spans, self._resources)
+            self._log.append_many(
+                {schema.RESOURCES: resource_table, schema.SPANS: span_table, schema.SPAN_EVENTS: event_table}
+            )
         except Exception as exc:
             with self._count_lock:
                 self.failed_spans += len(spans)
@@ -223,7 +225,7 @@ def metrics_to_arrow(metrics_data: MetricsData, resources: ResourceCache) -> pa.
     stored as NULL (the OTLP export must not contain NaN or Infinity)."""
     rows: list[tuple[Any, ...]] = []
     for resource_metrics in metrics_data.resource_metrics:
-        resource_json, session = resources.get(resource_metrics.resource)
+        _, resource_json, session = resources.get(resource_metrics.resource)
         for scope_metrics in resource_metrics.scope_metrics:
             scope = scope_metrics.scope
             scope_name = scope.name if scope is not None else None

@@ -68,6 +68,16 @@ _BATCH_VIEW = "peft_arrow_batch"
 
 # Table names in SQL below come from schema constants (an allowlist), never from input.
 _INSERT = {t: f"INSERT INTO {t} BY NAME SELECT * FROM {_BATCH_VIEW}" for t in schema.TABLES}  # noqa: S608
+# A resource is stored once: only the batch's resources the table lacks are added.
+_INSERT[schema.RESOURCES] = (
+    f"INSERT INTO {schema.RESOURCES} BY NAME SELECT * FROM {_BATCH_VIEW} b "  # noqa: S608
+    f"WHERE NOT EXISTS (SELECT 1 FROM {schema.RESOURCES} r WHERE r.resource_id = b.resource_id)"
+)
+# Resources no span refers to any more (after pruning); NULL-safe, unlike NOT IN.
+_DELETE_ORPHAN_RESOURCES = (
+    f"DELETE FROM {schema.RESOURCES} r WHERE NOT EXISTS "  # noqa: S608
+    f"(SELECT 1 FROM {schema.SPANS} s WHERE s.resource_id = r.resource_id)"
+)
 _DELETE_SPANS_BEFORE = f"DELETE FROM {schema.SPANS} WHERE start_ns < ?"  # noqa: S608
 _DELETE_EVENTS_BEFORE = f"DELETE FROM {schema.SPAN_EVENTS} WHERE time_ns < ?"  # noqa: S608
 _DELETE_POINTS_BEFORE = f"DELETE FROM {schema.METRIC_POINTS} WHERE time_ns < ?"  # noqa: S608
@@ -260,6 +270,8 @@ class EventLog:
                     removed += _deleted(cur.execute(sql, [age_cutoff]))
                 removed += self._cap(cur, _COUNT_SPANS, _NTH_NEWEST_SPAN, (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE))
                 removed += self._cap(cur, _COUNT_POINTS, _NTH_NEWEST_POINT, (_DELETE_POINTS_BEFORE,))
+                if removed:
+                    cur.execute(_DELETE_ORPHAN_RESOURCES)
                 cur.commit()
             except BaseException:
                 with contextlib.suppress(duckdb.Error):

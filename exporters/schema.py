@@ -8,24 +8,32 @@ Times are integer nanoseconds since the Unix epoch (what OpenTelemetry hands us,
 compare); ``duration_ms`` is stored as well because every performance query wants it. Attribute maps are
 JSON text: what analytics filter or group on (event type, category, session, metric name and value,
 error type) lives in real columns, so no query has to parse JSON on every row.
+
+A span's resource (OS, Python and app version, session: identical for every span of a process) is stored
+once in ``resources`` and referenced by ``resource_id``: written on every row it was ~420 bytes and ~4 us
+of the ~16 us a row costs DuckDB (measured). ``spans_with_resource`` is the view that joins it back.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 SPANS: Final = "spans"
 SPAN_EVENTS: Final = "span_events"
 METRIC_POINTS: Final = "metric_points"
 CONSENT_LEDGER: Final = "consent_ledger"
+RESOURCES: Final = "resources"
+#: View: every span column plus ``resource`` (the JSON attributes its ``resource_id`` names).
+SPANS_WITH_RESOURCE: Final = "spans_with_resource"
 SCHEMA_VERSION_TABLE: Final = "schema_version"
 
 #: Tables holding recorded data, in the order erasure and export walk them.
-DATA_TABLES: Final = (SPANS, SPAN_EVENTS, METRIC_POINTS, CONSENT_LEDGER)
+DATA_TABLES: Final = (SPANS, SPAN_EVENTS, METRIC_POINTS, CONSENT_LEDGER, RESOURCES)
 
-# Column order matters: the writer builds Arrow tables in exactly this order.
+# Column order matters: the writer builds Arrow tables in exactly this order (inserts are BY NAME, so a
+# migrated file's physical order may differ).
 SPAN_COLUMNS: Final = (
     ("trace_id", "VARCHAR"),  # 32 lowercase hex characters
     ("span_id", "VARCHAR"),  # 16 lowercase hex characters
@@ -45,12 +53,20 @@ SPAN_COLUMNS: Final = (
     ("metric_value", "DOUBLE"),
     ("metric_unit", "VARCHAR"),
     ("attributes", "JSON"),
-    ("resource", "JSON"),
+    ("resource_id", "VARCHAR"),  # resources.resource_id
     ("scope_name", "VARCHAR"),
     ("scope_version", "VARCHAR"),
     ("redactions", "JSON"),  # {"rule_id": count} of what the anonymizer removed
     ("links", "JSON"),  # [{"trace_id","span_id","attributes"}]
     ("dropped_attributes", "INTEGER"),
+)
+
+#: One row per distinct resource: the first 16 hex digits of the MD5 of its JSON text (a name, not a
+#: secret: the attributes are stored right beside it), and when a span first carried it.
+RESOURCE_COLUMNS: Final = (
+    ("resource_id", "VARCHAR"),
+    ("first_seen_ns", "BIGINT"),
+    ("attributes", "JSON"),
 )
 
 SPAN_EVENT_COLUMNS: Final = (
@@ -104,6 +120,7 @@ TABLES: Final = {
     SPAN_EVENTS: SPAN_EVENT_COLUMNS,
     METRIC_POINTS: METRIC_POINT_COLUMNS,
     CONSENT_LEDGER: CONSENT_LEDGER_COLUMNS,
+    RESOURCES: RESOURCE_COLUMNS,
 }
 
 
@@ -111,16 +128,37 @@ def column_names(table: str) -> tuple[str, ...]:
     return tuple(name for name, _ in TABLES[table])
 
 
-def _create_table(table: str) -> str:
-    cols = ", ".join(f"{name} {sql_type}" for name, sql_type in TABLES[table])
+def _create_table(table: str, columns: tuple[tuple[str, str], ...]) -> str:
+    cols = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
     return f"CREATE TABLE IF NOT EXISTS {table} ({cols})"
 
 
-#: Migrations by the version they produce. Version 1 creates everything; later versions append ALTERs.
+# Version 1 stored the resource JSON on every span row. Frozen: migrations replay it on a new file.
+_V1_SPAN_COLUMNS: Final = tuple(
+    ("resource", "JSON") if name == "resource_id" else (name, sql_type) for name, sql_type in SPAN_COLUMNS
+)
+_V1_TABLES: Final = {SPANS: _V1_SPAN_COLUMNS, SPAN_EVENTS: SPAN_EVENT_COLUMNS, METRIC_POINTS: METRIC_POINT_COLUMNS,
+                     CONSENT_LEDGER: CONSENT_LEDGER_COLUMNS}  # fmt: skip
+_RESOURCE_ID_SQL: Final = "left(md5(CAST(resource AS VARCHAR)), 16)"  # == hashlib.md5(text).hexdigest()[:16]
+
+#: Migrations by the version they produce. Each step is a tuple of statements run in one transaction.
 MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     1: (
         # No ART indexes: they slow every append, and DuckDB's zone maps already prune by start_ns.
-        *(_create_table(t) for t in TABLES),
+        *(_create_table(t, columns) for t, columns in _V1_TABLES.items()),
+    ),
+    # Identifiers in these statements are this module's constants, never input.
+    2: (
+        _create_table(RESOURCES, RESOURCE_COLUMNS),
+        f"ALTER TABLE {SPANS} ADD COLUMN IF NOT EXISTS resource_id VARCHAR",
+        f"INSERT INTO {RESOURCES} SELECT {_RESOURCE_ID_SQL}, min(start_ns), any_value(resource) FROM {SPANS} "  # noqa: S608
+        f"WHERE resource IS NOT NULL GROUP BY ALL",
+        f"UPDATE {SPANS} SET resource_id = {_RESOURCE_ID_SQL} WHERE resource IS NOT NULL",  # noqa: S608
+        f"ALTER TABLE {SPANS} DROP COLUMN resource",
+        # any_value per id: two writers may both have added a resource the other had not committed yet.
+        f"CREATE OR REPLACE VIEW {SPANS_WITH_RESOURCE} AS SELECT s.*, r.attributes AS resource FROM {SPANS} s "  # noqa: S608
+        f"LEFT JOIN (SELECT resource_id, any_value(attributes) AS attributes FROM {RESOURCES} GROUP BY ALL) r "
+        f"USING (resource_id)",
     ),
 }
 

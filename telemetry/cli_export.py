@@ -46,6 +46,7 @@ _TIME_COLUMN = {
     schema.SPAN_EVENTS: "time_ns",
     schema.METRIC_POINTS: "time_ns",
     schema.CONSENT_LEDGER: "time_ns",
+    schema.RESOURCES: "first_seen_ns",
 }
 
 

@@ -42,7 +42,7 @@ def recording_service(home: Path, *, enabled: bool = True, **overrides: Any) -> 
 def stored_events(service: TelemetryService, *, category: str | None = None) -> list[dict[str, Any]]:
     """Everything written to the event log so far (after a flush), oldest first, attributes decoded."""
     service.flush()
-    sql = f"SELECT * FROM {schema.SPANS}"
+    sql = f"SELECT * FROM {schema.SPANS_WITH_RESOURCE}"
     params: list[Any] = []
     if category is not None:
         sql += " WHERE category = ?"

@@ -12,6 +12,8 @@ import duckdb
 import pyarrow as pa
 
 from exporters import schema
+from exporters._arrow import resource_id
+from exporters._migrate import migrate
 
 NS = 1_000_000_000
 T0 = 1_790_000_000 * NS  # a few years from now, on a round second
@@ -21,23 +23,49 @@ _ARROW_TYPES = {"BIGINT": pa.int64(), "DOUBLE": pa.float64(), "INTEGER": pa.int3
 
 
 def create_log(path: Path) -> None:
-    """An empty event log exactly as the exporter creates it (schema version 1)."""
+    """An empty event log exactly as the exporter creates it (every migration step)."""
     with duckdb.connect(str(path)) as con:
-        for statement in schema.MIGRATIONS[1]:
-            con.execute(statement)
+        migrate(con)
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[Row]) -> None:
-    """Append rows (missing columns are NULL) in one statement, through Arrow like the real writer."""
+    """Append rows (missing columns are NULL) in one statement, through Arrow like the real writer. A span
+    row may carry its ``resource`` JSON text: it is stored in ``resources`` and referenced, as the writer does."""
+    if table == schema.SPANS:
+        rows = _resources_stored(con, rows)
     columns = schema.TABLES[table]
     data = pa.table(
         {name: pa.array([r.get(name) for r in rows], _ARROW_TYPES.get(t, pa.string())) for name, t in columns}
     )
     con.register("incoming", data)
     try:
-        con.execute(f"INSERT INTO {table} SELECT * FROM incoming")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
     finally:
         con.unregister("incoming")
+
+
+def _resources_stored(con: duckdb.DuckDBPyConnection, rows: list[Row]) -> list[Row]:
+    out, resources = [], []
+    for row in rows:
+        row = dict(row)
+        text = row.pop("resource", None)
+        if text is not None:
+            row["resource_id"] = resource_id(text.encode())
+            resources.append(
+                {"resource_id": row["resource_id"], "first_seen_ns": row.get("start_ns"), "attributes": text}
+            )
+        out.append(row)
+    if resources:
+        data = pa.Table.from_pylist(resources)
+        con.register("incoming_resources", data)
+        try:
+            con.execute(
+                f"INSERT INTO {schema.RESOURCES} BY NAME SELECT DISTINCT ON (resource_id) * FROM incoming_resources i "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {schema.RESOURCES} r WHERE r.resource_id = i.resource_id)"
+            )
+        finally:
+            con.unregister("incoming_resources")
+    return out
 
 
 def span(i: int, category: str, event_type: str, **extra: Any) -> Row:

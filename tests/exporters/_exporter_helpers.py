@@ -39,8 +39,10 @@ def recording_provider(
         provider.shutdown()
 
 
-def make_spans(n: int, *, attributes: Mapping[str, Any] | None = None, name: str = "op") -> list[ReadableSpan]:
-    with recording_provider() as (provider, memory):
+def make_spans(
+    n: int, *, attributes: Mapping[str, Any] | None = None, name: str = "op", resource: Mapping[str, Any] | None = None
+) -> list[ReadableSpan]:
+    with recording_provider(resource) as (provider, memory):
         tracer = provider.get_tracer("tests", "1.0")
         for i in range(n):
             attrs = {"i": i, **(attributes or {})}

@@ -13,6 +13,7 @@ import pytest
 from _exporter_helpers import event_rows, ledger_table, partial_table, span_rows
 
 from exporters import schema
+from exporters._arrow import resource_id
 from exporters.eventlog import EventLog, EventLogClosed, EventLogError
 
 DAY_NS = 86_400 * 10**9
@@ -179,6 +180,24 @@ def test_prune_keeps_the_newest_max_events_spans_and_their_events(tmp_path: Path
         assert log.prune() == 0
 
 
+def test_prune_removes_resources_no_span_refers_to_any_more(tmp_path: Path) -> None:
+    now = time.time_ns()
+    with EventLog(tmp_path / "ev.duckdb", max_events=10, prune_every_rows=10**9, prune_interval_s=3600) as log:
+        log.append(schema.CONSENT_LEDGER, ledger_table(1))
+        for n, (rid, offset) in enumerate([("0000000000000old", 0), ("0000000000000new", 100)]):
+            ids = list(range(1 + n * 10, 11 + n * 10))
+            rows = span_rows(ids, start_ns=[now - (200 - offset - i) * 10**9 for i in range(10)])
+            rows = rows.append_column("resource_id", pa.array([rid] * 10))
+            resource = partial_table(schema.RESOURCES, {"resource_id": [rid], "attributes": [f'{{"r":"{rid}"}}']})
+            log.append_many({schema.RESOURCES: resource, schema.SPANS: rows})
+        assert log.prune() == 10
+        with log.reader() as cur:
+            left = cur.execute("SELECT resource_id FROM resources").fetchall()
+            kept = cur.execute("SELECT DISTINCT resource FROM spans_with_resource").fetchall()
+        assert left == [("0000000000000new",)]
+        assert kept == [('{"r":"0000000000000new"}',)]
+
+
 def test_prune_runs_automatically_after_enough_rows(tmp_path: Path) -> None:
     now = time.time_ns()
     with EventLog(tmp_path / "ev.duckdb", max_events=50, prune_every_rows=100, prune_interval_s=3600) as log:
@@ -229,19 +248,48 @@ def test_an_empty_version_0_file_is_migrated(tmp_path: Path) -> None:
 
 
 def test_a_version_1_file_is_migrated_forward_keeping_its_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A real version-1 file: the resource JSON on every span row.
+    path = tmp_path / "ev.duckdb"
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 1)
+    linux, mac = '{"os.type":"linux","session.id":"s1"}', '{"os.type":"darwin","session.id":"s2"}'
+    with EventLog(path) as log:
+        log.append(schema.CONSENT_LEDGER, ledger_table(2))
+        with log.reader() as cur:
+            for i, resource in enumerate([linux, mac, linux, None]):
+                cur.execute("INSERT INTO spans (span_id, start_ns, resource) VALUES (?, ?, ?)", [f"s{i}", i, resource])
+        assert log.stats().schema_version == 1
+    monkeypatch.undo()
+    with EventLog(path) as log:
+        assert log.stats().schema_version == schema.SCHEMA_VERSION == 2
+        with log.reader() as cur:
+            viewed = cur.execute("SELECT span_id, resource_id, resource FROM spans_with_resource ORDER BY start_ns")
+            rows = viewed.fetchall()
+            stored = cur.execute("SELECT resource_id, first_seen_ns, attributes FROM resources ORDER BY 2").fetchall()
+            assert cur.execute("SELECT count(*) FROM consent_ledger").fetchone() == (2,)
+            versions = cur.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
+    # Each distinct resource stored once, under the id the writer computes; every span still finds its own.
+    assert stored == [(resource_id(linux.encode()), 0, linux), (resource_id(mac.encode()), 1, mac)]
+    assert [(span_id, resource) for span_id, _, resource in rows] == [
+        ("s0", linux), ("s1", mac), ("s2", linux), ("s3", None)
+    ]  # fmt: skip
+    assert [rid for _, rid, _ in rows] == [stored[0][0], stored[1][0], stored[0][0], None]
+    assert versions == [(1,), (2,)]
+
+
+def test_a_later_migration_step_runs_once_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "ev.duckdb"
     with EventLog(path) as log:
         log.append(schema.CONSENT_LEDGER, ledger_table(2))
-        assert log.stats().schema_version == 1
-    migrations = {**schema.MIGRATIONS, 2: ("ALTER TABLE consent_ledger ADD COLUMN region VARCHAR",)}
+    migrations = {**schema.MIGRATIONS, 3: ("ALTER TABLE consent_ledger ADD COLUMN region VARCHAR",)}
     monkeypatch.setattr(schema, "MIGRATIONS", migrations)
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    with EventLog(path) as log:
-        assert log.stats().schema_version == 2
-        with log.reader() as cur:
-            assert cur.execute("SELECT count(*), count(region) FROM consent_ledger").fetchone() == (2, 0)
-            versions = cur.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
-        assert versions == [(1,), (2,)]
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    for _ in range(2):
+        with EventLog(path) as log:
+            assert log.stats().schema_version == 3
+            with log.reader() as cur:
+                assert cur.execute("SELECT count(*), count(region) FROM consent_ledger").fetchone() == (2, 0)
+                versions = cur.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
+    assert versions == [(1,), (2,), (3,)]
 
 
 def test_a_file_from_newer_code_is_refused_not_rewritten(tmp_path: Path) -> None:

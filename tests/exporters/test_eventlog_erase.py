@@ -19,6 +19,8 @@ def _record_markers(log: EventLog, markers: list[str]) -> None:
     exporter = DuckDBSpanExporter(log)
     spans = make_spans(50, attributes={"note": markers[0]})  # among many rows: DELETE would leave it
     assert exporter.export(spans) == SpanExportResult.SUCCESS
+    # A resource is stored once, in its own table: erased like the rest.
+    assert exporter.export(make_spans(1, resource={"host.marker": markers[4]})) == SpanExportResult.SUCCESS
     points = partial_table(
         schema.METRIC_POINTS,
         {
@@ -34,14 +36,15 @@ def _record_markers(log: EventLog, markers: list[str]) -> None:
 
 def test_erase_leaves_no_marker_bytes_anywhere(tmp_path: Path) -> None:
     folder = tmp_path / "telemetry"
-    markers = [marker() for _ in range(4)]
+    markers = [marker() for _ in range(5)]
     with EventLog(folder / "ev.duckdb", linger_s=3600) as log:
-        _record_markers(log, markers[:3])
+        _record_markers(log, markers)
         with log.reader() as cur:
             cur.execute("CHECKPOINT")
         # Positive control: the search finds what is there, so finding nothing later means something.
         assert files_containing(folder, markers[0]) == [log.path]
         assert files_containing(folder, markers[2]) == [log.path]
+        assert files_containing(folder, markers[4]) == [log.path]
         # A WAL that is not checkpointed yet also holds data.
         with log.reader() as cur:
             cur.execute("SET wal_autocheckpoint = '1TB'")
@@ -59,6 +62,8 @@ def test_erase_leaves_no_marker_bytes_anywhere(tmp_path: Path) -> None:
             assert files_containing(folder, m) == [], "erased data is still readable"
         stats = log.stats()
         assert (stats.spans, stats.span_events, stats.metric_points, stats.consent_ledger) == (0, 0, 0, 0)
+        with log.reader() as cur:
+            assert cur.execute(f"SELECT count(*) FROM {schema.RESOURCES}").fetchone() == (0,)
         assert not (folder / "ev.duckdb.tmp").exists()
         # The fresh log records again.
         log.append(schema.CONSENT_LEDGER, ledger_table(1, source="delete_all"))

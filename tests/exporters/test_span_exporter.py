@@ -74,7 +74,7 @@ def test_sdk_spans_become_rows_with_lifted_columns(log: EventLog) -> None:
     assert exporter.export(spans) == SpanExportResult.SUCCESS
     assert exporter.exported_spans == 4
 
-    rows = {r["name"]: r for r in _rows(log, "SELECT * FROM spans")}
+    rows = {r["name"]: r for r in _rows(log, "SELECT * FROM spans_with_resource")}
     server, event, perf_row, failed = rows["GET /runs/{id}"], rows["track_event"], rows["perf"], rows["fails"]
     root_ctx = spans[-1].context
     assert server["trace_id"] == f"{root_ctx.trace_id:032x}" and server["span_id"] == f"{root_ctx.span_id:016x}"
@@ -146,7 +146,7 @@ def test_links_dropped_attributes_and_directly_built_spans(log: EventLog) -> Non
     )
     # The provider's shutdown shut its exporter down; a fresh one stores the hand-built span.
     assert DuckDBSpanExporter(log).export([built]) == SpanExportResult.SUCCESS
-    rows = {r["name"]: r for r in _rows(log, "SELECT * FROM spans")}
+    rows = {r["name"]: r for r in _rows(log, "SELECT * FROM spans_with_resource")}
     assert rows["limited"]["dropped_attributes"] == 1
     assert orjson.loads(rows["limited"]["links"]) == [
         {"trace_id": f"{0xAB:032x}", "span_id": f"{0xCD:016x}", "attributes": {"why": "retry"}}
@@ -234,3 +234,19 @@ def test_redaction_counts_are_stored_per_span_and_the_spans_stay_untouched(log: 
     ]
     assert all("peft.redactions" not in orjson.loads(rows[f"s{i}"]["attributes"]) for i in range(len(texts)))
     assert all(span.attributes is not None and "peft.redactions" in span.attributes for span in spans)
+
+
+def test_a_resource_is_stored_once_and_every_span_finds_its_own(log: EventLog) -> None:
+    exporter = DuckDBSpanExporter(log)
+    linux = make_spans(30, name="a", resource={"os.type": "linux", "session.id": "s1"})
+    mac = make_spans(20, name="b", resource={"os.type": "darwin", "session.id": "s2"})
+    for batch in (linux[:10], linux[10:] + mac, mac):  # a resource seen again in later batches
+        assert exporter.export(batch) == SpanExportResult.SUCCESS
+    stored = _rows(log, "SELECT resource_id, attributes FROM resources")
+    assert sorted(orjson.loads(r["attributes"])["os.type"] for r in stored) == ["darwin", "linux"]
+    rows = _rows(log, "SELECT name, session_id, resource FROM spans_with_resource")
+    assert len(rows) == 70
+    for row in rows:
+        resource = orjson.loads(row["resource"])
+        assert resource["os.type"] == ("linux" if row["name"] == "a" else "darwin")
+        assert resource["session.id"] == row["session_id"]

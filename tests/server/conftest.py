@@ -69,7 +69,9 @@ class LiveServer:
     def spans(self, where: str = "TRUE", params: list[Any] | None = None) -> list[dict[str, Any]]:
         self.flush()
         with self.service.event_log.reader() as con:
-            cur = con.execute(f"SELECT * FROM {schema.SPANS} WHERE {where} ORDER BY start_ns", params or [])
+            cur = con.execute(
+                f"SELECT * FROM {schema.SPANS_WITH_RESOURCE} WHERE {where} ORDER BY start_ns", params or []
+            )
             names = [d[0] for d in cur.description]
             rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         for row in rows:
