@@ -85,7 +85,23 @@ class SharedDatabase:
         self._local = threading.local()
         self._closer: threading.Thread | None = None
         self.opens = 0  # how many times DuckDB was opened (tests and benchmarks read it)
+        self._stored_resources: set[str] = set()
+        self._stored_resources_opens = -1
         self._forked_while_open = False
+
+    def stored_resources(self) -> set[str]:
+        """Resource ids this process wrote to the file since it last opened it (call inside ``cursor()``).
+
+        Lets a writer skip a statement (~2 ms per batch, measured) for a resource the file holds already.
+        Forgotten at every reopen: while the file was closed, another process may have erased it.
+        """
+        if self._stored_resources_opens != self.opens:
+            self._stored_resources = set()
+            self._stored_resources_opens = self.opens
+        return self._stored_resources
+
+    def forget_stored_resources(self) -> None:
+        self._stored_resources = set()
 
     # -- entering and leaving ---------------------------------------------------------------------------
 

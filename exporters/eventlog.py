@@ -204,10 +204,18 @@ class EventLog:
         self._check_open()
         rows = sum(data.num_rows for _, data in todo)
         with self._db.cursor(self.lock_timeout_s) as cur:
+            stored = self._db.stored_resources()
+            added: list[str] = []
             try:
                 cur.begin()
                 try:
                     for table, data in todo:
+                        if table == schema.RESOURCES:
+                            given = data.column("resource_id").to_pylist() if "resource_id" in data.column_names else []
+                            ids = [rid for rid in given if isinstance(rid, str)]
+                            if ids and len(ids) == len(given) and stored.issuperset(ids):
+                                continue  # the usual case: this process's one resource, written already
+                            added = ids
                         cur.register(_BATCH_VIEW, data)
                         try:
                             cur.execute(_INSERT[table])
@@ -221,6 +229,7 @@ class EventLog:
             except duckdb.Error as exc:
                 # DuckDB's message may quote a value; the caller logs ours only.
                 raise EventLogError(f"append failed ({type(exc).__name__})") from exc
+            stored.update(added)
             if self._prune_due(rows):
                 try:
                     self._prune_with(cur)
@@ -272,6 +281,7 @@ class EventLog:
                 removed += self._cap(cur, _COUNT_POINTS, _NTH_NEWEST_POINT, (_DELETE_POINTS_BEFORE,))
                 if removed:
                     cur.execute(_DELETE_ORPHAN_RESOURCES)
+                    self._db.forget_stored_resources()
                 cur.commit()
             except BaseException:
                 with contextlib.suppress(duckdb.Error):

@@ -250,3 +250,8 @@ def test_a_resource_is_stored_once_and_every_span_finds_its_own(log: EventLog) -
         resource = orjson.loads(row["resource"])
         assert resource["os.type"] == ("linux" if row["name"] == "a" else "darwin")
         assert resource["session.id"] == row["session_id"]
+    # Erased, the file no longer holds the resource the exporter wrote before: the next batch stores it again.
+    log.erase()
+    assert exporter.export(linux[:5]) == SpanExportResult.SUCCESS
+    rows = _rows(log, "SELECT resource FROM spans_with_resource")
+    assert len(rows) == 5 and all(orjson.loads(r["resource"])["os.type"] == "linux" for r in rows)
