@@ -11,6 +11,7 @@ Modes:
                                 waits), print "open", then sleep SECONDS and print "opens N".
   wal-crash DB BATCHES ROWS     append BATCHES batches with automatic checkpoints off, print "done", then
                                 SIGKILL itself so the WAL is left behind.
+  erase DB                      erase the log (as `peft-telemetry delete` does), print "erased".
 """
 
 from __future__ import annotations
@@ -68,6 +69,10 @@ def main(argv: list[str]) -> None:
             log.append(schema.CONSENT_LEDGER, ledger(total, rows, "ingest"))
             total += rows
             print(total, flush=True)
+    elif mode == "erase":
+        with EventLog(db, lock_timeout_s=60) as log:
+            log.erase()
+        print("erased", flush=True)
     elif mode == "hold-raw":
         conn = duckdb.connect(str(db))
         print("held", flush=True)

@@ -143,3 +143,20 @@ def test_a_forked_child_never_writes_through_the_parents_instance(tmp_path: Path
     assert (stats.consent_ledger, stats.spans) == (2, 0 if open_at_fork else 2)
     with EventLog(tmp_path / "ev.duckdb") as reopened:
         assert reopened.stats().spans == stats.spans
+
+
+def test_a_resource_is_stored_again_after_another_process_erased_the_file(tmp_path: Path) -> None:
+    # The writer remembers which resources it stored, to skip re-inserting them; another process's erase
+    # (`peft-telemetry delete` while the app runs) must make it forget.
+    db = tmp_path / "ev.duckdb"
+    spans = make_spans(3, resource={"os.type": "linux", "session.id": "s1"})
+    with EventLog(db, linger_s=0, lock_timeout_s=60) as log:
+        exporter = DuckDBSpanExporter(log)
+        assert exporter.export(spans[:1]) == SpanExportResult.SUCCESS
+        out, _ = _finish(child("erase", str(db)))
+        assert "erased" in out
+        assert exporter.export(spans[1:]) == SpanExportResult.SUCCESS
+        with log.reader() as cur:
+            rows = cur.execute("SELECT resource FROM spans_with_resource").fetchall()
+    assert len(rows) == 2
+    assert all(resource is not None and '"os.type":"linux"' in resource for (resource,) in rows)
