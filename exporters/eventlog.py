@@ -97,6 +97,16 @@ SELECT
 """  # noqa: S608
 
 
+def _resource_ids_to_store(data: pa.Table, stored: set[str]) -> list[str] | None:
+    """The resource ids of a ``resources`` batch, to remember once committed; None when the file holds
+    them all already (then the batch need not be inserted)."""
+    given = data.column("resource_id").to_pylist() if "resource_id" in data.column_names else []
+    ids = [rid for rid in given if isinstance(rid, str)]
+    if ids and len(ids) == len(given) and stored.issuperset(ids):
+        return None
+    return ids
+
+
 class EventLogStats(BaseModel):
     """What the event log holds. ``oldest_ns``/``newest_ns`` span spans and metric points (None when
     empty); ``size_bytes`` is the database file plus its WAL."""
@@ -211,9 +221,8 @@ class EventLog:
                 try:
                     for table, data in todo:
                         if table == schema.RESOURCES:
-                            given = data.column("resource_id").to_pylist() if "resource_id" in data.column_names else []
-                            ids = [rid for rid in given if isinstance(rid, str)]
-                            if ids and len(ids) == len(given) and stored.issuperset(ids):
+                            ids = _resource_ids_to_store(data, stored)
+                            if ids is None:
                                 continue  # the usual case: this process's one resource, written already
                             added = ids
                         cur.register(_BATCH_VIEW, data)
