@@ -6,10 +6,10 @@ one data home. So nobody keeps the file open: every use (``reader()``, ``append(
 ``stats()``, ``erase()``) takes an ``fcntl.flock`` on ``<db>.lock`` (blocking wait with a timeout, no
 spinning), opens DuckDB, and lets go again. Inside one process all ``EventLog`` objects of a file share
 one open instance with a reference count and a cursor per thread, and the instance lingers open briefly
-after use (``linger_s``) unless another process is waiting (it says so on ``<db>.lock.want``), so a busy
-exporter pays DuckDB's open+close (~30 ms measured) once per burst, not once per batch. Details in
+after use (``linger_s``, 2 s) unless another process is waiting (it says so on ``<db>.lock.want``), so an
+exporter pays DuckDB's open+close (~40 ms of CPU measured) once per burst, not once per batch. Details in
 ``exporters/_shared.py`` and ``exporters/_lock.py``. Reads from different processes take turns too; every
-hold is one short transaction, and a waiter gets its turn after the current batch (or within ~20 ms
+hold is one short transaction, and a waiter gets its turn after the current batch (or within ~75 ms
 of an idle, lingering holder).
 
 Writes are Arrow inserts (``INSERT INTO t BY NAME SELECT * FROM <arrow>``), one short transaction per
@@ -64,6 +64,14 @@ __all__ = [
 
 _MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 _NS_PER_DAY = 86_400 * 1_000_000_000
+# How long the file stays open after its last use. An open, idle instance costs ~7 ms of CPU per second
+# (the handover probe, ``exporters/_shared.py``); closing and reopening it ~40 ms. Measured with an app
+# sending 5 events a second (default 0.5 s flush): lingering 0.5 s reopened the file at every flush and
+# telemetry used 130 ms of CPU per second; lingering 2 s, ~25 ms (1 event a second: 80 -> 17 ms). Longer
+# would also cover slower trickles, but a tool that opens the file without our lock (a plain ``duckdb``
+# client) must wait this long after the app's last write; processes using the lock get the file within
+# ~75 ms whatever the linger.
+DEFAULT_LINGER_S = 2.0
 _BATCH_VIEW = "peft_arrow_batch"
 
 # Table names in SQL below come from schema constants (an allowlist), never from input.
@@ -139,7 +147,7 @@ class EventLog:
         memory_limit: str = "128MB",
         lock_timeout_s: float = 30.0,
         threads: int = 1,
-        linger_s: float = 0.5,
+        linger_s: float = DEFAULT_LINGER_S,
         prune_every_rows: int = 10_000,
         prune_interval_s: float = 60.0,
     ) -> None:
@@ -173,6 +181,11 @@ class EventLog:
         self._prune_failed_logged = False
 
     # -- reading --------------------------------------------------------------------------------------
+
+    @property
+    def opens(self) -> int:
+        """How many times this process has opened the DuckDB file (each open+close costs ~30-80 ms)."""
+        return self._db.opens
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
