@@ -29,8 +29,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# The export bench's baseline, upstream's OTLP JSON file exporter, pins opentelemetry-exporter-otlp-common
+# 0.66b1 while the proto-http exporter pins 0.66b2: installed without its dependencies (it does not use it).
+UPSTREAM_JSON := opentelemetry-proto-json==0.66b1 opentelemetry-exporter-otlp-json-common==0.66b1 \
+                 opentelemetry-exporter-otlp-json-file==0.66b1
+
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m pip install -q --no-deps $(UPSTREAM_JSON)
 	$(PY) bench/run.py
 
 bench-quick: $(STAMP)

@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> Report:
     report = Report("Pipeline: caller's cost and end-to-end throughput (issue 2)")
     caller_cost(report, calls, repeats)
     end_to_end(report, events, max(3, repeats // 2))
-    trickle(report, rate=5, seconds=1.5 if args.quick else 6, repeats=1 if args.quick else 2)
+    trickle(report, rate=5, seconds=1.5 if args.quick else 4, repeats=1 if args.quick else 2)
     report.print()
     report.save("pipeline")
     return report
