@@ -43,7 +43,7 @@ logger = logging.getLogger("exporters.eventlog")
 
 # How often a lingering instance checks for waiting processes. Each timed wait costs ~0.15 ms of CPU on a
 # small VM (measured), so 5 ms polling burned ~30 ms of CPU per second whenever the file was open; at 25 ms
-# it is ~7 ms, and a waiting process gets the file at most 25 ms later (opening it costs ~30 ms anyway).
+# it is ~7 ms, and a waiting process gets the file at most 25 ms later (opening it costs ~40 ms anyway).
 _POLL_S = 0.025
 # With another process waiting, we keep the file for up to one slice while we have work (each handover
 # costs both sides an open+close, ~30 ms), and give it up after a short pause in our use.

@@ -84,7 +84,7 @@ def main(argv: list[str]) -> None:
         log.append(schema.CONSENT_LEDGER, ledger(0, 1, "linger"))
         print("open", flush=True)
         time.sleep(float(argv[2]))
-        print(f"opens {log._db.opens}", flush=True)
+        print(f"opens {log.opens}", flush=True)
         log.close()
     elif mode == "wal-crash":
         batches, rows = int(argv[2]), int(argv[3])
