@@ -48,8 +48,9 @@ SPAN_EVENTS_ARROW = arrow_schema(schema.SPAN_EVENTS)
 METRIC_POINTS_ARROW = arrow_schema(schema.METRIC_POINTS)
 RESOURCES_ARROW = arrow_schema(schema.RESOURCES)
 
-_KIND = {k: k.name for k in SpanKind}
-_STATUS = {s: s.name for s in StatusCode}
+# Keyed by id(): hashing an Enum member runs Python code (Enum.__hash__), twice per span otherwise.
+_KIND = {id(k): k.name for k in SpanKind}
+_STATUS = {id(s): s.name for s in StatusCode}
 _SERVER = SpanKind.SERVER
 _HTTP_ROUTE = "http.route"
 _EXCEPTION_EVENT = "exception"
@@ -277,11 +278,11 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
                 span_id,
                 None if parent is None else _hex16(parent.span_id),
                 name,
-                _KIND[kind],
+                _KIND[id(kind)],
                 start,
                 end,
                 (end - start) / 1e6 if start is not None and end is not None else None,
-                _STATUS[status.status_code],
+                _STATUS[id(status.status_code)],
                 status.description,
                 category if type(category) is str else _text(category),
                 name if event_type is None else event_type if type(event_type) is str else _text(event_type),

@@ -29,6 +29,7 @@ MAX_DEPTH = 6
 MAX_NAME_LENGTH = 128
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_INTERNAL = SpanKind.INTERNAL
 _UNSET = Status(StatusCode.UNSET)  # immutable; the SDK shares one default instance the same way
 _PRIMITIVES = (str, bool, int, float)
 _FLAT_TYPES = frozenset(_PRIMITIVES)
@@ -117,20 +118,11 @@ class SpanFactory:
             trace_id = parent.trace_id
         else:
             trace_id, parent = random.getrandbits(128), None
-        context = SpanContext(trace_id, random.getrandbits(64), is_remote=False, trace_flags=_SAMPLED)
-        return ReadableSpan(
-            name=name,
-            context=context,
-            parent=parent,
-            resource=self.resource,
-            attributes=attributes,
-            events=events,
-            kind=SpanKind.INTERNAL,
-            status=status or _UNSET,
-            start_time=start_ns,
-            end_time=end_ns,
-            instrumentation_scope=self.scope,
-        )
+        context = SpanContext(trace_id, random.getrandbits(64), False, _SAMPLED)
+        # Positional, in ReadableSpan's order (keywords cost ~0.5 us per span); no links, no
+        # instrumentation_info (deprecated).
+        return ReadableSpan(name, context, parent, self.resource, attributes, events, (), _INTERNAL, None,
+                            status or _UNSET, start_ns, end_ns, self.scope)  # fmt: skip
 
 
 def current_parent() -> SpanContext | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import orjson
@@ -17,6 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from processors.anonymizer import Anonymizer
 from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanExporter, AnonymizingSpanProcessor
@@ -57,6 +59,42 @@ def test_no_redactions_attribute_when_nothing_was_removed(pipeline) -> None:  # 
         pass
     (span,) = pipeline.spans()
     assert dict(span.attributes) == {"lora_r": 16}
+
+
+def test_every_field_of_a_full_span_survives_the_rebuild(anon: Anonymizer) -> None:
+    """The rebuild passes ReadableSpan's arguments by position (the hot path): every field must land in
+    its own place, for a span that has all of them."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "svc"}))
+    provider.add_span_processor(AnonymizingSpanProcessor(anon, SimpleSpanProcessor(exporter)))
+    tracer = provider.get_tracer("scope-name", "1.2.3")
+    with tracer.start_as_current_span("parent") as parent:
+        link = Link(parent.get_span_context(), {"why": "retry"})
+        with tracer.start_as_current_span("child", kind=SpanKind.SERVER, links=[link]) as child:
+            child.add_event("checkpoint", {"step": 3})
+            child.set_status(Status(StatusCode.ERROR, "disk full"))
+    (clean, _) = exporter.get_finished_spans()
+    assert clean.name == "child" and clean.kind is SpanKind.SERVER
+    assert clean.parent is not None and clean.parent.span_id == parent.get_span_context().span_id
+    assert clean.context == child.get_span_context()
+    assert clean.start_time == child.start_time and clean.end_time == child.end_time
+    assert (clean.status.status_code, clean.status.description) == (StatusCode.ERROR, "disk full")
+    assert [(e.name, dict(e.attributes or {})) for e in clean.events] == [("checkpoint", {"step": 3})]
+    assert [(li.context, dict(li.attributes or {})) for li in clean.links] == [(link.context, {"why": "retry"})]
+    assert clean.instrumentation_scope is not None
+    assert (clean.instrumentation_scope.name, clean.instrumentation_scope.version) == ("scope-name", "1.2.3")
+    assert clean.resource.attributes["service.name"] == "svc"
+    assert (clean.dropped_attributes, clean.dropped_events, clean.dropped_links) == (0, 0, 0)
+    provider.shutdown()
+
+
+def test_readable_span_takes_its_arguments_in_the_order_the_hot_path_passes_them() -> None:
+    """Spans are built positionally on the hot path (keywords cost ~1 us each): an SDK release that
+    reorders ReadableSpan's parameters must fail here, not silently swap fields."""
+    assert list(inspect.signature(ReadableSpan).parameters)[:13] == [
+        "name", "context", "parent", "resource", "attributes", "events", "links", "kind",
+        "instrumentation_info", "status", "start_time", "end_time", "instrumentation_scope",
+    ]  # fmt: skip
 
 
 def test_dropped_counts_survive_the_rebuild(anon: Anonymizer) -> None:
