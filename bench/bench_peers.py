@@ -16,7 +16,10 @@ Each contender lives in a subprocess of its own (logfire and Sentry install glob
 hooks that would distort the others), started once and then driven over a pipe: the parent asks each in
 turn for one burst, so all contenders alternate across repeats and drift hits them alike. A burst fits
 the queues (as in ``bench_pipeline``), and the background work it caused is flushed, untimed, before the
-next contender runs. A peer that is not installed (``pip install -e '.[bench]'``) is skipped with a note.
+next contender runs; then the garbage collector runs, untimed, so that no burst pays for a full collection
+that another contender's garbage made due (with bare, on and off in one process, the bare SDK's bursts
+moved a ~30 ms full collection into our bursts: +3 us per call that was not ours). A peer that is not
+installed (``pip install -e '.[bench]'``) is skipped with a note.
 
 Goals (issue 7): consent on cheaper than every peer and <= 1.3x the bare SDK span (aim: <= 0.2x);
 consent off <= 1 us.
@@ -25,6 +28,7 @@ consent off <= 1 us.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import subprocess
@@ -244,6 +248,7 @@ def _worker(process: str, calls: dict[str, int]) -> None:
                 record()
             elapsed_us = (time.perf_counter_ns() - start) / n / 1000
             flush()  # untimed: the background work this burst caused must not bill the next contender
+            gc.collect()  # untimed, and for the same reason: its garbage must not time the next one's GC
             _reply({"us": elapsed_us})
         _reply({"done": {key: describe() for key, (_, _, describe) in setups.items()}})
 

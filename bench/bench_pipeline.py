@@ -3,7 +3,8 @@
 1. Caller's thread, per call, 10 properties (one email, one home-folder path): ours with consent on,
    ours with consent off, and a bare SDK span with the same attributes and a BatchSpanProcessor with a
    no-op exporter. Measured in bursts that fit the queues, so neither side's worker competes for the GIL
-   while the caller is timed; the export work is measured in (2).
+   while the caller is timed; the export work is measured in (2). The garbage collector runs, untimed,
+   before each burst: the three share a process, and one's garbage must not time another's collection.
 2. End to end: N events from the first call until the last row is committed and queryable, against the
    same bare SDK pipeline (N spans until its no-op exporter has seen them all). Also the CPU time of the
    whole process per event (all threads, DuckDB's included): on a shared, noisy machine it moves far
@@ -19,6 +20,7 @@ Targets (issue 2): consent off <= 1 us; consent on <= 1.3x the bare span; end to
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -99,6 +101,7 @@ def caller_cost(report: Report, calls: int, repeats: int) -> None:
 
         def run_ours_on() -> float:
             track = service_on.track_event_sync
+            gc.collect()
             start = time.perf_counter_ns()
             for _ in range(calls):
                 track("training_started", PROPERTIES)
@@ -108,12 +111,14 @@ def caller_cost(report: Report, calls: int, repeats: int) -> None:
 
         def run_ours_off() -> float:
             track = service_off.track_event_sync
+            gc.collect()
             start = time.perf_counter_ns()
             for _ in range(calls):
                 track("training_started", PROPERTIES)
             return (time.perf_counter_ns() - start) / calls / 1000
 
         def run_bare() -> float:
+            gc.collect()
             start = time.perf_counter_ns()
             for _ in range(calls):
                 tracer.start_span("training_started", attributes=attrs).end()
