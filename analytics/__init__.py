@@ -3,7 +3,7 @@
 >>> from analytics import Analytics, AnalyticsFilter
 >>> Analytics(service.event_log.reader).report(AnalyticsFilter()).event_breakdown
 
-Every value in a filter is a bound SQL parameter; table and column names come from ``exporters.schema``.
+Every value in a filter is a bound SQL parameter; table and column names come from ``exporters.eventlog.schema``.
 """
 
 from analytics.engine import Analytics, AnalyticsError, Connect

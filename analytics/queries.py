@@ -1,6 +1,6 @@
 """The analytics SQL, as named constants over the event log's schema.
 
-Only constants are ever put into these strings: table names from ``exporters.schema``, the fixed filter
+Only constants are ever put into these strings: table names from ``exporters.eventlog.schema``, the fixed filter
 clause below, and JSON paths built from allowlisted attribute keys (checked by ``_json_path``). Every value
 a user supplies (time range, event types, session, bucket width, metric name) is a bound ``$parameter``.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from exporters.schema import ATTR_ERROR_CATEGORY, CONSENT_LEDGER, RESOURCES, SPANS, column_names
+from exporters.eventlog.schema import ATTR_ERROR_CATEGORY, CONSENT_LEDGER, RESOURCES, SPANS, column_names
 
 # The columns this module names. Checked against the schema at import, so a renamed column fails loudly
 # here instead of as a wrong number on the dashboard (tests also bind every query against the schema).

@@ -85,7 +85,7 @@ class Report:
 def served_settings(home: Path) -> Any:
     """The settings ``peft-telemetry serve`` runs with (its DuckDB memory limit included), minus what would
     disturb a measurement: no OTel globals, no CPU/memory sampling, and ``DO_NOT_TRACK`` ignored."""
-    from telemetry.cli_common import build_settings
+    from telemetry.cli.common import build_settings
 
     settings = build_settings(str(home), for_server=True)
     return settings.model_copy(update={"install_global": False, "sample_resources": False, "do_not_track": False})

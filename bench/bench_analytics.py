@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics import Analytics, AnalyticsFilter
 from bench._common import Figure, Report, alternate
-from exporters import schema
-from exporters._migrate import migrate
+from exporters.eventlog import schema
+from exporters.eventlog.migrate import migrate
 
 DAY_NS = 86_400 * 10**9
 T0 = 1_700_000_000 * 10**9

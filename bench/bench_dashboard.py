@@ -1,7 +1,7 @@
 """Dashboard and consent page: load and draw time with 1,000,000 events in the event log (issue 5).
 
 1. One million spans are generated straight into DuckDB with one bulk ``INSERT ... SELECT FROM range()``
-   into the schema of ``exporters/schema.py`` (events, errors, performance measurements and HTTP spans
+   into the schema of ``exporters/eventlog/schema.py`` (events, errors, performance measurements and HTTP spans
    spread over 30 days, with redaction counts), plus metric points and consent ledger rows.
 2. The real service (``telemetry.server.create_app``) runs under uvicorn in a child process on a free
    local port. Headless chromium opens ``/dashboard`` (and ``/``) in a fresh browser context each time
@@ -35,9 +35,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import Figure, Report, alternate, served_settings
-from exporters import schema
-from exporters._arrow import resource_id
-from exporters.eventlog import EventLog
+from exporters.eventlog import EventLog, schema
+from exporters.eventlog.arrow import resource_id
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

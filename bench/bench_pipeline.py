@@ -35,7 +35,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import Figure, Report, alternate
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry import TelemetryService, TelemetrySettings
 
 HOME = str(Path.home())

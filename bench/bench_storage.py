@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import Figure, Report
 from bench.bench_pipeline import PROPERTIES
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry import TelemetryService, TelemetrySettings
 from telemetry.demo import run_demo
 

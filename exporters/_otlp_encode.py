@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from exporters import schema
 from exporters._otlp_read import EventsOfChunk
+from exporters.eventlog import schema
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _KV_CACHE_MAX = 65_536

@@ -18,9 +18,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from exporters import schema
-from exporters._migrate import first_row
-from exporters.eventlog import EventLog
+from exporters.eventlog import EventLog, schema
+from exporters.eventlog.migrate import first_row
 
 _INT64_MAX = 2**63 - 1
 

@@ -16,7 +16,7 @@ import orjson
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from exporters._arrow import ResourceCache, spans_to_arrow
+from exporters.eventlog.arrow import ResourceCache, spans_to_arrow
 
 logger = logging.getLogger("exporters.debug")
 

@@ -1,7 +1,7 @@
 """OpenTelemetry exporters that append to the DuckDB event log.
 
 ``DuckDBSpanExporter.export`` is called by a batch processor on its worker thread with a batch of
-finished (already anonymized) spans. It turns the batch into two Arrow tables (``exporters._arrow``) and
+finished (already anonymized) spans. It turns the batch into two Arrow tables (``exporters.eventlog.arrow``) and
 appends them in one transaction, so a span is never stored without its events. Like the SDK's own
 exporters it never raises: a locked or unwritable database, a damaged file or a bug in conversion returns
 ``FAILURE``, is counted, logged once per kind of failure (without values: DuckDB messages may quote
@@ -45,10 +45,9 @@ from opentelemetry.sdk.metrics.view import Aggregation
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from exporters import schema
-from exporters._arrow import METRIC_POINTS_ARROW, ResourceCache, build_table, spans_to_arrow, to_json
-from exporters._errors import EventLogError
-from exporters.eventlog import EventLog
+from exporters.eventlog import EventLog, schema
+from exporters.eventlog.arrow import METRIC_POINTS_ARROW, ResourceCache, build_table, spans_to_arrow, to_json
+from exporters.eventlog.errors import EventLogError
 
 logger = logging.getLogger("exporters.duckdb")
 

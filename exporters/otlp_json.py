@@ -23,10 +23,9 @@ from typing import Any, BinaryIO
 import orjson
 from pydantic import BaseModel
 
-from exporters import schema
 from exporters._otlp_encode import SPAN_FIELDS, Encoder, metric_lines, span_lines
 from exporters._otlp_read import POINTS_BY_TIME, SPANS_BY_START, chunks, columns, events_fetcher
-from exporters.eventlog import EventLog
+from exporters.eventlog import EventLog, schema
 
 __all__ = ["ExportSummary", "write_otlp_json"]
 

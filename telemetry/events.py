@@ -22,7 +22,7 @@ from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanContext, SpanKind, Tra
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from exporters import schema
+from exporters.eventlog import schema
 
 MAX_ATTRIBUTES = 128
 MAX_DEPTH = 6

@@ -40,10 +40,9 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from pydantic import BaseModel
 
 from analytics import Analytics
-from exporters import schema
 from exporters.debug import StderrSpanExporter
 from exporters.duckdb_exporter import DuckDBMetricExporter, DuckDBSpanExporter
-from exporters.eventlog import EventLog
+from exporters.eventlog import EventLog, schema
 from exporters.otlp_json import ExportSummary, write_otlp_json
 from processors.anonymizer import Anonymizer, PrivacyPolicy
 from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanProcessor

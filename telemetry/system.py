@@ -14,7 +14,7 @@ import psutil
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.sdk.resources import Resource
 
-from exporters import schema
+from exporters.eventlog import schema
 
 
 def build_resource(app_name: str, app_version: str, session_id: str) -> Resource:

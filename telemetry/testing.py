@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry.service import TelemetryService
 from telemetry.settings import TelemetrySettings
 

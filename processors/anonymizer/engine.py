@@ -45,7 +45,7 @@ class Anonymizer:
     ``delete_all`` does) takes effect at once; it must return at least 16 bytes. Without it, a random secret
     for this object's lifetime is used (hashes are then stable only within the process).
     ``home_dir`` defaults to the current user's home. ``redactions_key`` is the span attribute that carries
-    ``{rule_id: count}``; it must equal ``exporters.schema.ATTR_REDACTIONS`` (a test checks this; the
+    ``{rule_id: count}``; it must equal ``exporters.eventlog.schema.ATTR_REDACTIONS`` (a test checks this; the
     processors package does not import exporters).
     """
 

@@ -13,7 +13,7 @@ from typing import Final
 
 from pydantic import BaseModel
 
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry.system import build_resource
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from exporters import schema
-from exporters._arrow import resource_id
-from exporters._migrate import migrate
+from exporters.eventlog import schema
+from exporters.eventlog.arrow import resource_id
+from exporters.eventlog.migrate import migrate
 
 NS = 1_000_000_000
 T0 = 1_790_000_000 * NS  # a few years from now, on a round second

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 from _analytics_helpers import CONSENT, Connect, Row, create_log, dataset, insert, opener
 
-from exporters import schema
+from exporters.eventlog import schema
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from _analytics_helpers import NS, T0, Connect, Row, create_log, insert, opener
 from pydantic import ValidationError
 
 from analytics import Analytics, AnalyticsFilter
-from exporters import schema
+from exporters.eventlog import schema
 
 
 def matches(row: Row, f: AnalyticsFilter) -> bool:

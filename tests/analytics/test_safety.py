@@ -13,8 +13,7 @@ import pytest
 from _analytics_helpers import NS, T0, Connect, insert, opener, span
 
 from analytics import Analytics, AnalyticsError, AnalyticsFilter, AnalyticsReport, queries
-from exporters import schema
-from exporters.eventlog import EventLog, EventLogError
+from exporters.eventlog import EventLog, EventLogError, schema
 
 ATTACKS = [
     "x' OR 1=1 --",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from _cli_helpers import Runner, assert_one_line_error, clean_env, command
 
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry.demo import run_demo
 from telemetry.testing import recording_service, stored_events
 

@@ -14,7 +14,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from exporters import schema
+from exporters.eventlog import schema
 
 
 def _b64(hex_id: str) -> str:

@@ -10,8 +10,8 @@ import re
 import pytest
 from _cli_helpers import Recorded, Runner, assert_one_line_error
 
-from telemetry.cli_common import CliError
-from telemetry.cli_query import validate_sql
+from telemetry.cli.common import CliError
+from telemetry.cli.query import validate_sql
 
 
 def test_sql_in_three_formats(recorded: Recorded) -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.cli_common import SERVER_DB_MEMORY_LIMIT, build_settings
+from telemetry.cli.common import SERVER_DB_MEMORY_LIMIT, build_settings
 from telemetry.settings import TelemetrySettings
 
 

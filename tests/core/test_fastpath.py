@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry import TelemetryService, to_attributes
 from telemetry.testing import stored_events
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry import TelemetryService, TelemetrySettings
 from telemetry.testing import recording_service, stored_events
 

@@ -25,9 +25,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from exporters import schema
-from exporters._arrow import arrow_schema
-from exporters.eventlog import EventLog
+from exporters.eventlog import EventLog, schema
+from exporters.eventlog.arrow import arrow_schema
 
 
 def ledger(start: int, n: int, source: str) -> pa.Table:

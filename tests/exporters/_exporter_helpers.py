@@ -18,8 +18,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from exporters import schema
-from exporters._arrow import arrow_schema
+from exporters.eventlog import schema
+from exporters.eventlog.arrow import arrow_schema
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("_eventlog_child.py")

@@ -12,9 +12,8 @@ import pyarrow as pa
 import pytest
 from _exporter_helpers import event_rows, ledger_table, partial_table, span_rows
 
-from exporters import schema
-from exporters._arrow import resource_id
-from exporters.eventlog import EventLog, EventLogClosed, EventLogError
+from exporters.eventlog import EventLog, EventLogClosed, EventLogError, schema
+from exporters.eventlog.arrow import resource_id
 
 DAY_NS = 86_400 * 10**9
 

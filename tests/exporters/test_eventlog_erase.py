@@ -10,9 +10,8 @@ import pytest
 from _exporter_helpers import files_containing, ledger_table, make_spans, marker, partial_table
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from exporters import schema
 from exporters.duckdb_exporter import DuckDBSpanExporter
-from exporters.eventlog import EventLog, EventLogError
+from exporters.eventlog import EventLog, EventLogError, schema
 
 
 def _record_markers(log: EventLog, markers: list[str]) -> None:

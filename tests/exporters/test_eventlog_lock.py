@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from exporters._lock import FileLock
+from exporters.eventlog.lock import FileLock
 
 
 def test_a_second_holder_waits_then_gets_the_lock_when_released(tmp_path: Path) -> None:

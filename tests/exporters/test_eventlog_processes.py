@@ -10,9 +10,8 @@ import pytest
 from _exporter_helpers import child, ledger_table, make_spans
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from exporters import schema
 from exporters.duckdb_exporter import DuckDBSpanExporter
-from exporters.eventlog import EventLog, EventLogError
+from exporters.eventlog import EventLog, EventLogError, schema
 
 
 def _finish(proc, timeout: float = 120) -> tuple[str, str]:  # type: ignore[no-untyped-def]

@@ -10,9 +10,8 @@ import pytest
 from _exporter_helpers import child, ledger_table, make_spans
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from exporters import schema
 from exporters.duckdb_exporter import DuckDBSpanExporter
-from exporters.eventlog import EventLog
+from exporters.eventlog import EventLog, schema
 
 BATCHES, ROWS = 6, 500
 

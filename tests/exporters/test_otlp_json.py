@@ -23,9 +23,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from exporters import otlp_json, schema
+from exporters import otlp_json
 from exporters.duckdb_exporter import DuckDBMetricExporter, DuckDBSpanExporter
-from exporters.eventlog import EventLog
+from exporters.eventlog import EventLog, schema
 from exporters.otlp_json import write_otlp_json
 
 

@@ -16,10 +16,10 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, TracerProvi
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from exporters._arrow import plain_attributes
 from exporters.duckdb_exporter import DuckDBSpanExporter
 from exporters.eventlog import EventLog
-from exporters.schema import ATTR_REDACTIONS
+from exporters.eventlog.arrow import plain_attributes
+from exporters.eventlog.schema import ATTR_REDACTIONS
 
 
 @pytest.fixture

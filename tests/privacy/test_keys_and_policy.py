@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from _privacy_helpers import HOME, SECRET
 
-from exporters import schema
+from exporters.eventlog import schema
 from processors.anonymizer import HASH_HEX_CHARS, Anonymizer, PolicyError, PrivacyPolicy
 
 DENIED = {

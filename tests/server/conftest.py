@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry.server import create_app
 from telemetry.server.serve import bind
 from telemetry.service import TelemetryService

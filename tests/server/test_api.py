@@ -8,7 +8,7 @@ import httpx
 import orjson
 import pytest
 
-from exporters import schema
+from exporters.eventlog import schema
 from tests.server.conftest import LiveServer
 
 pytestmark = pytest.mark.usefixtures("consent_on")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry.server import router
 from telemetry.server.deps import STATE_SERVICE, STATE_TOKEN, get_service
 from telemetry.server.fastroute import JsonRoute

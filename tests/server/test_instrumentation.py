@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry.server.instrumentation import HTTP_ATTRIBUTES
 from tests.server.conftest import LiveServer
 

@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from exporters import schema
+from exporters.eventlog import schema
 from tests.server.conftest import LiveServer
 
 pytestmark = pytest.mark.usefixtures("consent_on")

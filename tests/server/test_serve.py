@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import httpx
 
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry.service import SCOPE_NAME
 from telemetry.settings import TelemetrySettings
 

@@ -11,8 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 
 from bench.bench_dashboard import seed_events
-from exporters import schema
-from exporters.eventlog import EventLog
+from exporters.eventlog import EventLog, schema
 from tests.web.conftest import LiveServer, open_page, refresh_dashboard
 from tests.web.test_consent_page import parse_otlp_export, span_names
 

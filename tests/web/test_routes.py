@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from exporters import schema
+from exporters.eventlog import schema
 from telemetry.system import build_resource
 from telemetry.web import collected_items, static_names
 from tests.web.conftest import LiveServer

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from exporters._shared import SharedDatabase
+from exporters.eventlog.instance import SharedDatabase
 
 _REGISTRY: dict[str, tuple[SharedDatabase, int]] = {}
 _REGISTRY_LOCK = threading.Lock()

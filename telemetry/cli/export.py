@@ -5,7 +5,7 @@
   (quantiles of the record times) so the progress bar moves; each window is an ordinary OTLP JSON Lines
   fragment, so the concatenation is too.
 * ``parquet`` / ``csv``: ``--output`` is a folder that receives one file per table (``spans``,
-  ``span_events``, ``metric_points``, ``consent_ledger``), columns exactly as in ``exporters.schema``;
+  ``span_events``, ``metric_points``, ``consent_ledger``), columns exactly as in ``exporters.eventlog.schema``;
   JSON columns are JSON text, and in CSV the list columns of histogram points are JSON text too.
 
 The event log's connections run with ``enable_external_access=false``, which also forbids DuckDB's
@@ -26,8 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
-from exporters import schema
-from telemetry.cli_common import EXIT_OK, CliError, Progress, build_settings, open_event_log
+from exporters.eventlog import schema
+from telemetry.cli.common import EXIT_OK, CliError, Progress, build_settings, open_event_log
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -60,7 +60,7 @@ class _TableSql(NamedTuple):
 
 
 def _table_sql(table: str, fmt: str) -> _TableSql:
-    # Names come from exporters.schema (an allowlist); every value is a bound parameter.
+    # Names come from exporters.eventlog.schema (an allowlist); every value is a bound parameter.
     t = _TIME_COLUMN[table]
     cols = ", ".join(
         f"CAST(to_json({name}) AS VARCHAR) AS {name}" if fmt == "csv" and sql_type.endswith("[]") else name

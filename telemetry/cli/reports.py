@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic import BaseModel
 
-from telemetry.cli_common import CliError, format_ns, open_event_log, render_csv, render_table, to_json
+from telemetry.cli.common import CliError, format_ns, open_event_log, render_csv, render_table, to_json
 
 if TYPE_CHECKING:
     from telemetry.settings import TelemetrySettings

@@ -14,8 +14,8 @@ from typing import Any
 
 import duckdb
 
-from exporters import schema
-from exporters._errors import EventLogError
+from exporters.eventlog import schema
+from exporters.eventlog.errors import EventLogError
 
 # Identifiers below come from schema constants, never from input.
 _VERSION_TABLE_EXISTS = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'"

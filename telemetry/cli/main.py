@@ -16,8 +16,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from telemetry import cli_consent, cli_export, cli_query, cli_run
-from telemetry.cli_common import EXIT_ERROR, EXIT_USAGE, CliError
+from telemetry.cli import consent as cli_consent
+from telemetry.cli import export as cli_export
+from telemetry.cli import query as cli_query
+from telemetry.cli import run as cli_run
+from telemetry.cli.common import EXIT_ERROR, EXIT_USAGE, CliError
 
 _EPILOG = """\
 examples:
@@ -204,7 +207,3 @@ def _configure_logging() -> None:
         handler.setFormatter(_OneLine())
         root.addHandler(handler)
         root.setLevel(logging.WARNING)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

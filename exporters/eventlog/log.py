@@ -8,7 +8,7 @@ spinning), opens DuckDB, and lets go again. Inside one process all ``EventLog`` 
 one open instance with a reference count and a cursor per thread, and the instance lingers open briefly
 after use (``linger_s``, 2 s) unless another process is waiting (it says so on ``<db>.lock.want``), so an
 exporter pays DuckDB's open+close (~40 ms of CPU measured) once per burst, not once per batch. Details in
-``exporters/_shared.py`` and ``exporters/_lock.py``. Reads from different processes take turns too; every
+``instance.py`` and ``lock.py`` beside this module. Reads from different processes take turns too; every
 hold is one short transaction, and a waiter gets its turn after the current batch (or within ~75 ms
 of an idle, lingering holder).
 
@@ -50,9 +50,12 @@ import duckdb
 import pyarrow as pa
 from pydantic import BaseModel
 
-from exporters import _files, _migrate, _registry, schema
-from exporters._errors import EventLogClosed, EventLogError, EventLogLockTimeout
-from exporters._shared import logger
+from exporters.eventlog import files as _files
+from exporters.eventlog import migrate as _migrate
+from exporters.eventlog import registry as _registry
+from exporters.eventlog import schema
+from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout
+from exporters.eventlog.instance import logger
 
 __all__ = [
     "EventLog",
@@ -65,7 +68,7 @@ __all__ = [
 _MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 _NS_PER_DAY = 86_400 * 1_000_000_000
 # How long the file stays open after its last use. An open, idle instance costs ~7 ms of CPU per second
-# (the handover probe, ``exporters/_shared.py``); closing and reopening it ~40 ms. Measured with an app
+# (the handover probe, ``exporters/eventlog/instance.py``); closing and reopening it ~40 ms. Measured with an app
 # sending 5 events a second (default 0.5 s flush): lingering 0.5 s reopened the file at every flush and
 # telemetry used 130 ms of CPU per second; lingering 2 s, ~25 ms (1 event a second: 80 -> 17 ms). Longer
 # would also cover slower trickles, but a tool that opens the file without our lock (a plain ``duckdb``
@@ -270,7 +273,7 @@ class EventLog:
         allowed = set(schema.column_names(table))
         names = data.column_names
         if len(set(names)) != len(names) or not set(names) <= allowed:
-            raise ValueError(f"columns of {table} must be distinct names from exporters.schema")
+            raise ValueError(f"columns of {table} must be distinct names from exporters.eventlog.schema")
         return data
 
     # -- bounding -------------------------------------------------------------------------------------

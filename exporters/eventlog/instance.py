@@ -35,9 +35,9 @@ from typing import Any
 
 import duckdb
 
-from exporters._errors import EventLogClosed, EventLogError, EventLogLockTimeout
-from exporters._lock import FileLock
-from exporters._migrate import migrate
+from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout
+from exporters.eventlog.lock import FileLock
+from exporters.eventlog.migrate import migrate
 
 logger = logging.getLogger("exporters.eventlog")
 

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from telemetry.cli_common import EXIT_OK, CliError, Progress, build_settings, running_service
+from telemetry.cli.common import EXIT_OK, CliError, Progress, build_settings, running_service
 
 if TYPE_CHECKING:
     from telemetry.service import TelemetryService

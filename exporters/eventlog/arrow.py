@@ -21,7 +21,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
-from exporters import schema
+from exporters.eventlog import schema
 
 _SQL_TO_ARROW: dict[str, pa.DataType] = {
     "VARCHAR": pa.string(),
@@ -39,7 +39,7 @@ _SQL_TO_ARROW: dict[str, pa.DataType] = {
 
 
 def arrow_schema(table: str) -> pa.Schema:
-    """The Arrow schema of a table of ``exporters.schema`` (column order as declared)."""
+    """The Arrow schema of a table of ``exporters.eventlog.schema`` (column order as declared)."""
     return pa.schema([(name, _SQL_TO_ARROW[sql_type]) for name, sql_type in schema.TABLES[table]])
 
 

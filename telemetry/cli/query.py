@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from telemetry.cli_common import (
+from telemetry.cli.common import (
     EXIT_OK,
     CliError,
     build_settings,
@@ -30,7 +30,7 @@ from telemetry.cli_common import (
     render_table,
     to_json,
 )
-from telemetry.cli_reports import REPORTS, run_report
+from telemetry.cli.reports import REPORTS, run_report
 
 _CHECK_SAFE = "SELECT current_setting('enable_external_access')"
 _ALLOWED = "SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW or SUMMARIZE"

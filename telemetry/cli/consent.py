@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from exporters import schema
-from telemetry.cli_common import (
+from exporters.eventlog import schema
+from telemetry.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     CliError,

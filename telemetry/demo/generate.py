@@ -29,7 +29,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import BaseModel
 
-from telemetry.cli_demo_failures import (
+from telemetry.demo.failures import (
     DemoUser,
     hub_unauthorized,
     missing_dataset,

@@ -1,0 +1,19 @@
+"""The event log: one DuckDB file of anonymized spans, metric points and the consent ledger.
+
+Modules, each owning one thing:
+
+- ``log``: :class:`EventLog`, the public face (append, read, erase, prune).
+- ``instance``: the per-process open DuckDB instance and its hand-over to other processes.
+- ``lock``: the cross-process file lock beside the database.
+- ``registry``: one instance per database path within the process.
+- ``schema``: tables, columns and the schema version (the single home of every table and column name).
+- ``migrate``: upgrades files written by older schema versions.
+- ``arrow``: finished spans and metric points -> Arrow tables for bulk inserts.
+- ``files``: the database's companion files (WAL, spill folder) and durable folder writes.
+- ``errors``: the typed errors readers and writers see.
+"""
+
+from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout
+from exporters.eventlog.log import EventLog, EventLogStats
+
+__all__ = ["EventLog", "EventLogClosed", "EventLogError", "EventLogLockTimeout", "EventLogStats"]

@@ -1,0 +1,5 @@
+import sys
+
+from telemetry.cli.main import main
+
+sys.exit(main())
