@@ -58,9 +58,9 @@ FILTER: Final = """
 """
 
 #: Counts and time range in one pass. ``sum(flag::INTEGER)`` rather than ``count(*) FILTER (...)``: the
-#: same number, measured ~2x faster at 10M rows on duckdb 2.0. Distinct event types and sessions are separate queries (a
-#: ``count(DISTINCT ...)`` here was 2-4x slower than the pass itself); the report takes both from
-#: the breakdown and session queries it runs anyway.
+#: same number, computed faster by DuckDB (figures in bench/README.md). Distinct event types and sessions
+#: are not counted here (a ``count(DISTINCT ...)`` costs more than the pass itself); the report takes both
+#: from the breakdown and session queries it runs anyway.
 COUNTS: Final = f"""
 SELECT
     coalesce(sum((category = 'event')::INTEGER), 0),
@@ -120,10 +120,10 @@ WHERE category = 'performance' AND coalesce(metric_name, '') = $metric_name
 GROUP BY bin ORDER BY bin
 """
 
-#: HTTP spans carry the route only in their attributes JSON. Parsing it per row cost ~0.5 s per million
-#: HTTP spans; instead rows are first grouped by their attribute string (few distinct values: the server
-#: keeps only route, method, status, scheme, protocol), each distinct string is parsed once, and the
-#: durations travel along as lists so p95 stays exact.
+#: HTTP spans carry the route only in their attributes JSON. Rather than parsing it on every row, rows are
+#: first grouped by their attribute string (few distinct values: the server keeps only route, method,
+#: status, scheme, protocol), each distinct string is parsed once, and the durations travel along as lists
+#: so p95 stays exact.
 API_RESPONSE_TIMES: Final = f"""
 WITH grouped AS (
     SELECT attributes, name, status_code, list(duration_ms) AS durations
@@ -160,7 +160,7 @@ SELECT attributes FROM {RESOURCES} WHERE resource_id = (
 """
 
 #: ``redactions`` repeats the same few objects ({"email": 1}...): count each distinct string, parse it
-#: once, and weight its counts (3x faster than json_each on every row).
+#: once, and weight its counts (rather than ``json_each`` on every row).
 REDACTIONS: Final = f"""
 WITH distinct_objects AS (
     SELECT redactions, count(*) AS spans

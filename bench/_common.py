@@ -18,6 +18,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+#: The one tracked event every bench records: 10 properties as PEFT Studio sends them, an e-mail address
+#: and a home-folder path among them so the anonymizer has real work. Plain data in a module that imports
+#: only the standard library: the peers' processes import it without loading our stack.
+PROPERTIES: dict[str, Any] = {
+    "algorithm": "lora",
+    "model_name": "llama-2-7b",
+    "model_size": "7B",
+    "lora_r": 16,
+    "lora_alpha": 32,
+    "learning_rate": 2e-4,
+    "epochs": 3,
+    "fp16": True,
+    "email": "alice@example.com",
+    "dataset_path": f"{Path.home()}/datasets/alpaca_cleaned.json",
+}
+
 #: Where results files go; the CI smoke test points it at a temporary folder.
 RESULTS_DIR = Path(os.environ.get("PEFT_BENCH_RESULTS_DIR") or Path(__file__).resolve().parent / "results")
 

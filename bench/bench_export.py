@@ -36,8 +36,7 @@ from opentelemetry.util.types import AttributeValue
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import Figure, Report, alternate
-from bench.bench_peers import PROPERTIES  # the same 10 properties, without loading our whole stack
+from bench._common import PROPERTIES, Figure, Report, alternate
 from exporters.duckdb_exporter import DuckDBSpanExporter
 from exporters.eventlog import EventLog
 from exporters.otlp_json import write_otlp_json

@@ -81,7 +81,7 @@ def _settle() -> None:
 
 def _scenario(name: str, events: int, *, drain: bool = True) -> dict[str, Any]:
     """Runs in the child process: one scenario, answered as a JSON line."""
-    from bench.bench_pipeline import PROPERTIES
+    from bench._common import PROPERTIES
     from exporters.duckdb_exporter import DuckDBSpanExporter
     from exporters.eventlog import schema
     from telemetry import TelemetryService, TelemetrySettings

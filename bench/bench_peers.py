@@ -41,23 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import Figure, Report
-
-HOME = str(Path.home())
-#: The same 10 properties as ``bench_pipeline.PROPERTIES`` (checked in our workers). Copied, not imported:
-#: importing that module loads our whole stack, which the peers' processes must not pay for or carry.
-PROPERTIES: dict[str, Any] = {
-    "algorithm": "lora",
-    "model_name": "llama-2-7b",
-    "model_size": "7B",
-    "lora_r": 16,
-    "lora_alpha": 32,
-    "learning_rate": 2e-4,
-    "epochs": 3,
-    "fp16": True,
-    "email": "alice@example.com",
-    "dataset_path": f"{HOME}/datasets/alpaca_cleaned.json",
-}
+from bench._common import PROPERTIES, Figure, Report
 
 BARE = "bare OTel SDK span (BSP, no-op exporter)"
 ON = "ours: track_event, consent on"
@@ -89,7 +73,6 @@ Setup = tuple[Callable[[], None], Callable[[], object], Callable[[], str]]
 def _setup_bare(calls: int, tmp: Path) -> Setup:
     from bench import bench_pipeline
 
-    assert bench_pipeline.PROPERTIES == PROPERTIES, "bench_pipeline.PROPERTIES changed: copy it here"
     bare_sdk = bench_pipeline.bare_sdk
 
     provider, processor, exporter = bare_sdk(calls + 1)
@@ -105,7 +88,6 @@ def _setup_bare(calls: int, tmp: Path) -> Setup:
 def _setup_ours(calls: int, tmp: Path, *, enabled: bool) -> Setup:
     from bench import bench_pipeline
 
-    assert bench_pipeline.PROPERTIES == PROPERTIES, "bench_pipeline.PROPERTIES changed: copy it here"
     ours = bench_pipeline.ours
     service = ours(tmp / "home", calls + 1, burst=True)
     if not enabled:

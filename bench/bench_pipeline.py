@@ -34,24 +34,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import Figure, Report, alternate
+from bench._common import PROPERTIES, Figure, Report, alternate
 from exporters.eventlog import schema
 from telemetry import TelemetryService, TelemetrySettings
 
-HOME = str(Path.home())
 DEFAULT_BATCH: int = TelemetrySettings.model_fields["batch_size"].default
-PROPERTIES = {
-    "algorithm": "lora",
-    "model_name": "llama-2-7b",
-    "model_size": "7B",
-    "lora_r": 16,
-    "lora_alpha": 32,
-    "learning_rate": 2e-4,
-    "epochs": 3,
-    "fp16": True,
-    "email": "alice@example.com",
-    "dataset_path": f"{HOME}/datasets/alpaca_cleaned.json",
-}
 
 
 class NoOpExporter(SpanExporter):

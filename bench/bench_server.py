@@ -37,29 +37,13 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import Figure, Report, alternate, served_settings
+from bench._common import PROPERTIES, Figure, Report, alternate, served_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SPANS_PER_BATCH = 100
 CONNECTIONS = 8
 
-EVENT = orjson.dumps(
-    {
-        "event_type": "training_started",
-        "properties": {
-            "algorithm": "lora",
-            "model_name": "llama-2-7b",
-            "model_size": "7B",
-            "lora_r": 16,
-            "lora_alpha": 32,
-            "learning_rate": 2e-4,
-            "epochs": 3,
-            "dataset_rows": 52_000,
-            "gpu": "A100",
-            "quantized": True,
-        },
-    }
-)
+EVENT = orjson.dumps({"event_type": "training_started", "properties": PROPERTIES})
 
 
 # -- the servers (run in their own processes) -------------------------------------------------------------

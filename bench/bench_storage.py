@@ -25,8 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import Figure, Report
-from bench.bench_pipeline import PROPERTIES
+from bench._common import PROPERTIES, Figure, Report
 from exporters.eventlog import schema
 from telemetry import TelemetryService, TelemetrySettings
 from telemetry.demo import run_demo

@@ -1,11 +1,12 @@
-"""Event log rows to OTLP/JSON request objects, built by hand (``MessageToJson`` is ~10x slower and
+"""Event log rows to OTLP/JSON request objects, built by hand (``MessageToJson`` is much slower and
 writes ids in base64, which OTLP/JSON forbids).
 
-Python's cyclic garbage collector runs once per ~700 live container objects; a line of 512 spans held
-as nested dicts keeps ~20,000 of them alive and made the encoder 2-2.5x slower in a process with many
-objects. So each span, event and data point is serialized by orjson as soon as it is built and kept as an
-``orjson.Fragment`` (bytes, not tracked by the collector); attribute lists are joined from cached,
-pre-serialized ``KeyValue`` snippets, since the same key/value pairs repeat across events.
+Python's cyclic garbage collector runs once per ~700 new container objects; a line of 512 spans held as nested
+dicts keeps ~20,000 of them alive, and each collection walks them all, which slows the encoder severalfold in
+a process with many objects (figures in ``bench/README.md``). So each span, event and data point is serialized
+by orjson as soon as it is built and kept as an ``orjson.Fragment`` (bytes, not tracked by the collector);
+attribute lists are joined from cached, pre-serialized ``KeyValue`` snippets, since the same key/value pairs
+repeat across events.
 """
 
 from __future__ import annotations
@@ -245,7 +246,7 @@ def metric_lines(
                 body["aggregationTemporality"] = _TEMPORALITY.get(row["temporality"], 0)
             if kind == "sum":
                 body["isMonotonic"] = bool(row["is_monotonic"])
-            # Exponential histograms were stored without their buckets: exported as plain histograms.
+            # Exponential histograms are stored without their buckets: exported as plain histograms.
             metric["gauge" if kind == "gauge" else "sum" if kind == "sum" else "histogram"] = body
             group.add(row["resource"], row["scope_name"], row["scope_version"], metric)
         points.append(_point(encoder, kind, row))

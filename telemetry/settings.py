@@ -54,8 +54,8 @@ class TelemetrySettings(BaseSettings):
         ge=1,
         le=100_000,
         description=(
-            "Most spans per DuckDB transaction. 1,024 keeps the host app's memory growth under 50 MB while"
-            " events stream in (4,096 measured ~65 MiB) at the same throughput on this project's bench."
+            "Most spans per DuckDB transaction. Larger batches cost fewer transactions but hold more spans"
+            " in the host app's memory while events stream in."
         ),
     )
     flush_interval_s: float = Field(
@@ -84,8 +84,8 @@ class TelemetrySettings(BaseSettings):
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
         description=(
             "DuckDB memory_limit inside the host app: its buffer cache is what RSS grows by while events are"
-            " written (measured over 300k events: 32MB ~45 MiB growth, 128MB ~170 MiB). `peft-telemetry"
-            " serve`, whose job is the dashboard's queries, uses 128MB unless this is set."
+            " written, so this bounds the app's memory growth. `peft-telemetry serve`, whose job is the"
+            " dashboard's queries, uses 128MB unless this is set."
         ),
     )
     debug_print: bool = Field(

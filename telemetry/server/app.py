@@ -123,8 +123,8 @@ class _ConsentSwitch:
     """Sends requests through the instrumented stack only while consent is on, and never untimed paths.
 
     With consent off the instrumentation would still run for every request (its spans are not sampled,
-    but its middleware parses headers and builds contexts: about half of a tracked event's cost measured
-    here), only to record nothing; for an untimed path it would only look the path up in its exclusion
+    but its middleware parses headers and builds contexts, a large share of a tracked event's cost), only
+    to record nothing; for an untimed path it would only look the path up in its exclusion
     list. Both stacks share the same routes and handlers.
     """
 

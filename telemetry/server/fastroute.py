@@ -1,10 +1,10 @@
 """A direct route for the hot JSON endpoints (``track_*``): one pydantic pass, no dependency solver.
 
-FastAPI's generic route handler was the largest cost of a tracked event (measured in process, per
-request: ~0.2 ms of its ~0.3 ms over a bare endpoint): it re-reads and re-parses the body, parses the
-Content-Type with ``email.message``, builds an endpoint context for error messages, and runs the
-dependency solver for three parameters. The tracking endpoints need none of that generality: one JSON
-body model, the service, and maybe the token. :class:`JsonRoute` serves exactly that shape:
+FastAPI's generic route handler is most of what a tracked event costs over a bare endpoint (figures in
+``bench/README.md``): it re-reads and re-parses the body, parses the Content-Type with ``email.message``,
+builds an endpoint context for error messages, and runs the dependency solver for three parameters. The
+tracking endpoints need none of that generality: one JSON body model, the service, and maybe the token.
+:class:`JsonRoute` serves exactly that shape:
 
 * the body was parsed and checked once already (:mod:`telemetry.server.limits`), and is validated with one
   ``model_validate`` call; errors are raised as FastAPI's own ``RequestValidationError`` with the same

@@ -1,10 +1,11 @@
 """Request limits: every body is bounded, typed and well-formed before any handler sees it.
 
 Starlette accepts any body size, and Python's ``json`` accepts ``NaN``, lone surrogates and integers of any
-length; on a naive endpoint a lone ``\\ud800`` became a 500 from DuckDB and a ``NaN`` made the export
-invalid JSON (field notes). So a body is read with a cap (413), its media type and encoding are checked
-(415), and a JSON body is parsed once here with hooks that refuse what our storage cannot hold (400 with a
-``problem`` code naming it). A rejected request never reaches a handler, so nothing stored changes.
+length; on a naive endpoint a lone ``\\ud800`` becomes a 500 from DuckDB's UTF-8 encoder and a stored
+``NaN`` makes the export invalid JSON (``docs/design-notes.md``). So a body is read with a cap (413), its
+media type and encoding are checked (415), and a JSON body is parsed once here with hooks that refuse what
+our storage cannot hold (400 with a ``problem`` code naming it). A rejected request never reaches a
+handler, so nothing stored changes.
 
 :class:`LimitsMiddleware` applies this in front of the whole standalone app (before the HTTP
 instrumentation, so a rejected request is not even recorded); :class:`CheckedRoute` applies the same
@@ -81,7 +82,7 @@ def parse_json(body: bytes, limits: Limits) -> Any:
     """Parse a JSON body, refusing what JSON allows but we must not store. Raises :class:`RequestProblem`.
 
     Two roads, one answer: orjson with a quick check of the result takes every body that is clearly fine
-    (~10x faster than ``json`` with hooks); anything else (orjson refuses it, a check fails, or it may
+    (much faster than ``json`` with hooks); anything else (orjson refuses it, a check fails, or it may
     hold a duplicate key or a huge integer) is parsed again by the careful parser, which names the
     problem. So the careful parser decides every refusal, and the quick road only accepts what it would.
 
