@@ -9,13 +9,12 @@ threads.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 import duckdb
 
-from analytics import _compute as q
+from analytics import _compute as compute
 from analytics.models import (
     AnalyticsFilter,
     AnalyticsReport,
@@ -31,6 +30,7 @@ from analytics.models import (
     SystemInfo,
     Totals,
 )
+from exporters._failure_log import FailureLog
 from exporters.eventlog import EventLogError
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
@@ -70,8 +70,12 @@ class Analytics:
         if not callable(connect):
             raise ValueError("connect must be a callable returning a context manager of a DuckDB connection")
         self._connect = connect
-        self._lock = threading.Lock()
-        self.failures = 0
+        self._failures = FailureLog(_logger)
+
+    @property
+    def failures(self) -> int:
+        """Queries that failed so far (the first is logged)."""
+        return self._failures.total
 
     # -- the whole report ------------------------------------------------------------------------
 
@@ -85,23 +89,23 @@ class Analytics:
     ) -> AnalyticsReport:
         """Everything the dashboard draws, each number asked of DuckDB once."""
         with self._reading(f, snapshot=True) as r:
-            breakdown, types = q.event_breakdown(r)
-            sessions = q.sessions(r, current_session_id)
-            totals = q.counts(r, event_types=types, sessions=sessions.count)
-            performance = q.performance(r)
+            breakdown, types = compute.event_breakdown(r)
+            sessions = compute.sessions(r, current_session_id)
+            totals = compute.counts(r, event_types=types, sessions=sessions.count)
+            performance = compute.performance(r)
             return AnalyticsReport(
                 filter=r.filter,
                 totals=totals,
                 event_breakdown=breakdown,
-                events_over_time=q.events_over_time(r, totals, buckets),
-                errors_by_type=q.errors_by_type(r),
+                events_over_time=compute.events_over_time(r, totals, buckets),
+                errors_by_type=compute.errors_by_type(r),
                 performance=performance,
-                slowest_distribution=q.distribution(r, q.slowest(performance), bins),
-                api_response_times=q.api_response_times(r),
+                slowest_distribution=compute.distribution(r, compute.slowest(performance), bins),
+                api_response_times=compute.api_response_times(r),
                 sessions=sessions,
-                system_info=q.system_info(r),
-                redactions=q.redactions(r),
-                consent_history=q.consent_history(r),
+                system_info=compute.system_info(r),
+                redactions=compute.redactions(r),
+                consent_history=compute.consent_history(r),
             )
 
     # -- single questions ------------------------------------------------------------------------
@@ -109,66 +113,66 @@ class Analytics:
     def totals(self, f: AnalyticsFilter | None = None) -> Totals:
         """Events, spans, errors, measurements, distinct event types and sessions, first/last start."""
         with self._reading(f) as r:
-            return q.totals(r)
+            return compute.totals(r)
 
     def event_breakdown(self, f: AnalyticsFilter | None = None) -> list[EventCount]:
         """Events per type, most frequent first, with their share of all events in range (top 200)."""
         with self._reading(f) as r:
-            return q.event_breakdown(r)[0]
+            return compute.event_breakdown(r)[0]
 
     def events_over_time(self, f: AnalyticsFilter | None = None, buckets: int = 60) -> EventsOverTime:
         """Events and errors per time bucket; the width is a round duration fitting at most ``buckets``."""
         with self._reading(f) as r:
-            return q.events_over_time(r, q.counts(r, event_types=0, sessions=0), buckets)
+            return compute.events_over_time(r, compute.counts(r, event_types=0, sessions=0), buckets)
 
     def errors_by_type(self, f: AnalyticsFilter | None = None) -> list[ErrorCount]:
         """Errors per (type, category), most frequent first, with the newest (anonymized) message."""
         with self._reading(f) as r:
-            return q.errors_by_type(r)
+            return compute.errors_by_type(r)
 
     def performance(self, f: AnalyticsFilter | None = None) -> list[MetricSummary]:
         """Per metric name and unit: count, avg, min, max, exact p50 and p95."""
         with self._reading(f) as r:
-            return q.performance(r)
+            return compute.performance(r)
 
     def slowest_distribution(self, f: AnalyticsFilter | None = None, bins: int = 20) -> Histogram:
         """Equal-width histogram of the metric with the highest p95 (time units compared in seconds)."""
         with self._reading(f) as r:
-            return q.distribution(r, q.slowest(q.performance(r)), bins)
+            return compute.distribution(r, compute.slowest(compute.performance(r)), bins)
 
     def api_response_times(self, f: AnalyticsFilter | None = None) -> list[RouteTiming]:
         """Per HTTP route and method of the service's own handlers: count, avg/p95 ms, server errors."""
         with self._reading(f) as r:
-            return q.api_response_times(r)
+            return compute.api_response_times(r)
 
     def sessions(self, f: AnalyticsFilter | None = None, current_session_id: str | None = None) -> SessionStats:
         """Session count and lengths; with ``current_session_id``, that session's length so far too."""
         with self._reading(f) as r:
-            return q.sessions(r, current_session_id)
+            return compute.sessions(r, current_session_id)
 
     def system_info(self) -> SystemInfo:
         """OS, architecture, Python and app version from the newest span's resource."""
         with self._reading(None) as r:
-            return q.system_info(r)
+            return compute.system_info(r)
 
     def redactions(self, f: AnalyticsFilter | None = None) -> list[RedactionCount]:
         """What the anonymizer removed, per rule, summed over the spans in range."""
         with self._reading(f) as r:
-            return q.redactions(r)
+            return compute.redactions(r)
 
     def consent_history(self) -> list[ConsentEntry]:
         """The consent ledger, newest first (at most 200 entries)."""
         with self._reading(None) as r:
-            return q.consent_history(r)
+            return compute.consent_history(r)
 
     # -- plumbing --------------------------------------------------------------------------------
 
     @contextmanager
-    def _reading(self, f: AnalyticsFilter | None, *, snapshot: bool = False) -> Iterator[q.Reader]:
+    def _reading(self, f: AnalyticsFilter | None, *, snapshot: bool = False) -> Iterator[compute.Reader]:
         # Errors of ``connect`` itself (the event log's own EventLogError: busy, closed) pass through
         # untouched; only what DuckDB raises while answering becomes an AnalyticsError.
         with self._connect() as con:
-            r = q.Reader(con, f or AnalyticsFilter())
+            r = compute.Reader(con, f or AnalyticsFilter())
             try:
                 began = snapshot and _begin(con)
                 try:
@@ -180,11 +184,10 @@ class Analytics:
                 raise self._failed(r.query or "begin", exc) from None
 
     def _failed(self, query: str, exc: BaseException) -> AnalyticsError:
-        with self._lock:
-            self.failures += 1
-            first = self.failures == 1
-        if first:  # the type only: DuckDB's message can quote filtered values
-            _logger.error("analytics query %r failed (%s); further failures are counted", query, type(exc).__name__)
+        # The type only: DuckDB's message can quote filtered values.
+        self._failures.record(
+            "query", "analytics query %r failed (%s); further failures are counted", query, type(exc).__name__
+        )
         return AnalyticsError(query, exc)
 
 

@@ -16,6 +16,7 @@ import orjson
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from exporters._failure_log import FailureLog
 from exporters.eventlog.arrow import ResourceCache, spans_to_arrow
 
 logger = logging.getLogger("exporters.debug")
@@ -36,7 +37,7 @@ class StderrSpanExporter(SpanExporter):
         self._stream = stream
         self._include_resource = include_resource
         self._resources = ResourceCache()
-        self._failed_logged = False
+        self._failures = FailureLog(logger)
         self._shutdown = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -47,9 +48,7 @@ class StderrSpanExporter(SpanExporter):
             stream.write("".join(line + "\n" for line in self.lines(spans)))
             stream.flush()
         except Exception as exc:
-            if not self._failed_logged:
-                self._failed_logged = True
-                logger.error("Printing spans failed (%s)", type(exc).__name__)
+            self._failures.record("print", "Printing spans failed (%s)", type(exc).__name__)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 

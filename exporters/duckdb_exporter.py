@@ -45,6 +45,7 @@ from opentelemetry.sdk.metrics.view import Aggregation
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from exporters._failure_log import FailureLog
 from exporters.eventlog import EventLog, schema
 from exporters.eventlog.arrow import METRIC_POINTS_ARROW, ResourceCache, build_table, spans_to_arrow, to_json
 from exporters.eventlog.errors import EventLogError
@@ -70,23 +71,14 @@ class _FailureReporter:
     def __init__(self, what: str, on_error: ErrorCallback | None) -> None:
         self._what = what
         self._on_error = on_error
-        self._seen: set[str] = set()
-        self._lock = threading.Lock()
+        self._failures = FailureLog(logger)
 
     def report(self, exc: Exception) -> None:
         kind = type(exc).__name__
-        with self._lock:
-            first = kind not in self._seen
-            self._seen.add(kind)
         # Our own errors carry value-free messages; anything else is named by type only.
         detail = str(exc) if isinstance(exc, EventLogError | ValueError) else kind
-        if first:
-            logger.error(
-                "Exporting %s to the event log failed (%s); further failures of this kind are counted",
-                self._what,
-                detail,
-            )
-        else:
+        message = "Exporting %s to the event log failed (%s); further failures of this kind are counted"
+        if not self._failures.record(kind, message, self._what, detail):
             logger.debug("Exporting %s to the event log failed again (%s)", self._what, kind)
         if self._on_error is not None:
             try:

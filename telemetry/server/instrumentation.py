@@ -32,6 +32,7 @@ from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.trace import SpanKind
 
+from exporters._failure_log import FailureLog
 from processors.consent import ConsentSampler
 from telemetry.server.limits import OTLP_PATHS
 from telemetry.service import TelemetryService
@@ -91,8 +92,7 @@ class RouteOnlySpanProcessor(SpanProcessor):
 
     def __init__(self, inner: SpanProcessor) -> None:
         self._inner = inner
-        self.dropped = 0
-        self.failures = 0
+        self._failures = FailureLog(_logger)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         return None
@@ -101,7 +101,6 @@ class RouteOnlySpanProcessor(SpanProcessor):
         try:
             attributes = span.attributes or {}
             if span.kind is not SpanKind.SERVER or "http.route" not in attributes or _is_client_error(attributes):
-                self.dropped += 1
                 return
             clean = ReadableSpan(
                 name=span.name,
@@ -119,9 +118,7 @@ class RouteOnlySpanProcessor(SpanProcessor):
             )
             self._inner.on_end(clean)
         except Exception:
-            self.failures += 1
-            if self.failures == 1:
-                _logger.error("telemetry server: filtering an HTTP span failed; further failures are counted")
+            self._failures.record("filter", "telemetry server: filtering an HTTP span failed; further ones are counted")
 
     def shutdown(self) -> None:
         return None
