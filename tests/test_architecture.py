@@ -1,0 +1,107 @@
+"""The import rules of docs/architecture.md, checked on the source: imports point down, never sideways.
+
+telemetry -> analytics -> processors / exporters. ``processors/`` and ``exporters/`` never import
+``telemetry/`` or ``analytics/``, nor each other; ``analytics/`` never imports ``telemetry/``. Every import
+statement counts, including those inside functions (lazy imports) and relative ones.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("telemetry", "analytics", "processors", "exporters")
+
+#: package -> the top-level packages of ours it must never import.
+FORBIDDEN: dict[str, frozenset[str]] = {
+    "telemetry": frozenset(),
+    "analytics": frozenset({"telemetry"}),
+    "processors": frozenset({"telemetry", "analytics", "exporters"}),
+    "exporters": frozenset({"telemetry", "analytics", "processors"}),
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_modules(source: str, module: str, *, is_package: bool = False) -> list[tuple[int, str]]:
+    """(line, absolute module name) of every import in ``source`` (the text of ``module``), relative resolved."""
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                name = ".".join([*base, node.module] if node.module else base)
+            else:
+                name = node.module or ""
+            found.append((node.lineno, name))
+    return found
+
+
+def _imports_of(path: Path) -> list[tuple[int, str]]:
+    return _imported_modules(
+        path.read_text(encoding="utf-8"), _module_name(path), is_package=path.name == "__init__.py"
+    )
+
+
+def _sources(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_imports_point_down(package: str) -> None:
+    forbidden = FORBIDDEN[package]
+    violations = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in _sources(package)
+        for line, module in _imports_of(path)
+        if module.split(".")[0] in forbidden
+    ]
+    assert not violations, "\n".join(violations)
+
+
+def test_the_walk_sees_every_kind_of_import() -> None:
+    # What a rule breaker would write: a lazy import inside a function, a from-import, an aliased import,
+    # relative imports that climb out of the package. A checker that missed these would pass vacuously.
+    source = (
+        "import exporters.eventlog\n"
+        "from . import rules\n"
+        "def later():\n"
+        "    from telemetry.service import TelemetryService\n"
+        "    import analytics as a\n"
+        "    from ..background import BackgroundSpanProcessor\n"
+        "    from ...exporters.debug import StderrSpanExporter\n"
+    )
+    modules = [module for _, module in _imported_modules(source, "processors.anonymizer.engine")]
+    assert modules == [
+        "exporters.eventlog",
+        "processors.anonymizer",
+        "telemetry.service",
+        "analytics",
+        "processors.background",
+        "exporters.debug",
+    ]
+    assert [m for _, m in _imported_modules("from . import x", "processors.anonymizer", is_package=True)] == [
+        "processors.anonymizer"
+    ]
+
+
+def test_every_package_is_walked() -> None:
+    assert _module_name(ROOT / "processors" / "anonymizer" / "__init__.py") == "processors.anonymizer"
+    for package in PACKAGES:
+        assert len(_sources(package)) > 1, package
+
+
+def test_the_failure_log_helper_is_one_module_in_two_homes() -> None:
+    # processors/ and exporters/ may not import each other, so each holds the same small helper.
+    assert (ROOT / "processors" / "_failure_log.py").read_bytes() == (
+        ROOT / "exporters" / "_failure_log.py"
+    ).read_bytes()
