@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telemetry.server import limits as limits_module
-from telemetry.server.limits import Limits, RequestProblem, _parse_careful, parse_json
+from telemetry.server import json_body
+from telemetry.server.json_body import Limits, RequestProblem, _parse_careful, parse_json
 from tests.server.conftest import LiveServer
 
 pytestmark = pytest.mark.usefixtures("consent_on")
@@ -237,6 +237,6 @@ def test_a_plain_event_takes_the_quick_road(monkeypatch: pytest.MonkeyPatch) -> 
     def refuse(body: bytes, limits: Limits) -> object:
         raise AssertionError("the careful parser ran")
 
-    monkeypatch.setattr(limits_module, "_parse_careful", refuse)
+    monkeypatch.setattr(json_body, "_parse_careful", refuse)
     body = b'{"event_type": "training_started", "properties": {"lr": 2e-4, "epochs": 3, "gpu": "A100", "q": true}}'
     assert parse_json(body, Limits())["properties"]["gpu"] == "A100"
