@@ -15,7 +15,7 @@ export default defineConfig({
     sourcemap: true,
     reportCompressedSize: false,
     lib: {
-      entry: { index: here("src/index.ts"), style: here("src/styles.css") },
+      entry: { index: here("src/index.ts") },
       formats: ["es"],
       cssFileName: "style",
     },

@@ -35,7 +35,8 @@ export default defineConfig({
   },
   plugins: [staticPaths()],
   build: {
-    outDir: here("../telemetry/web/static"),
+    // PEFT_UI_PAGE_OUT: build elsewhere, e.g. to compare with the committed build (scripts/check-ui-build.sh).
+    outDir: process.env.PEFT_UI_PAGE_OUT || here("../telemetry/web/static"),
     emptyOutDir: true,
     target: "es2022",
     modulePreload: { polyfill: false },

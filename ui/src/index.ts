@@ -1,4 +1,6 @@
 // @peft-studio/telemetry-ui: React components for PEFT Studio Telemetry.
+// The stylesheet is emitted beside the modules as style.css (import "@peft-studio/telemetry-ui/style.css").
+import "./styles.css";
 export { ApiError, TelemetryClient } from "./client";
 export type { AnalyticsFilter, ConsentState, EventCatalog, RuleAnswer, StatusAnswer, TelemetryClientOptions } from "./client";
 export { TelemetryProvider, useTelemetryStore, useStoreSnapshot } from "./context";
