@@ -15,7 +15,7 @@ from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
 
 from tests.web.cli_service import CliService
 from tests.web.conftest import NARROW, ROOT, WIDE, LiveServer, open_page, refresh_dashboard
-from tests.web.test_host_app import demo_service, open_host  # noqa: F401  (the fixture)
+from tests.web.test_host_app import open_host
 from tests.web.test_layout import fill_with_data
 
 AXE = ROOT / "ui" / "node_modules" / "axe-core" / "axe.min.js"
@@ -40,32 +40,38 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     return result
 
 
-@pytest.mark.parametrize(
-    ("viewport", "scheme"), [(WIDE, "light"), (NARROW, "light"), (WIDE, "dark")], ids=["wide", "narrow", "dark"]
-)
 def test_every_view_of_the_page_has_no_violations(
-    server: LiveServer, new_context: Callable[..., BrowserContext], viewport: ViewportSize, scheme: str
+    server: LiveServer, new_context: Callable[..., BrowserContext]
 ) -> None:
-    page = new_context(viewport=viewport, color_scheme=scheme, bypass_csp=True).new_page()
+    page = new_context(bypass_csp=True).new_page()
     open_page(page, server, "dashboard")
     assert axe_violations(page) == [], "empty dashboard"
-    fill_with_data(server)
-    refresh_dashboard(page)
-    expect(page.locator("#chart-perf svg")).to_be_visible()
-    assert axe_violations(page) == [], "dashboard"
-    page.get_by_role("tab", name="Privacy").click()
-    expect(page.locator("#preview-redactions .chip").first).to_be_visible()
-    page.locator("#history-details summary").click()
-    expect(page.locator("#consent-history li").first).to_be_visible()
-    assert axe_violations(page) == [], "consent"
-    page.get_by_role("button", name="Delete my data…").click()
-    expect(page.get_by_role("dialog")).to_be_visible()
-    assert axe_violations(page) == [], "delete dialog"
+    fill_with_data(server)  # once: every width and colour scheme below reads the same data
+    variants: list[tuple[str, ViewportSize, str]] = [
+        ("wide", WIDE, "light"),
+        ("narrow", NARROW, "light"),
+        ("dark", WIDE, "dark"),
+    ]
+    for name, viewport, scheme in variants:
+        page = new_context(viewport=viewport, color_scheme=scheme, bypass_csp=True).new_page()
+        open_page(page, server, "dashboard")
+        refresh_dashboard(page)
+        expect(page.locator("#chart-perf svg")).to_be_visible()
+        assert axe_violations(page) == [], f"dashboard, {name}"
+        page.get_by_role("tab", name="Privacy").click()
+        expect(page.locator("#preview-redactions .chip").first).to_be_visible()
+        page.locator("#history-details summary").click()
+        expect(page.locator("#consent-history li").first).to_be_visible()
+        assert axe_violations(page) == [], f"consent, {name}"
+        page.get_by_role("button", name="Delete my data…").click()
+        expect(page.get_by_role("dialog")).to_be_visible()
+        assert axe_violations(page) == [], f"delete dialog, {name}"
+        page.context.close()
 
 
 @pytest.mark.parametrize("viewport", [WIDE, NARROW], ids=["wide", "narrow"])
 def test_the_host_app_views_have_no_violations(
-    demo_service: CliService,  # noqa: F811
+    demo_service: CliService,
     new_context: Callable[..., BrowserContext],
     viewport: ViewportSize,
 ) -> None:

@@ -10,28 +10,14 @@ with the token the host passes as a prop (the ``x-peft-token`` header, no cookie
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from tests.web.cli_service import CliService, run_cli, serve
-from tests.web.conftest import NARROW, ROOT, SCREENSHOTS, WIDE
-
-HOST_DIST = ROOT / "ui" / "host-example" / "dist"
-
-
-@pytest.fixture(scope="module")
-def demo_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliService]:
-    if not (HOST_DIST / "index.html").exists():
-        pytest.fail("the host-app example is not built: run `make ui-test` (it builds ui/host-example)")
-    home = tmp_path_factory.mktemp("host-app-home")
-    run_cli(home, "enable")
-    run_cli(home, "demo", "--events", "400", "--seed", "7", "--no-progress")
-    run_cli(home, "disable")  # the host app turns it on again
-    with serve(home) as service:
-        yield service
+from tests.web.cli_service import CliService
+from tests.web.conftest import HOST_DIST, NARROW, SCREENSHOTS, WIDE
 
 
 def consent_enabled(service: CliService) -> bool:
