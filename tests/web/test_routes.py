@@ -10,7 +10,8 @@ from telemetry.system import build_resource
 from telemetry.web import collected_items, static_names
 from tests.web.conftest import LiveServer
 
-_IMPORT = re.compile(r"""^import .* from "\./([a-z0-9_-]+\.js)";$""", re.MULTILINE)
+# Static imports in the built (minified) modules: `import{a as b}from"./format.js"`, `import "./x.js"`.
+_IMPORT = re.compile(r'(?:\bfrom|\bimport)\s*"\./([a-z0-9_-]+\.js)"')
 _ASSET = re.compile(r"""(?:src|href)="(static/[^"]+)\"""")
 # The one URL allowed in the files: the SVG namespace, which is a name, not a fetch.
 _URL = re.compile(r"""(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}""", re.IGNORECASE)
@@ -72,6 +73,13 @@ def test_unchanged_files_answer_304_and_unknown_names_404(server: LiveServer) ->
             response = client.get(f"/static/{name}")
             assert response.status_code == 404, name
         assert client.get("/static/../web/_routes.py").status_code == 404
+
+
+def test_what_we_collect_is_also_an_endpoint_for_host_apps(server: LiveServer) -> None:
+    with server.client(token=False) as client:  # public, like /rules: it describes the policy
+        response = client.get("/api/telemetry/collected")
+    assert response.status_code == 200
+    assert response.json() == [item.model_dump() for item in collected_items()]
 
 
 def test_what_we_collect_is_embedded_and_names_only_stored_fields(server: LiveServer) -> None:
