@@ -1,4 +1,4 @@
-import { createContext, useContext, useMemo, useSyncExternalStore, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from "react";
 
 import { TelemetryClient, type TelemetryClientOptions } from "./client";
 import { TelemetryStore, type StoreSnapshot } from "./store";
@@ -29,6 +29,7 @@ export function TelemetryProvider({ children, client, baseUrl, token, fetch }: T
     () => new TelemetryStore(client ?? new TelemetryClient({ baseUrl, token, fetch })),
     [client, baseUrl, token, fetch],
   );
+  useEffect(() => store.connect(), [store]);
   return <StoreContext.Provider value={store}>{children}</StoreContext.Provider>;
 }
 
@@ -41,6 +42,7 @@ export function useTelemetryStore(props: ConnectionProps = {}): TelemetryStore {
     () => (own || !shared ? new TelemetryStore(client ?? new TelemetryClient({ baseUrl, token, fetch })) : null),
     [own, shared, client, baseUrl, token, fetch],
   );
+  useEffect(() => local?.connect(), [local]);
   return local ?? (shared as TelemetryStore);
 }
 

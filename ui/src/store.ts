@@ -21,15 +21,26 @@ export class TelemetryStore {
   private snapshot: StoreSnapshot = { status: null, version: 0 };
   private readonly listeners = new Set<Listener>();
   private statusKey = "";
-  private readonly channel: BroadcastChannel | null;
+  private channel: BroadcastChannel | null = null;
 
-  constructor(readonly client: TelemetryClient) {
-    // Other tabs of the same page hear about changes (the service's own page; a host app's windows).
-    this.channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(`peft-telemetry:${client.baseUrl}`) : null;
-    this.channel?.addEventListener("message", () => {
+  constructor(readonly client: TelemetryClient) {}
+
+  /**
+   * Hear about changes made in other tabs of the same app, until the returned function is called (an
+   * effect's cleanup: connecting again after it is fine, as React's strict mode does).
+   */
+  connect(): () => void {
+    if (typeof BroadcastChannel !== "function") return () => {};
+    const channel = new BroadcastChannel(`peft-telemetry:${this.client.baseUrl}`);
+    channel.addEventListener("message", () => {
       this.refreshStatus().catch(() => {});
       this.bump();
     });
+    this.channel = channel;
+    return () => {
+      channel.close();
+      if (this.channel === channel) this.channel = null;
+    };
   }
 
   subscribe = (listener: Listener): (() => void) => {
