@@ -1,5 +1,6 @@
-// The views the standalone page shows as tabs, in order. A new view (redactions, insights, fleet) is one
-// more entry here: a component that takes the shared props below, and a tab label.
+// What a view of the standalone page is: a component taking the props below, with its tab label and
+// title. The page's list of views is src/page/views.tsx; a new view (redactions, insights, fleet) is one
+// more entry there.
 
 import type { ComponentType, HTMLAttributes } from "react";
 

@@ -1,42 +1,13 @@
 // The page `peft-telemetry serve` shows: a top bar with the tabs and the consent state, and one tab
-// panel per view. The views are the package's own components.
+// panel per view (listed in ./views.tsx). The views are the package's own components.
 
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
 
-import { TelemetryConsent } from "../consent/TelemetryConsent";
-import type { CollectedItem } from "../consent/lists";
 import { useStoreSnapshot, useTelemetryStore } from "../context";
-import { TelemetryAnalyticsDashboard } from "../dashboard/TelemetryAnalyticsDashboard";
 import { readStatus } from "../model";
 import { NoticeProvider } from "../notices";
-import type { ViewDefinition, ViewProps } from "../views";
-
-export interface PageData {
-  collected: CollectedItem[];
-  /** The report streamed into GET /dashboard, if any. */
-  report: unknown;
-}
-
-function makeViews(data: PageData): ViewDefinition[] {
-  return [
-    {
-      id: "consent",
-      label: "Privacy",
-      title: "Privacy",
-      component: ({ rootProps, onReady }: ViewProps) => (
-        <TelemetryConsent collected={data.collected} rootProps={rootProps} onReady={onReady} />
-      ),
-    },
-    {
-      id: "dashboard",
-      label: "Dashboard",
-      title: "Dashboard",
-      component: ({ rootProps, active, onReady }: ViewProps) => (
-        <TelemetryAnalyticsDashboard initialReport={data.report} rootProps={rootProps} active={active} onDraw={onReady} />
-      ),
-    },
-  ];
-}
+import type { ViewDefinition } from "../views";
+import { makeViews, type PageData } from "./views";
 
 function viewFromLocation(views: ViewDefinition[], current: string | null): string {
   const hash = location.hash.slice(1);

@@ -4,7 +4,8 @@
 import { createRoot } from "react-dom/client";
 
 import { TelemetryProvider } from "../context";
-import { App, type PageData } from "./App";
+import { App } from "./App";
+import type { PageData } from "./views";
 import "../styles.css";
 
 /** The JSON of an inert block the server streamed into the page, read once and removed. */
