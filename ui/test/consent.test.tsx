@@ -63,6 +63,31 @@ describe("TelemetryConsent", () => {
     }
   });
 
+  it("renders a catalog of the contract's shape: events, their properties and types", async () => {
+    // Until the service has GET /catalog, this answer stands in for it; every other call goes to the service.
+    const catalog = {
+      strict: true,
+      events: [{
+        name: "training_started",
+        description: "A training run began.",
+        properties: [
+          { name: "algorithm", type: "enum", description: "The PEFT method.", enum: ["lora", "qlora"] },
+          { name: "lora_r", type: "integer", description: "The LoRA rank.", enum: null },
+        ],
+      }],
+    };
+    const withCatalog: typeof fetch = (input, init) =>
+      String(input).endsWith("/api/telemetry/catalog")
+        ? Promise.resolve(new Response(JSON.stringify(catalog), { headers: { "Content-Type": "application/json" } }))
+        : fetch(input, init);
+    render(<TelemetryConsent baseUrl={service.url} token={service.token} fetch={withCatalog} preview={false} />);
+    const section = await screen.findByRole("region", { name: "Events this app may send" });
+    expect(within(section).getByText("training_started")).toBeTruthy();
+    expect(within(section).getByText("anything else is refused")).toBeTruthy();
+    expect(section.textContent).toContain("one of lora, qlora · The PEFT method.");
+    expect(section.textContent).toContain("integer · The LoRA rank.");
+  });
+
   it("says the token is missing when it was not given, and changes nothing", async () => {
     render(<TelemetryConsent baseUrl={service.url} preview={false} />);
     const sw = await switchReady();
