@@ -32,10 +32,9 @@ let home = "";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   home = mkdtempSync(join(tmpdir(), "peft-ui-test-"));
-  child = spawn(CLI, ["--home", home, "serve", "--port", "0", "--no-browser"], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, DO_NOT_TRACK: "" },
-  });
+  // DO_NOT_TRACK on the machine running the tests would pin consent off: the tests switch it themselves.
+  const { DO_NOT_TRACK: _ignored, ...env } = process.env;
+  child = spawn(CLI, ["--home", home, "serve", "--port", "0", "--no-browser"], { stdio: ["ignore", "pipe", "pipe"], env });
   const printed = await new Promise<string>((done, fail) => {
     let out = "";
     let err = "";
