@@ -2,7 +2,6 @@
 // renamed field is a one-line change here rather than a hunt through the views.
 
 // The API's answers are read defensively: a field that is missing or of another type reads as "no value".
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Raw = any;
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);

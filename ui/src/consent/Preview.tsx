@@ -38,7 +38,6 @@ export function Preview({ client, onLoaded }: { client: TelemetryClient; onLoade
       live = false;
     };
     // The example is previewed once, when the view first appears.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client]);
 
   async function run() {

@@ -68,7 +68,6 @@ function ConsentView({ collected, preview = true, onReady, rootProps, ...connect
       stopWatching();
     };
     // One load per service; notices are stable.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [store]);
 
   const st = readStatus(status);
