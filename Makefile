@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest bench bench-quick demo clean
+.PHONY: run test lint typecheck pytest bench bench-quick demo clean ui ui-test
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -18,9 +18,28 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/peft-telemetry demo
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck ui-test
 	bash scripts/ensure-chromium.sh
 	$(VENV)/bin/pytest
+
+# The UI (ui/, React + TypeScript) is built into telemetry/web/static and committed: `make run` and a pip
+# install need no Node.js. After changing ui/, `make ui` rebuilds the page; `make test` fails while the
+# committed page is stale, type-checks, runs the component tests against a real `peft-telemetry serve`,
+# and builds the package and the host-app example that tests/web opens in Chromium.
+UI_DEPS := ui/node_modules/.installed
+
+$(UI_DEPS): ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	touch $(UI_DEPS)
+
+ui: $(UI_DEPS)
+	cd ui && npm run build:page
+
+ui-test: $(STAMP) $(UI_DEPS)
+	bash scripts/check-ui-build.sh
+	cd ui && npm run typecheck
+	cd ui && npm run build:lib && npm run build:host
+	cd ui && PEFT_TELEMETRY_CLI=$(CURDIR)/$(VENV)/bin/peft-telemetry npx --no-install vitest run
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -43,4 +62,4 @@ bench-quick: $(STAMP)
 	$(PY) bench/run.py --quick
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache ui/node_modules ui/dist ui/host-example/dist

@@ -13,7 +13,12 @@
    ``POST /api/telemetry/analytics`` alone over HTTP (the DuckDB queries every number comes from) and a
    fresh browser context navigating to one small file (the browser's own floor on this machine).
 
-Target (issue 5): the pages load and draw within 1 s with 1M events.
+4. Beside it, the page as it was before the React components (issue 21): its files are taken from git
+   (the commit before the one that removed ``early.js``) and served by a second child service over a
+   copy of the same event log, the two pages measured alternately in one run.
+
+Target (issue 5): the pages load and draw within 1 s with 1M events. Target (issue 21): the React page
+is not slower to draw than the page before it.
 ``--quick``: 20,000 events and 2 runs, to keep the benchmark alive in CI.
 """
 
@@ -22,12 +27,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -159,11 +165,22 @@ def seed_events(db_path: Path, n: int, *, start_ns: int, end_ns: int) -> int:
 # -- the server in a child process ----------------------------------------------------------------------
 
 
-def _serve_child(home: str, port: int) -> None:
-    """Entry point of the child process: the real app under uvicorn on 127.0.0.1:port."""
+def _serve_child(home: str, port: int, static: str | None = None) -> None:
+    """Entry point of the child process: the real app under uvicorn on 127.0.0.1:port; with ``static``,
+    the page's files come from that folder instead of the package (the baseline page)."""
     import uvicorn
 
     from telemetry.server import create_app
+
+    if static:
+        from telemetry.web import _routes
+
+        class _Files:
+            @staticmethod
+            def files(_package: str) -> Path:
+                return Path(static).parent
+
+        _routes.resources = _Files  # type: ignore[assignment]
 
     uvicorn.run(
         create_app(served_settings(Path(home))), host="127.0.0.1", port=port, log_level="warning", access_log=False
@@ -177,11 +194,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(home: Path) -> Iterator[str]:
+def running_server(home: Path, static: Path | None = None) -> Iterator[str]:
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     env.pop("DO_NOT_TRACK", None)
-    proc = subprocess.Popen([sys.executable, __file__, "--serve-child", str(home), str(port)], env=env)
+    extra = ["--static", str(static)] if static else []
+    proc = subprocess.Popen([sys.executable, __file__, "--serve-child", str(home), str(port), *extra], env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -204,31 +222,56 @@ def running_server(home: Path) -> Iterator[str]:
             proc.wait()
 
 
+def baseline_page(target: Path) -> Path | None:
+    """The page's files as they were before the React components, from git; None outside a checkout."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, check=True).stdout
+
+    try:
+        removed = git("rev-list", "-n1", "HEAD", "--", "telemetry/web/static/early.js").decode().strip()
+        if not removed:
+            return None
+        names = git("ls-tree", "--name-only", f"{removed}^", "telemetry/web/static/").decode().split()
+        folder = target / "static"
+        folder.mkdir(parents=True)
+        for name in names:
+            (folder / Path(name).name).write_bytes(git("show", f"{removed}^:{name}"))
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return folder
+
+
 # -- measuring ------------------------------------------------------------------------------------------
 
 
-def measure(report: Report, url: str, runs: int, n: int) -> None:
+def measure(report: Report, urls: dict[str, str], runs: int, n: int) -> None:
+    """``urls``: the page under test ("react") and, when available, the page before it ("before")."""
     from playwright.sync_api import sync_playwright
 
+    url = urls["react"]
     with sync_playwright() as pw, httpx.Client(base_url=url, timeout=60) as client:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        browser_ms: dict[str, list[float]] = {"dashboard": [], "consent": [], "draw": [], "query": [], "report": []}
+        browser_ms: dict[str, list[float]] = {}
 
-        def page_load(path: str, key: str) -> float:
+        def page_load(base: str, path: str, key: str) -> float:
             context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
             try:
                 page = context.new_page()
                 start = time.perf_counter()
-                page.goto(url + path)
+                page.goto(base + path)
                 page.wait_for_selector("body[data-ready]", timeout=120_000)
                 wall = (time.perf_counter() - start) * 1000
-                browser_ms[key].append(float(page.evaluate("window.__peftReadyMs || NaN")))
-                if key == "dashboard":
+                browser_ms.setdefault(key, []).append(float(page.evaluate("window.__peftReadyMs || NaN")))
+                if key.startswith("dashboard"):
                     nav = "performance.getEntriesByType('navigation')[0].responseEnd"
-                    browser_ms["report"].append(float(page.evaluate(nav)))
-                    for name in ("draw", "query"):
-                        entry = f"performance.getEntriesByName('peft:{'analytics' if name == 'query' else name}')[0]"
-                        browser_ms[name].append(float(page.evaluate(f"{entry}?.duration ?? NaN")))
+                    browser_ms.setdefault(f"{key}:report", []).append(float(page.evaluate(nav)))
+                    for name in ("draw", "analytics"):
+                        entry = f"performance.getEntriesByName('peft:{name}')[0]"
+                        browser_ms.setdefault(f"{key}:{name}", []).append(
+                            float(page.evaluate(f"{entry}?.duration ?? NaN"))
+                        )
                 return wall
             finally:
                 context.close()
@@ -249,31 +292,52 @@ def measure(report: Report, url: str, runs: int, n: int) -> None:
             client.post("/api/telemetry/analytics", json={}).raise_for_status()
             return (time.perf_counter() - start) * 1000
 
-        page_load("/dashboard", "dashboard")  # warm DuckDB's and the OS's caches once, like a second visit
-        for values in browser_ms.values():
-            values.clear()
-        samples = alternate(
-            {
-                "analytics": analytics_only,
-                "blank": blank_page,
-                "dashboard": lambda: page_load("/dashboard", "dashboard"),
-                "consent": lambda: page_load("/", "consent"),
-            },
-            runs,
-        )
+        contenders: dict[str, Callable[[], float]] = {"analytics": analytics_only, "blank": blank_page}
+        for variant, base in urls.items():
+            page_load(base, "/dashboard", f"dashboard-{variant}")  # warm DuckDB's and the OS's caches once
+            contenders[f"dashboard-{variant}"] = lambda base=base, v=variant: page_load(
+                base, "/dashboard", f"dashboard-{v}"
+            )
+            contenders[f"consent-{variant}"] = lambda base=base, v=variant: page_load(base, "/", f"consent-{v}")
+        browser_ms.clear()
+        samples = alternate(contenders, runs)
         browser.close()
     label = f"{n:,} events"
     report.add(Figure(f"POST /analytics alone ({label})", "ms", samples["analytics"], notes="baseline"))
     report.add(Figure("fresh browser context, navigate to one small file", "ms", samples["blank"], notes="floor"))
-    report.add(Figure(f"dashboard: navigation -> all charts drawn ({label})", "ms", samples["dashboard"]))
-    report.add(Figure("dashboard: browser's own navigationStart -> ready", "ms", browser_ms["dashboard"]))
-    report.add(Figure("dashboard: of which the page with its report received", "ms", browser_ms["report"]))
-    report.add(Figure("dashboard: of which waiting after boot (consent+rules)", "ms", browser_ms["query"]))
-    report.add(Figure("dashboard: of which drawing (JS, after the data arrived)", "ms", browser_ms["draw"]))
-    report.add(Figure(f"consent page: navigation -> drawn ({label})", "ms", samples["consent"], goal="< 1000 ms"))
-    report.add(Figure("consent page: browser's own navigationStart -> ready", "ms", browser_ms["consent"]))
-    report.ratio(f"dashboard: navigation -> all charts drawn ({label})", f"POST /analytics alone ({label})",
+    names = {"react": "React page", "before": "page before React"}
+    for variant in urls:
+        who = names[variant]
+        report.add(
+            Figure(f"{who}: dashboard navigation -> all charts drawn ({label})", "ms", samples[f"dashboard-{variant}"])
+        )
+        report.add(Figure(f"{who}: dashboard navigationStart -> ready", "ms", browser_ms[f"dashboard-{variant}"]))
+        report.add(
+            Figure(
+                f"{who}: of which the page with its report received", "ms", browser_ms[f"dashboard-{variant}:report"]
+            )
+        )
+        report.add(
+            Figure(
+                f"{who}: of which drawing (JS, after the data arrived)", "ms", browser_ms[f"dashboard-{variant}:draw"]
+            )
+        )
+        report.add(
+            Figure(
+                f"{who}: consent page navigation -> drawn ({label})",
+                "ms",
+                samples[f"consent-{variant}"],
+                goal="< 1000 ms",
+            )
+        )
+        report.add(Figure(f"{who}: consent navigationStart -> ready", "ms", browser_ms[f"consent-{variant}"]))
+    report.ratio(f"React page: dashboard navigation -> all charts drawn ({label})", f"POST /analytics alone ({label})",
                  "goal: < 1000 ms absolute")  # fmt: skip
+    if "before" in urls:
+        for figure in ("dashboard navigationStart -> ready", "of which drawing (JS, after the data arrived)",
+                       "consent navigationStart -> ready"):  # fmt: skip
+            report.add(Figure(f"React page vs before: {figure}", "ms", report.get(f"React page: {figure}").samples))
+            report.ratio(f"React page vs before: {figure}", f"page before React: {figure}", "goal: <= 1.0x")
 
 
 def main(argv: list[str] | None = None) -> Report:
@@ -281,12 +345,14 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--quick", action="store_true", help="20,000 events and 2 runs")
     parser.add_argument("--events", type=int, default=None, help="number of events (default 1,000,000)")
     parser.add_argument("--serve-child", nargs=2, metavar=("HOME", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--static", help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=int, default=None, help="measurements per contender (default 7, quick 2)")
     args = parser.parse_args(argv)
     if args.serve_child:
-        _serve_child(args.serve_child[0], int(args.serve_child[1]))
+        _serve_child(args.serve_child[0], int(args.serve_child[1]), args.static)
         sys.exit(0)
     n = args.events or (20_000 if args.quick else 1_000_000)
-    runs = 2 if args.quick else 7
+    runs = args.runs or (2 if args.quick else 7)
     report = Report(f"Dashboard: load and draw with {n:,} events (issue 5)")
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         home = Path(tmp) / "home"
@@ -295,8 +361,19 @@ def main(argv: list[str] | None = None) -> Report:
         count = seed_events(home / "telemetry" / "events.duckdb", n, start_ns=now - 30 * 86_400 * 10**9, end_ns=now)
         seeded_s = time.perf_counter() - start
         print(f"seeded {count:,} spans in {seeded_s:.1f} s")
-        with running_server(home) as url:
-            measure(report, url, runs, count)
+        # The quick smoke run measures the React page alone: it checks that the bench runs, not a speed.
+        before = None if args.quick else baseline_page(Path(tmp) / "before")
+        with contextlib.ExitStack() as stack:
+            urls = {"react": stack.enter_context(running_server(home))}
+            if before is None:
+                print("the page before React is not measured (quick run, or no git checkout)")
+            else:
+                # Its own copy of the event log: two services never share one DuckDB file.
+                other = Path(tmp) / "home-before" / "telemetry"
+                other.mkdir(parents=True)
+                shutil.copy2(home / "telemetry" / "events.duckdb", other / "events.duckdb")
+                urls["before"] = stack.enter_context(running_server(other.parent, before))
+            measure(report, urls, runs, count)
     report.print()
     report.save("dashboard-quick" if args.quick else "dashboard")
     return report

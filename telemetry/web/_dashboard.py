@@ -32,7 +32,7 @@ from telemetry.service import TelemetryService
 
 _logger = logging.getLogger(__name__)
 
-#: The element id the page reads (telemetry/web/static/app.js).
+#: The element id the page reads (ui/src/page/main.tsx).
 REPORT_ID: Final = "dashboard-report"
 _OPEN: Final = f'<script type="application/json" id="{REPORT_ID}">'.encode()
 _CLOSE: Final = b"</script>\n"

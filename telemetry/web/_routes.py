@@ -138,6 +138,13 @@ def _opened_by_user(request: Request) -> bool:
     return site in (None, "none", "same-origin") and dest in (None, "document")
 
 
+@router.get("/api/telemetry/collected")
+def collected() -> Response:
+    """What the event log keeps, kind by kind (the consent screen's "what we collect"). Public, like
+    ``/api/telemetry/rules``: it describes the policy, not recorded data."""
+    return Response(_collected_json(), media_type="application/json", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/static/{name}")
 def static_file(name: str, request: Request) -> Response:
     item = _load().get(name) if _PLAIN_NAME.match(name) else None

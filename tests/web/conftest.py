@@ -25,6 +25,7 @@ from telemetry.server import create_app
 from telemetry.server.deps import STATE_SERVICE, STATE_TOKEN
 from telemetry.service import TelemetryService
 from telemetry.settings import TelemetrySettings
+from tests.web.cli_service import CliService, run_cli, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -39,6 +40,9 @@ CHROMIUM_ARGS = [
 ]
 # Generous: these machines are shared and noisy, and a slow run must not read as a broken page.
 expect.set_options(timeout=15_000)
+
+#: The host-app example, bundled by `make ui-test` (ui/host-example).
+HOST_DIST = ROOT / "ui" / "host-example" / "dist"
 
 WIDE: ViewportSize = {"width": 1280, "height": 800}
 NARROW: ViewportSize = {"width": 390, "height": 844}
@@ -132,6 +136,19 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
 @pytest.fixture
 def server(make_server: Callable[..., LiveServer]) -> LiveServer:
     return make_server()
+
+
+@pytest.fixture(scope="session")
+def demo_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliService]:
+    """``peft-telemetry serve`` (the command) over a log ``peft-telemetry demo`` filled, consent off."""
+    if not (HOST_DIST / "index.html").exists():
+        pytest.fail("the host-app example is not built: run `make ui-test` (it builds ui/host-example)")
+    home = tmp_path_factory.mktemp("host-app-home")
+    run_cli(home, "enable")
+    run_cli(home, "demo", "--events", "400", "--seed", "7", "--no-progress")
+    run_cli(home, "disable")  # the host app turns it on again
+    with serve(home) as service:
+        yield service
 
 
 @pytest.fixture(scope="session")

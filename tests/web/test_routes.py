@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 
+from playwright.sync_api import Page, expect
+
 from exporters.eventlog import schema
 from telemetry.system import build_resource
 from telemetry.web import collected_items, static_names
-from tests.web.conftest import LiveServer
+from tests.web.conftest import LiveServer, open_page
 
-_IMPORT = re.compile(r"""^import .* from "\./([a-z0-9_-]+\.js)";$""", re.MULTILINE)
+# Static imports in the built (minified) modules: `import{a as b}from"./format.js"`, `import "./x.js"`.
+_IMPORT = re.compile(r'(?:\bfrom|\bimport)\s*"\./([a-z0-9_-]+\.js)"')
 _ASSET = re.compile(r"""(?:src|href)="(static/[^"]+)\"""")
 # The one URL allowed in the files: the SVG namespace, which is a name, not a fetch.
 _URL = re.compile(r"""(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}""", re.IGNORECASE)
@@ -74,6 +77,13 @@ def test_unchanged_files_answer_304_and_unknown_names_404(server: LiveServer) ->
         assert client.get("/static/../web/_routes.py").status_code == 404
 
 
+def test_what_we_collect_is_also_an_endpoint_for_host_apps(server: LiveServer) -> None:
+    with server.client(token=False) as client:  # public, like /rules: it describes the policy
+        response = client.get("/api/telemetry/collected")
+    assert response.status_code == 200
+    assert response.json() == [item.model_dump() for item in collected_items()]
+
+
 def test_what_we_collect_is_embedded_and_names_only_stored_fields(server: LiveServer) -> None:
     with server.client(token=False) as client:
         page = client.get("/").text
@@ -90,3 +100,21 @@ def test_what_we_collect_is_embedded_and_names_only_stored_fields(server: LiveSe
         for name in item["fields"]:
             assert name in stored | attribute_keys | resource_keys, (item["id"], name)
     assert {"events", "errors", "performance", "http", "system", "consent"} == {i["id"] for i in embedded}
+
+
+def test_the_page_runs_under_its_policy_without_a_violation(server: LiveServer, page: Page) -> None:
+    """The built page (modules, styles, charts) needs nothing the policy refuses: no inline script or
+    style, no eval, no other origin. The browser reports each refusal as a securitypolicyviolation."""
+    page.add_init_script(
+        "window.__cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    open_page(page, server, "dashboard")
+    expect(page.locator("#stat-total")).to_have_text("0")
+    page.get_by_role("tab", name="Privacy").click()
+    expect(page.locator("#preview-redactions li").first).to_be_visible()
+    assert page.evaluate("window.__cspViolations") == []
+    assert [e for e in errors if "Content Security Policy" in e] == []
