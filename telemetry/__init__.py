@@ -15,13 +15,17 @@ from telemetry.api import (
     track_performance,
     track_performance_sync,
 )
+from telemetry.capture import TelemetryLogHandler
 from telemetry.events import to_attributes
+from telemetry.pending import Pending
 from telemetry.service import PipelineStats, TelemetryService
 from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
 
 __all__ = [
     "CONSENT_POLICY_VERSION",
+    "Pending",
     "PipelineStats",
+    "TelemetryLogHandler",
     "TelemetryService",
     "TelemetrySettings",
     "configure",

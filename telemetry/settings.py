@@ -97,6 +97,11 @@ class TelemetrySettings(BaseSettings):
         description="Install our tracer and meter providers as the OpenTelemetry globals (plain OTel code "
         "then feeds the same pipeline). Tests and embedders that own the globals turn it off.",
     )
+    capture_exceptions: bool = Field(
+        default=True,
+        description="While consent is on, record uncaught exceptions (main thread, worker threads, asyncio tasks)"
+        " and write them to disk before the process dies of them. The previous hooks are still called.",
+    )
     extra_denied_keys: list[str] = Field(
         default_factory=list, description="Attribute keys removed in addition to the built-in rules."
     )
