@@ -20,6 +20,7 @@ from telemetry.events import to_attributes
 from telemetry.pending import Pending
 from telemetry.service import PipelineStats, TelemetryService
 from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
+from telemetry.timing import timed
 
 __all__ = [
     "CONSENT_POLICY_VERSION",
@@ -30,6 +31,7 @@ __all__ = [
     "TelemetrySettings",
     "configure",
     "get_telemetry",
+    "timed",
     "to_attributes",
     "track_error",
     "track_error_sync",
