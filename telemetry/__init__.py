@@ -17,6 +17,7 @@ from telemetry.api import (
 )
 from telemetry.capture import TelemetryLogHandler
 from telemetry.events import to_attributes
+from telemetry.instrument import instrument_fastapi
 from telemetry.pending import Pending
 from telemetry.service import PipelineStats, TelemetryService
 from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
@@ -31,6 +32,7 @@ __all__ = [
     "TelemetrySettings",
     "configure",
     "get_telemetry",
+    "instrument_fastapi",
     "timed",
     "to_attributes",
     "track_error",
