@@ -20,7 +20,12 @@ from telemetry.events import to_attributes
 from telemetry.instrument import instrument_fastapi
 from telemetry.pending import Pending
 from telemetry.service import PipelineStats, TelemetryService
-from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
+from telemetry.settings import (
+    CONSENT_POLICY_VERSION,
+    TelemetrySettings,
+    TelemetrySettingsError,
+    TelemetrySettingsWarning,
+)
 from telemetry.timing import timed
 
 __all__ = [
@@ -30,6 +35,8 @@ __all__ = [
     "TelemetryLogHandler",
     "TelemetryService",
     "TelemetrySettings",
+    "TelemetrySettingsError",
+    "TelemetrySettingsWarning",
     "configure",
     "get_telemetry",
     "instrument_fastapi",

@@ -242,7 +242,14 @@ class ErrorRecord:
             )
         )
         first_line = self.message.strip().splitlines()[0] if self.message.strip() else ""
+        # Context keys are stored under "context."; a key itself named "context" is not doubled into
+        # "context.context": a mapping merges into the others, a plain value is stored as "context".
+        nested = context.pop("context", None)
+        if isinstance(nested, Mapping):
+            context = {**{str(k): v for k, v in nested.items()}, **context}
         attributes = to_attributes(context, prefix="context.")
+        if nested is not None and not isinstance(nested, Mapping):
+            attributes["context"] = nested if isinstance(nested, _PRIMITIVES) else str(nested)
         attributes[schema.ATTR_CATEGORY] = "error"
         attributes[schema.ATTR_EVENT_TYPE] = "error"
         attributes[schema.ATTR_ERROR_TYPE] = self.error_type

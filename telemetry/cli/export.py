@@ -157,7 +157,8 @@ def _time_windows(log: EventLog) -> list[tuple[int | None, int | None]]:
 def _export_tables(log: EventLog, folder: Path, fmt: str, *, force: bool, show_progress: bool) -> dict[str, int]:
     if folder.exists() and not folder.is_dir():
         raise CliError(f"{folder} is a file; {fmt} export writes one file per table into a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    _require_parent(folder)
+    folder.mkdir(exist_ok=True)  # the folder the user named, and nothing above it
     targets = {table: folder / f"{table}.{fmt}" for table in schema.DATA_TABLES}
     existing = [p.name for p in targets.values() if p.exists()]
     if existing and not force:
@@ -229,12 +230,18 @@ def _writer(fmt: str, path: Path, arrow_schema: pa.Schema) -> Iterator[Any]:
             yield lambda chunk: writer.write_table(chunk.cast(arrow_schema))
 
 
+def _require_parent(path: Path) -> None:
+    """Folders the user did not name are never created: a typo must not make ``/nonexistent``."""
+    if not path.parent.is_dir():
+        raise CliError(f"the folder {path.parent} does not exist; create it first or choose another --output")
+
+
 @contextlib.contextmanager
 def _replacing(target: Path, force: bool) -> Iterator[Path]:
     """A ``.partial`` path to write; renamed over ``target`` on success, removed on failure."""
     if target.exists() and not force:
         raise CliError(f"{target} exists; pass --force to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _require_parent(target)
     partial = target.with_name(target.name + ".partial")
     try:
         yield partial
