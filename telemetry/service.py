@@ -354,7 +354,8 @@ class TelemetryService:
 
         def run() -> ExportSummary:
             self._background.force_flush()
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if path is None:  # our own exports folder; a folder the caller named must already exist
+                target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "wb") as out:
                 return write_otlp_json(self.event_log, out, start_ns=start_ns, end_ns=end_ns)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
     from telemetry.service import TelemetryService
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Open ``with timed(...)`` blocks of this context (thread or asyncio task), as (id(timer), start_ns): one
+#: instance may be entered concurrently from several threads or tasks, and nested. One variable for all
+#: timers, so the context never grows with the number of timers.
+_STARTS: ContextVar[tuple[tuple[int, int], ...]] = ContextVar("telemetry_timed_starts", default=())
 
 #: Nanoseconds per unit.
 UNITS: Final = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
@@ -45,7 +51,6 @@ class timed:
         self.unit = unit
         self._scale = UNITS[unit]
         self._service = service
-        self._starts: list[int] = []
 
     def _record(self, started_ns: int) -> None:
         value = (time.perf_counter_ns() - started_ns) / self._scale
@@ -59,13 +64,18 @@ class timed:
     # -- context manager (sync and async) ---------------------------------------------------------------
 
     def __enter__(self) -> timed:
-        self._starts.append(time.perf_counter_ns())
+        _STARTS.set((*_STARTS.get(), (id(self), time.perf_counter_ns())))
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._record(self._starts.pop())
+        stack = _STARTS.get()
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i][0] == id(self):
+                _STARTS.set(stack[:i] + stack[i + 1 :])
+                self._record(stack[i][1])
+                return
 
     async def __aenter__(self) -> timed:
         return self.__enter__()

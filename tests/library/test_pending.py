@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,27 @@ def test_default_export_names_never_collide(tmp_path: Path) -> None:
         assert first.spans == second.spans == 1
     files = sorted((tmp_path / "home" / "exports").iterdir())
     assert len(files) == 2
+
+
+def test_export_all_creates_no_folder_the_caller_named(tmp_path: Path) -> None:
+    with recording_service(tmp_path / "home") as service, pytest.raises(FileNotFoundError):
+        service.export_all(tmp_path / "missing" / "out.jsonl").result(10)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_failure_nobody_looked_at_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import gc
+
+    with recording_service(tmp_path / "home") as service:
+        pending = service.export_all(tmp_path / "missing" / "out.jsonl")
+        while not pending.done():
+            time.sleep(0.01)
+        del pending
+        service.flush()  # the background thread's next job drops its last reference to the finished one
+        gc.collect()
+    assert any("export failed (FileNotFoundError)" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with recording_service(tmp_path / "home2") as service, pytest.raises(FileNotFoundError):
+        service.export_all(tmp_path / "missing" / "out.jsonl").result(10)
+    gc.collect()
+    assert not [r for r in caplog.records if "nobody waited" in r.getMessage()]

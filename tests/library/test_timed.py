@@ -72,3 +72,19 @@ def test_timed_records_when_the_body_raises(default_service: telemetry.Telemetry
 def test_a_wrong_unit_is_refused_at_once() -> None:
     with pytest.raises(ValueError, match="unit must be one of"):
         timed("x", unit="minutes")
+
+
+def test_one_instance_entered_from_concurrent_tasks(default_service: telemetry.TelemetryService) -> None:
+    shared = timed("shared_block")
+
+    async def use(delay: float) -> None:
+        async with shared:
+            await asyncio.sleep(delay)
+
+    async def main() -> None:
+        await asyncio.gather(use(0.05), use(0.01))
+
+    asyncio.run(main())
+    values = sorted(v for name, v, _ in _measurements(default_service) if name == "shared_block")
+    assert len(values) == 2
+    assert values[0] >= 10 and values[1] >= 50  # each entry kept its own start
