@@ -18,6 +18,7 @@ from telemetry.api import (
 from telemetry.capture import TelemetryLogHandler
 from telemetry.events import to_attributes
 from telemetry.instrument import instrument_fastapi
+from telemetry.instrument_http import instrument_http_clients
 from telemetry.pending import Pending
 from telemetry.service import PipelineStats, TelemetryService
 from telemetry.settings import (
@@ -40,6 +41,7 @@ __all__ = [
     "configure",
     "get_telemetry",
     "instrument_fastapi",
+    "instrument_http_clients",
     "timed",
     "to_attributes",
     "track_error",

@@ -1,14 +1,10 @@
 """``instrument_fastapi`` on a real app served by uvicorn on 127.0.0.1."""
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import orjson
-import uvicorn
+from _live import serving
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
@@ -34,28 +30,11 @@ def _app() -> FastAPI:
     return app
 
 
-@contextmanager
-def _serving(app: FastAPI) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-
-
 def test_route_templates_kept_raw_paths_and_queries_never_stored(tmp_path: Path) -> None:
     app = _app()
     with recording_service(tmp_path) as service:
         handle = telemetry.instrument_fastapi(app, service=service, excluded_urls=["/healthz$"])
-        with _serving(app) as base, httpx.Client(base_url=base) as http:
+        with serving(app) as base, httpx.Client(base_url=base) as http:
             assert http.get("/models/home/alice/llama-7b?token=s3cr3t-value&user=alice").status_code == 200
             assert http.post("/jobs/42?debug=alice").status_code == 201
             assert http.get("/healthz").status_code == 200
@@ -76,6 +55,6 @@ def test_nothing_is_recorded_without_consent(tmp_path: Path) -> None:
     app = _app()
     with recording_service(tmp_path, enabled=False) as service:
         telemetry.instrument_fastapi(app, service=service)
-        with _serving(app) as base, httpx.Client(base_url=base) as http:
+        with serving(app) as base, httpx.Client(base_url=base) as http:
             assert http.get("/models/x").status_code == 200
         assert stored_events(service) == []
