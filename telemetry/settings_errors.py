@@ -8,7 +8,6 @@ never quoted (a misplaced secret must not end up in a log).
 
 from __future__ import annotations
 
-import difflib
 import re
 import warnings
 from collections.abc import Iterable, Mapping
@@ -67,15 +66,20 @@ def known_variables(fields: Mapping[str, FieldInfo]) -> set[str]:
 
 def warn_unknown_variables(environ: Mapping[str, str], fields: Mapping[str, FieldInfo]) -> None:
     """Warn once per unknown ``PEFT_TELEMETRY_*`` variable, naming the closest real setting."""
+    unknown = [n for n in environ if n.upper().startswith(ENV_PREFIX)]
+    if not unknown:
+        return  # the usual case: no PEFT_TELEMETRY_* variable at all
+    import difflib  # only when there is something to compare
+
     known = known_variables(fields)
     settable = sorted(n for n in known if n.startswith(ENV_PREFIX))
-    for name in environ:
+    for name in unknown:
         upper = name.upper()
-        if not upper.startswith(ENV_PREFIX) or upper in known:
+        if upper in known:
             continue
         close = difflib.get_close_matches(upper, settable, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else f"; the settings are {', '.join(settable)}"
-        warnings.warn(f"{name} is not a telemetry setting and is ignored{hint}", TelemetrySettingsWarning, stacklevel=4)
+        warnings.warn(f"{name} is not a telemetry setting and is ignored{hint}", TelemetrySettingsWarning, stacklevel=3)
 
 
 def expected_form(name: str, info: FieldInfo) -> str:
@@ -115,6 +119,8 @@ def explain(exc: ValueError, fields: Mapping[str, FieldInfo], given: Iterable[st
     given = set(given)
     errors: list[dict[str, Any]] = list(getattr(exc, "errors", lambda: [])())
     if errors and errors[0].get("type") == "extra_forbidden":
+        import difflib
+
         key = ".".join(str(p) for p in errors[0].get("loc", ())) or "?"
         close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else ""
