@@ -87,6 +87,10 @@ class _Completed:
     def __bool__(self) -> bool:
         return self.value
 
+    def result(self, timeout: float | None = None) -> bool:
+        """The outcome, like :meth:`telemetry.Pending.result` (already known: never waits)."""
+        return self.value
+
     def __await__(self) -> Any:
         if False:  # pragma: no cover - makes this a generator without suspending
             yield None

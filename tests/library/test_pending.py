@@ -45,6 +45,7 @@ def test_every_pending_call_also_works_synchronously(tmp_path: Path) -> None:
         summary = service.export_all(FsPath()).result(10)
         assert summary.spans >= 1
         service.delete_all().result(10)
+        assert service.shutdown().result(10) is True
     first = json.loads((tmp_path / "as-pathlike.jsonl").read_text().splitlines()[0])
     assert "resourceSpans" in first
 
