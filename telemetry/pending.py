@@ -78,10 +78,3 @@ def pending_from(source: Future[T], what: str) -> Pending[T]:
 
     source.add_done_callback(copy)
     return pending
-
-
-def completed(value: T) -> Pending[T]:
-    """A :class:`Pending` that is already done."""
-    pending: Pending[T] = Pending()
-    pending.set_result(value)
-    return pending
