@@ -15,17 +15,34 @@ from telemetry.api import (
     track_performance,
     track_performance_sync,
 )
+from telemetry.capture import TelemetryLogHandler
 from telemetry.events import to_attributes
+from telemetry.instrument import instrument_fastapi
+from telemetry.instrument_http import instrument_http_clients
+from telemetry.pending import Pending
 from telemetry.service import PipelineStats, TelemetryService
-from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
+from telemetry.settings import (
+    CONSENT_POLICY_VERSION,
+    TelemetrySettings,
+    TelemetrySettingsError,
+    TelemetrySettingsWarning,
+)
+from telemetry.timing import timed
 
 __all__ = [
     "CONSENT_POLICY_VERSION",
+    "Pending",
     "PipelineStats",
+    "TelemetryLogHandler",
     "TelemetryService",
     "TelemetrySettings",
+    "TelemetrySettingsError",
+    "TelemetrySettingsWarning",
     "configure",
     "get_telemetry",
+    "instrument_fastapi",
+    "instrument_http_clients",
+    "timed",
     "to_attributes",
     "track_error",
     "track_error_sync",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from telemetry.service import TelemetryService
-from telemetry.settings import TelemetrySettings
+from telemetry.settings import TelemetrySettings, TelemetrySettingsError
 
 _logger = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -52,6 +52,10 @@ def _service() -> TelemetryService | None:
         return None
     try:
         return get_telemetry()
+    except TelemetrySettingsError as exc:
+        _broken = True
+        _logger.error("telemetry: cannot start (%s); recording nothing", exc)
+        return None
     except Exception:
         _broken = True
         _logger.exception("telemetry: cannot start (check the PEFT_TELEMETRY_* settings); recording nothing")

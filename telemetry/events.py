@@ -23,6 +23,7 @@ from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from exporters.eventlog import schema
+from telemetry.categories import categorize, categorize_type
 
 MAX_ATTRIBUTES = 128
 MAX_DEPTH = 6
@@ -196,10 +197,12 @@ class ErrorRecord:
     through ``linecache`` on the caller's thread, and source lines are not something we keep anyway.
     """
 
-    __slots__ = ("context", "error_type", "factory", "frames", "message", "parent", "time_ns")
+    __slots__ = ("context", "error_type", "exc_type", "factory", "frames", "message", "parent", "time_ns")
 
     def __init__(self, factory: SpanFactory, error_type: str, message: str, frames: list[Frame] | str,
-                 context: dict[str, Any] | None, time_ns: int, parent: SpanContext | None) -> None:  # fmt: skip
+                 context: dict[str, Any] | None, time_ns: int, parent: SpanContext | None,
+                 exc_type: type[BaseException] | None = None) -> None:  # fmt: skip
+        self.exc_type = exc_type  # the class itself, so the category comes from its MRO (off-thread)
         self.factory = factory
         self.error_type = error_type
         self.message = message
@@ -226,13 +229,27 @@ class ErrorRecord:
             code = tb.tb_frame.f_code
             frames.append((code.co_filename, tb.tb_lineno, code.co_name))
             tb = tb.tb_next
-        return cls(factory, error_type, message, frames, context, time_ns, parent)
+        return cls(factory, error_type, message, frames, context, time_ns, parent, kind)
 
     def materialize(self) -> ReadableSpan:
         context = dict(self.context or {})
-        category = str(context.pop("category", "") or categorize(self.error_type, self.message))
+        category = str(
+            context.pop("category", "")
+            or (
+                categorize_type(self.exc_type, self.message)
+                if self.exc_type is not None
+                else categorize(self.error_type, self.message)
+            )
+        )
         first_line = self.message.strip().splitlines()[0] if self.message.strip() else ""
+        # Context keys are stored under "context."; a key itself named "context" is not doubled into
+        # "context.context": a mapping merges into the others, a plain value is stored as "context".
+        nested = context.pop("context", None)
+        if isinstance(nested, Mapping):
+            context = {**{str(k): v for k, v in nested.items()}, **context}
         attributes = to_attributes(context, prefix="context.")
+        if nested is not None and not isinstance(nested, Mapping):
+            attributes["context"] = nested if isinstance(nested, _PRIMITIVES) else str(nested)
         attributes[schema.ATTR_CATEGORY] = "error"
         attributes[schema.ATTR_EVENT_TYPE] = "error"
         attributes[schema.ATTR_ERROR_TYPE] = self.error_type
@@ -259,22 +276,3 @@ class ErrorRecord:
             events=(event,),
             status=Status(StatusCode.ERROR, f"{self.error_type}: {first_line}"),
         )
-
-
-_CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("out_of_memory", ("outofmemory", "memoryerror", "out of memory", "oom")),
-    ("network", ("connection", "timeout", "http", "socket", "ssl")),
-    ("filesystem", ("filenotfound", "permission", "isadirectory", "oserror", "ioerror", "no space")),
-    ("import", ("importerror", "modulenotfound")),
-    ("validation", ("valueerror", "typeerror", "keyerror", "validation", "indexerror", "attributeerror")),
-    ("cuda", ("cuda", "cudnn", "nccl", "gpu")),
-)
-
-
-def categorize(error_type: str, message: str) -> str:
-    """A coarse category for the dashboard's "errors by type", from the type name and message."""
-    haystack = f"{error_type} {message[:200]}".lower()
-    for category, needles in _CATEGORIES:
-        if any(needle in haystack for needle in needles):
-            return category
-    return "runtime"

@@ -11,7 +11,8 @@
     metrics ─ PeriodicExportingMetricReader ─ ConsentGated ─ Anonymizing ─ DuckDBMetricExporter ─ file
 
 Nothing on the caller's side does I/O, blocks or raises. Consent writes, erasure and export run on a
-serial daemon thread and hand back ``concurrent.futures.Future`` objects.
+serial daemon thread and hand back :class:`~telemetry.pending.Pending` results (await them or call
+``.result()``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from __future__ import annotations
 import atexit
 import collections
 import logging
+import os
 import threading
 import time
 import uuid
 from collections.abc import Mapping
-from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,12 @@ from processors.anonymizer import Anonymizer, PrivacyPolicy
 from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanProcessor
 from processors.background import BackgroundSpanProcessor, BatchExportingProcessor
 from processors.consent import ConsentGatedMetricExporter, ConsentGateProcessor, ConsentSampler
+from telemetry import capture
 from telemetry._background_io import SerialExecutor
+from telemetry._export_names import default_export_path
 from telemetry.consent import ConsentStore
 from telemetry.events import ErrorRecord, EventRecord, PerformanceRecord, SpanFactory, current_parent
+from telemetry.pending import Pending, pending_from
 from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
 from telemetry.system import build_resource, register_resource_gauges
 
@@ -81,6 +85,10 @@ class _Completed:
         self.value = value
 
     def __bool__(self) -> bool:
+        return self.value
+
+    def result(self, timeout: float | None = None) -> bool:
+        """The outcome, like :meth:`telemetry.Pending.result` (already known: never waits)."""
         return self.value
 
     def __await__(self) -> Any:
@@ -171,6 +179,8 @@ class TelemetryService:
         threading.Thread(target=self._watch_consent, name="peft-telemetry-consent", daemon=True).start()
         if settings.install_global:
             self._install_globals()
+        if settings.capture_exceptions and self.consent.enabled:
+            capture.install(self)
         atexit.register(self.shutdown)
 
     # -- consent -------------------------------------------------------------------------------------
@@ -191,23 +201,25 @@ class TelemetryService:
         """True when events are being recorded: the user agreed and DO_NOT_TRACK is not set."""
         return self.consent.enabled
 
-    def enable(self, *, source: str = "api") -> Future[None]:
+    def enable(self, *, source: str = "api") -> Pending[None]:
         """Record consent. Takes effect at once; the file write and ledger entry happen in the background."""
         return self._set_consent(True, source)
 
-    def disable(self, *, source: str = "api") -> Future[None]:
+    def disable(self, *, source: str = "api") -> Pending[None]:
         """Revoke consent. Nothing is recorded from this call on; already queued events are still written."""
         return self._set_consent(False, source)
 
-    def _set_consent(self, enabled: bool, source: str) -> Future[None]:
+    def _set_consent(self, enabled: bool, source: str) -> Pending[None]:
         if self.consent.do_not_track and enabled:
             _logger.warning("telemetry: DO_NOT_TRACK is set, so telemetry stays off despite enable()")
         self.consent.set_enabled(enabled)
+        if enabled and self.settings.capture_exceptions:
+            capture.install(self)
         action = "granted" if enabled else "revoked"
-        return self._io.submit(lambda: self._persist_consent(action, source))
+        return pending_from(self._io.submit(lambda: self._persist_consent(action, source)), f"consent {action}")
 
     def _persist_consent(self, action: str, source: str) -> None:
-        self.consent.save()  # an unwritable config is the caller's to see, through the Future
+        self.consent.save()  # an unwritable config is the caller's to see, through the Pending
         try:
             self._append_ledger(action, source)
         except Exception:
@@ -336,20 +348,24 @@ class TelemetryService:
         return bool(spans and metrics)
 
     def export_all(
-        self, path: Path | None = None, *, start_ns: int | None = None, end_ns: int | None = None
-    ) -> Future[ExportSummary]:
-        """Write everything recorded as OTLP JSON Lines to ``path`` (default: ``<home>/exports/``)."""
-        target = path or self.settings.home / "exports" / f"telemetry-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        self, path: str | os.PathLike[str] | None = None, *, start_ns: int | None = None, end_ns: int | None = None
+    ) -> Pending[ExportSummary]:
+        """Write everything recorded as OTLP JSON Lines to ``path`` (default: ``<home>/exports/``).
+
+        >>> summary = await service.export_all("telemetry.jsonl")  # or .result(30) in sync code
+        """
+        target = Path(path) if path is not None else default_export_path(self.settings.home / "exports")
 
         def run() -> ExportSummary:
             self._background.force_flush()
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if path is None:  # our own exports folder; a folder the caller named must already exist
+                target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "wb") as out:
                 return write_otlp_json(self.event_log, out, start_ns=start_ns, end_ns=end_ns)
 
-        return self._io.submit(run)
+        return pending_from(self._io.submit(run), "export")
 
-    def delete_all(self) -> Future[None]:
+    def delete_all(self) -> Pending[None]:
         """Erase every recorded byte, rotate the anonymous identity, and keep the user's consent choice.
 
         Queued events are discarded first; the database is then rebuilt from nothing (deleting rows is
@@ -369,7 +385,7 @@ class TelemetryService:
             if self.consent.user_choice:
                 self._append_ledger("granted", "delete_all")
 
-        return self._io.submit(run)
+        return pending_from(self._io.submit(run), "delete")
 
     @property
     def analytics(self) -> Analytics:
@@ -405,6 +421,7 @@ class TelemetryService:
         if self._closed:
             return _Completed(True)
         self._closed = True
+        capture.uninstall(self)
         self._watcher_stop.set()
         atexit.unregister(self.shutdown)
         budget = self.settings.shutdown_timeout_s if timeout is None else timeout

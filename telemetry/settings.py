@@ -3,16 +3,23 @@
 Values come from keyword arguments, then ``PEFT_TELEMETRY_*`` environment variables, then the defaults
 below. ``PEFT_STUDIO_HOME`` names the data home (default ``~/.peft-studio``), and ``DO_NOT_TRACK`` (the
 cross-tool convention) or ``PEFT_TELEMETRY_DISABLED`` force consent off whatever the config file says.
-A wrong value raises :class:`pydantic.ValidationError` (a ``ValueError``) when the settings are built.
+A wrong value raises :class:`TelemetrySettingsError` (a ``ValueError``) naming the variable and the form
+it expects, when the settings are built; a ``PEFT_TELEMETRY_*`` variable no setting reads gets a
+:class:`TelemetrySettingsWarning` naming the closest setting.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from telemetry.settings_errors import TelemetrySettingsError, TelemetrySettingsWarning, explain, warn_unknown_variables
+
+__all__ = ["CONSENT_POLICY_VERSION", "TelemetrySettings", "TelemetrySettingsError", "TelemetrySettingsWarning"]
 
 #: Bumped whenever what we collect changes; consent given under an older version is shown as such.
 CONSENT_POLICY_VERSION = "2026-11"
@@ -97,6 +104,11 @@ class TelemetrySettings(BaseSettings):
         description="Install our tracer and meter providers as the OpenTelemetry globals (plain OTel code "
         "then feeds the same pipeline). Tests and embedders that own the globals turn it off.",
     )
+    capture_exceptions: bool = Field(
+        default=True,
+        description="While consent is on, record uncaught exceptions (main thread, worker threads, asyncio tasks)"
+        " and write them to disk before the process dies of them. The previous hooks are still called.",
+    )
     extra_denied_keys: list[str] = Field(
         default_factory=list, description="Attribute keys removed in addition to the built-in rules."
     )
@@ -106,6 +118,13 @@ class TelemetrySettings(BaseSettings):
     allowlist_keys: list[str] | None = Field(
         default=None, description="If set, only these attribute keys are kept (allowlist mode)."
     )
+
+    def __init__(self, **values: Any) -> None:
+        warn_unknown_variables(os.environ, type(self).model_fields)
+        try:
+            super().__init__(**values)
+        except (ValidationError, SettingsError) as exc:
+            raise explain(exc, type(self).model_fields, values) from None
 
     @field_validator("do_not_track", mode="before")
     @classmethod

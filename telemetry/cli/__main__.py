@@ -4,5 +4,5 @@ import sys
 
 from telemetry.cli.main import main
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # importing the module (a package walk) must not run the CLI
     sys.exit(main())

@@ -11,19 +11,21 @@ from __future__ import annotations
 import csv
 import io
 import math
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
-from pydantic import ValidationError
 
-from telemetry.consent import ConsentStore
-from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
+from telemetry.consent import ConsentRecord, ConsentStore
+from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings, TelemetrySettingsError
 
 if TYPE_CHECKING:
     from exporters.eventlog import EventLog
@@ -57,11 +59,9 @@ def build_settings(home: str | None, *, for_server: bool = False) -> TelemetrySe
         options["home"] = Path(home)
     try:
         settings = TelemetrySettings(**options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "settings"
-        # pydantic's message names the rule, not the value.
-        raise CliError(f"invalid setting {where}: {first.get('msg', 'invalid value')}") from None
+    except TelemetrySettingsError as exc:
+        # Names the variable and the form it wants, never the value.
+        raise CliError(f"invalid setting {exc}") from None
     if for_server and "db_memory_limit" not in settings.model_fields_set:
         # The server is not a host app: it answers analytics over up to a million rows, ~25% faster with
         # a larger buffer cache than the library's default.
@@ -82,19 +82,68 @@ def open_consent(settings: TelemetrySettings) -> ConsentStore:
         raise CliError(f"cannot read the config folder {settings.config_dir} ({type(exc).__name__})") from None
 
 
+@dataclass(frozen=True)
+class ConsentView:
+    """Consent as a read-only command sees it, for a home where nothing was set up yet."""
+
+    record: ConsentRecord
+    do_not_track: bool
+    anonymous_id: str | None = None
+
+    @property
+    def user_choice(self) -> bool:
+        return self.record.enabled
+
+    @property
+    def enabled(self) -> bool:
+        return self.record.enabled and not self.do_not_track
+
+    @property
+    def reason(self) -> str:
+        if self.do_not_track:
+            return "DO_NOT_TRACK is set"
+        return "enabled in the config file" if self.record.enabled else "not enabled (the default)"
+
+
+def read_consent(settings: TelemetrySettings) -> ConsentStore | ConsentView:
+    """Consent for a read-only command. A home without its config file and install secret is read as
+    "never enabled" and left as it is: no folder, config or secret is created (they are made on enable)."""
+    if settings.config_path.exists() and settings.secret_path.exists():
+        return open_consent(settings)
+    record = ConsentRecord()
+    if settings.config_path.exists():
+        try:
+            record = ConsentRecord.model_validate_json(settings.config_path.read_bytes())
+        except (OSError, ValueError):
+            record = ConsentRecord()
+    return ConsentView(record.model_copy(update={"anonymous_id": None}), settings.do_not_track)
+
+
 def open_event_log(settings: TelemetrySettings) -> EventLog:
-    """The event log alone, with the same limits the service uses. Opening is lazy: nothing touches the
-    file until the first read, and every read is a short hold of the shared lock."""
+    """The event log alone, with the same limits the service uses, for reading. Opening is lazy: nothing
+    touches the file until the first read, and every read is a short hold of the shared lock.
+
+    Every caller only reads (status, query, export, reports), so a home that has no event log yet is not
+    created: the commands read an empty log in a temporary folder instead, removed on ``close()``."""
     from exporters.eventlog import EventLog
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return EventLog(
-        settings.db_path,
-        max_events=settings.max_events,
-        max_age_days=settings.max_age_days,
-        memory_limit=settings.db_memory_limit,
-        lock_timeout_s=settings.lock_timeout_s,
-    )
+    options: dict[str, Any] = {
+        "max_events": settings.max_events,
+        "max_age_days": settings.max_age_days,
+        "memory_limit": settings.db_memory_limit,
+        "lock_timeout_s": settings.lock_timeout_s,
+    }
+    if settings.db_path.exists():
+        return EventLog(settings.db_path, **options)
+
+    class EmptyEventLog(EventLog):
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                shutil.rmtree(self.path.parent, ignore_errors=True)
+
+    return EmptyEventLog(Path(tempfile.mkdtemp(prefix="peft-telemetry-empty-")) / "events.duckdb", **options)
 
 
 @contextmanager
@@ -232,6 +281,7 @@ class Progress:
     def _line(self, done: int) -> str:
         elapsed = time.monotonic() - self._started
         if self.total:
+            done = min(done, self.total)  # a counter that runs past its total would read 103%
             fraction = min(max(done / self.total, 0.0), 1.0)
             filled = int(fraction * self.WIDTH)
             bar = "#" * filled + "." * (self.WIDTH - filled)

@@ -23,6 +23,7 @@ from telemetry.cli.common import (
     format_ns,
     open_consent,
     open_event_log,
+    read_consent,
     running_service,
     to_json,
     wait,
@@ -51,7 +52,7 @@ def status(args: argparse.Namespace) -> int:
     state = "enabled" if consent["enabled"] else "disabled"
     lines = [
         f"Telemetry:        {state} ({consent['reason']})",
-        f"Anonymous id:     {consent['anonymous_id']}",
+        f"Anonymous id:     {consent['anonymous_id'] or '- (created when telemetry is enabled)'}",
         f"Consent policy:   {consent['policy_version'] or '-'} (current {CONSENT_POLICY_VERSION})",
         f"Consent changed:  {consent['consent_changed_at'] or '-'}",
         f"Data home:        {report['home']}",
@@ -72,7 +73,7 @@ def status(args: argparse.Namespace) -> int:
 
 
 def _status_report(settings: TelemetrySettings) -> dict[str, Any]:
-    consent = open_consent(settings)
+    consent = read_consent(settings)  # creates nothing: status is read-only
     record = consent.record
     changed = record.consent_changed_at
     log_stats: dict[str, Any] = {

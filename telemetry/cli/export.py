@@ -52,15 +52,17 @@ _TIME_COLUMN = {
 
 class _TableSql(NamedTuple):
     bounds: str  # newest time, and how many rows have no time at all
-    first: str  # the first chunk: params (upper, limit)
-    next: str  # later chunks: params (after, upper, limit)
-    ties: str  # every row at one time value: params (time,)
+    times: str  # every time value up to the newest: params (upper,); streamed, unsorted
+    window: str  # the rows of one half-open time window: params (low, high)
+    last: str  # the rows of the last window, up to the newest time: params (low, upper)
     untimed: str  # rows without a time
     empty: str  # no rows, for the Arrow schema
 
 
 def _table_sql(table: str, fmt: str) -> _TableSql:
-    # Names come from exporters.eventlog.schema (an allowlist); every value is a bound parameter.
+    # Names come from exporters.eventlog.schema (an allowlist); every value is a bound parameter. No query
+    # sorts whole rows: DuckDB would hold them against the host app's small memory_limit (a million rows
+    # do not fit in 32MB). Windows are cut on the time column alone, and each window is sorted in Arrow.
     t = _TIME_COLUMN[table]
     cols = ", ".join(
         f"CAST(to_json({name}) AS VARCHAR) AS {name}" if fmt == "csv" and sql_type.endswith("[]") else name
@@ -69,9 +71,9 @@ def _table_sql(table: str, fmt: str) -> _TableSql:
     select = f"SELECT {cols} FROM {table}"  # noqa: S608
     return _TableSql(
         bounds=f"SELECT max({t}), count(*) FILTER (WHERE {t} IS NULL) FROM {table}",  # noqa: S608
-        first=f"{select} WHERE {t} <= ? ORDER BY {t} LIMIT ?",
-        next=f"{select} WHERE {t} > ? AND {t} <= ? ORDER BY {t} LIMIT ?",
-        ties=f"{select} WHERE {t} = ?",
+        times=f"SELECT {t} FROM {table} WHERE {t} <= ?",  # noqa: S608
+        window=f"{select} WHERE {t} >= ? AND {t} < ?",
+        last=f"{select} WHERE {t} >= ? AND {t} <= ?",
         untimed=f"{select} WHERE {t} IS NULL",
         empty=f"{select} LIMIT 0",
     )
@@ -157,7 +159,8 @@ def _time_windows(log: EventLog) -> list[tuple[int | None, int | None]]:
 def _export_tables(log: EventLog, folder: Path, fmt: str, *, force: bool, show_progress: bool) -> dict[str, int]:
     if folder.exists() and not folder.is_dir():
         raise CliError(f"{folder} is a file; {fmt} export writes one file per table into a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    _require_parent(folder)
+    folder.mkdir(exist_ok=True)  # the folder the user named, and nothing above it
     targets = {table: folder / f"{table}.{fmt}" for table in schema.DATA_TABLES}
     existing = [p.name for p in targets.values() if p.exists()]
     if existing and not force:
@@ -186,33 +189,45 @@ def _export_tables(log: EventLog, folder: Path, fmt: str, *, force: bool, show_p
 def _chunks(log: EventLog, sql: _TableSql, time_column: str) -> Iterator[pa.Table]:
     """All rows of one table, oldest first, in chunks of about :data:`CHUNK_ROWS`, each read under its own
     short hold. A chunk never splits the rows of one time value. Rows added later than the newest time
-    seen at the start are left out; rows pruned meanwhile may be missing."""
-    import pyarrow as pa
+    seen at the start are left out; rows pruned meanwhile may be missing.
+
+    Memory: DuckDB only ever streams (the time column, then one window's rows, neither sorted by it), so
+    the export fits the log's ``memory_limit`` at any size; the sorting happens in Arrow, one time column
+    (8 bytes a row) and one chunk at a time."""
+    with log.reader() as cur:
+        upper, untimed = cur.execute(sql.bounds).fetchone() or (None, 0)
+    if upper is not None:
+        for low, high in _windows(log, sql, upper):
+            with log.reader() as cur:
+                if high is None:
+                    chunk = _streamed(cur, sql.last, [low, upper])
+                else:
+                    chunk = _streamed(cur, sql.window, [low, high])
+            if chunk.num_rows:
+                yield chunk.sort_by(time_column)
+    if untimed:
+        with log.reader() as cur:
+            yield _streamed(cur, sql.untimed, [])
+
+
+def _streamed(cur: Any, query: str, params: list[Any]) -> pa.Table:
+    # A record batch reader streams the result out of DuckDB instead of materializing it inside.
+    return cur.execute(query, params).to_arrow_reader(CHUNK_ROWS).read_all()
+
+
+def _windows(log: EventLog, sql: _TableSql, upper: int) -> list[tuple[int, int | None]]:
+    """Half-open ``[low, high)`` time windows of about :data:`CHUNK_ROWS` rows each; the last is
+    ``(low, None)`` (up to ``upper`` inclusive)."""
     import pyarrow.compute as pc
 
     with log.reader() as cur:
-        upper, untimed = cur.execute(sql.bounds).fetchone() or (None, 0)
-    after: int | None = None
-    while upper is not None:
-        with log.reader() as cur:
-            if after is None:
-                chunk = cur.sql(sql.first, params=[upper, CHUNK_ROWS]).to_arrow_table()
-            else:
-                chunk = cur.sql(sql.next, params=[after, upper, CHUNK_ROWS]).to_arrow_table()
-            full = chunk.num_rows >= CHUNK_ROWS
-            if full:
-                times = chunk.column(time_column)
-                edge = times[-1].as_py()
-                ties = cur.sql(sql.ties, params=[edge]).to_arrow_table()
-                chunk = pa.concat_tables([chunk.filter(pc.less(times, edge)), ties])
-                after = edge
-        if chunk.num_rows:
-            yield chunk
-        if not full:
-            break
-    if untimed:
-        with log.reader() as cur:
-            yield cur.sql(sql.untimed).to_arrow_table()
+        times = _streamed(cur, sql.times, [upper]).column(0)
+    if len(times) == 0:
+        return []
+    ordered = pc.array_sort_indices(times)
+    cuts = pc.unique(pc.take(times, ordered[::CHUNK_ROWS])).to_pylist()
+    bounds: list[int | None] = [*cuts, None]
+    return [(low, high) for low, high in itertools.pairwise(bounds) if low is not None]
 
 
 @contextlib.contextmanager
@@ -229,12 +244,18 @@ def _writer(fmt: str, path: Path, arrow_schema: pa.Schema) -> Iterator[Any]:
             yield lambda chunk: writer.write_table(chunk.cast(arrow_schema))
 
 
+def _require_parent(path: Path) -> None:
+    """Folders the user did not name are never created: a typo must not make ``/nonexistent``."""
+    if not path.parent.is_dir():
+        raise CliError(f"the folder {path.parent} does not exist; create it first or choose another --output")
+
+
 @contextlib.contextmanager
 def _replacing(target: Path, force: bool) -> Iterator[Path]:
     """A ``.partial`` path to write; renamed over ``target`` on success, removed on failure."""
     if target.exists() and not force:
         raise CliError(f"{target} exists; pass --force to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _require_parent(target)
     partial = target.with_name(target.name + ".partial")
     try:
         yield partial

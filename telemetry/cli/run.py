@@ -61,7 +61,9 @@ def _wait_written(service: TelemetryService, submitted: int, show: bool) -> None
     writing = Progress("writing  ", submitted, enabled=show)
     deadline = time.monotonic() + _FLUSH_TIMEOUT_S
     while service.stats().queued and time.monotonic() < deadline:
-        writing.update(service.stats().processed)
+        # `processed` counts every span the pipeline handled, which can be more than the records the demo
+        # submitted: shown against the submitted total, never past it.
+        writing.update(min(service.stats().processed, submitted))
         time.sleep(0.1)
     if not service.flush(timeout_s=max(1.0, deadline - time.monotonic())):
         raise CliError("the demo's records were not all written in time (is the event log busy?)")

@@ -36,7 +36,7 @@ def _ids_to_base64(request: dict[str, Any]) -> dict[str, Any]:
 
 def test_otlp_json_parses_with_json_and_protobuf(recorded: Recorded, tmp_path: Path) -> None:
     cli, counts = recorded.run, recorded.counts
-    target = tmp_path / "out" / "telemetry.jsonl"
+    target = tmp_path / "telemetry.jsonl"
     result = cli("export", "--format", "otlp-json", "--output", str(target))
     assert result.code == 0, result.stderr
     assert f"{counts['spans']:,} spans" in result.stdout

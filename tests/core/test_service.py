@@ -122,7 +122,7 @@ def test_errors_keep_type_first_line_and_frames_without_directories(service: Tel
     assert error["status_code"] == "ERROR"
     assert "more detail" not in (error["status_message"] or "")
     assert error["attributes"]["peft.error.category"] == "filesystem"
-    assert error["attributes"]["context.context"] == "loading"
+    assert error["attributes"]["context"] == "loading"  # a key named "context" is not doubled
     with service.event_log.reader() as con:
         [(attrs,)] = con.execute(f"SELECT attributes FROM {schema.SPAN_EVENTS}").fetchall()
     event = json.loads(attrs)

@@ -1,9 +1,8 @@
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
-from telemetry.settings import TelemetrySettings
+from telemetry.settings import TelemetrySettings, TelemetrySettingsError
 
 
 def test_data_home_defaults_to_dot_peft_studio(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -42,13 +41,13 @@ def test_do_not_track_is_read_leniently(monkeypatch: pytest.MonkeyPatch, value: 
     ],
 )
 def test_wrong_configuration_raises_a_clear_error(kwargs: dict[str, object], tmp_path: Path) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(TelemetrySettingsError):
         TelemetrySettings(home=tmp_path, **kwargs)
 
 
 def test_wrong_configuration_from_the_environment_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PEFT_TELEMETRY_QUEUE_SIZE", "not a number")
-    with pytest.raises(ValidationError, match="queue_size"):
+    with pytest.raises(TelemetrySettingsError, match="PEFT_TELEMETRY_QUEUE_SIZE"):
         TelemetrySettings()
 
 
