@@ -175,6 +175,9 @@ class EventLog:
             "memory_limit": memory_limit.strip(),
             "threads": threads,
             "enable_external_access": False,
+            # Nothing is downloaded or loaded behind the app's back, whatever SQL runs.
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
         }
         self._db = _registry.attach(self.path, self._config, float(linger_s))
         self._closed = False
@@ -197,6 +200,24 @@ class EventLog:
         self._check_open()
         with self._db.cursor(self.lock_timeout_s) as cur:
             yield cur
+
+    @contextlib.contextmanager
+    def read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection DuckDB itself opened read-only (``access_mode=read_only``), for SQL a user typed:
+        no statement run on it can change the file. Holds the inter-process lock (this process's shared
+        instance closed) for the block; keep it short. Raises ``EventLogError``."""
+        self._check_open()
+        with self.reader():
+            pass  # creates and migrates the file if it is new: a read-only open needs it to exist
+        with self._db.exclusive(self.lock_timeout_s):
+            try:
+                conn = duckdb.connect(str(self.path), read_only=True, config=self._config)
+            except duckdb.Error as exc:
+                raise EventLogError(f"cannot open the event log read-only ({type(exc).__name__})") from exc
+            try:
+                yield conn
+            finally:
+                conn.close()
 
     def stats(self) -> EventLogStats:
         with self.reader() as cur:
