@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import tempfile
 import time
 from pathlib import Path
 
+from exporters.fs import PRIVATE_FILE_MODE, fsync_dir, make_private_dirs, restrict_to_owner, wipe
+
 _TMP_SUFFIX = ".tmp-write"
 #: A temp file this old is abandoned whatever its name says (its pid may have been reused).
 STALE_TEMP_AGE_S = 3600.0
-PRIVATE_DIR_MODE = 0o700
-PRIVATE_FILE_MODE = 0o600
 #: The folders of the data home the library creates (config, event log, default exports).
 HOME_FOLDERS = ("config", "telemetry", "exports")
 
@@ -46,35 +45,6 @@ def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> N
     fsync_dir(path.parent)
 
 
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or unlink in ``folder`` durable (best effort: not every platform can)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def make_private_dirs(folder: Path) -> None:
-    """Create ``folder`` and any missing parents with mode 0700 (``mkdir(parents=True)`` would give the
-    parents the umask's mode)."""
-    missing: list[Path] = []
-    current = folder
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    for part in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            part.mkdir(mode=PRIVATE_DIR_MODE)
-
-
 def open_private(path: Path) -> int:
     """Create (or truncate) ``path`` for writing with mode 0600 from the start; returns the descriptor."""
     make_private_dirs(path.parent)
@@ -89,24 +59,12 @@ def secure_home(home: Path) -> None:
 
     Creates nothing (a consent-off start writes no file). Folders a user pointed elsewhere are theirs.
     """
-    if os.name != "posix":
-        return  # see the module docstring
     for folder in (home, *(home / name for name in HOME_FOLDERS)):
-        _repair(folder, PRIVATE_DIR_MODE)
+        restrict_to_owner(folder)
         if folder == home or not folder.is_dir():
             continue
         with contextlib.suppress(OSError):
-            for entry in folder.iterdir():
-                _repair(entry, PRIVATE_DIR_MODE if entry.is_dir() else PRIVATE_FILE_MODE)
-
-
-def _repair(path: Path, mode: int) -> None:
-    with contextlib.suppress(OSError):
-        info = path.lstat()
-        if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
-            return
-        if stat.S_IMODE(info.st_mode) & ~mode:
-            os.chmod(path, stat.S_IMODE(info.st_mode) & mode)
+            restrict_to_owner(*folder.iterdir())
 
 
 def remove_stale_temp_files(folder: Path, *, now: float | None = None) -> int:
@@ -156,3 +114,21 @@ def _process_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def erase_library_files(home: Path) -> int:
+    """Overwrite and remove what the library wrote under ``home`` besides the event log (which
+    ``EventLog.erase`` handles): default exports, the server's export temp files, and config files set
+    aside as damaged. Files the user exported elsewhere are theirs. Returns how many paths went."""
+    doomed: list[Path] = []
+    exports, config = home / "exports", home / "config"
+    if exports.is_dir():
+        doomed += list(exports.iterdir())
+    if config.is_dir():
+        doomed += [p for p in config.iterdir() if ".corrupt-" in p.name]
+    for path in doomed:
+        with contextlib.suppress(FileNotFoundError):
+            wipe(path)
+    for folder in (exports, config):
+        fsync_dir(folder)
+    return len(doomed)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import collections
 import logging
+import os
 import threading
 import time
 import uuid
@@ -49,6 +50,7 @@ from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanPro
 from processors.background import BackgroundSpanProcessor, BatchExportingProcessor
 from processors.consent import ConsentGatedMetricExporter, ConsentGateProcessor, ConsentSampler
 from telemetry._background_io import SerialExecutor
+from telemetry._files import erase_library_files, open_private
 from telemetry.consent import ConsentStore
 from telemetry.events import ErrorRecord, EventRecord, PerformanceRecord, SpanFactory, current_parent
 from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
@@ -343,8 +345,7 @@ class TelemetryService:
 
         def run() -> ExportSummary:
             self._background.force_flush()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as out:
+            with os.fdopen(open_private(target), "wb") as out:  # 0600 in a 0700 folder
                 return write_otlp_json(self.event_log, out, start_ns=start_ns, end_ns=end_ns)
 
         return self._io.submit(run)
@@ -362,6 +363,7 @@ class TelemetryService:
             self._background.force_flush()
             self._metric_reader.force_flush()
             self.event_log.erase()
+            erase_library_files(self.settings.home)  # default exports, set-aside config files
             self.consent.rotate_identity()
             # Keyed hashes cached under the old secret must not outlive it.
             self.anonymizer.clear_caches()

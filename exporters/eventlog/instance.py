@@ -36,6 +36,7 @@ from typing import Any
 import duckdb
 
 from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout
+from exporters.eventlog.files import make_private_dirs, restrict_to_owner, wal_path
 from exporters.eventlog.lock import FileLock
 from exporters.eventlog.migrate import migrate
 
@@ -53,10 +54,6 @@ _YIELD_WAIT_S = 0.1  # after handing over, how long we let the waiter go first
 _LOCK_CONFLICT = "Could not set lock"
 _WAL_POSITION = re.compile(r"byte position (\d+)")
 _FORK_ORPHANS: list[duckdb.DuckDBPyConnection] = []
-
-
-def wal_path(db: Path) -> Path:
-    return db.with_name(db.name + ".wal")
 
 
 def _is_fatal(exc: BaseException) -> bool:
@@ -243,13 +240,14 @@ class SharedDatabase:
             self._yielded = False
             self._lock.let_waiters_in(_YIELD_WAIT_S)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.path.parent)
             if not self._lock.acquire(max(deadline - time.monotonic(), 0.0)):
                 raise EventLogLockTimeout("event log is locked by another process")
         except OSError as exc:
             raise EventLogError(f"cannot use the event log folder ({type(exc).__name__})") from exc
         try:
             conn = self._connect(deadline)
+            restrict_to_owner(self.path, wal_path(self.path), self._lock.path, self._lock.want_path)
             try:
                 migrate(conn)
             except BaseException:
@@ -313,6 +311,7 @@ class SharedDatabase:
         try:
             if conn is not None:
                 conn.close()
+                restrict_to_owner(self.path, wal_path(self.path))  # a WAL DuckDB created since the open
         finally:
             if not keep_lock:
                 self._lock.release()

@@ -223,7 +223,7 @@ class EventLog:
         with self.reader() as cur:
             row = _migrate.first_row(cur, _STATS)
             version = _migrate.current_version(cur)
-            size = sum(p.stat().st_size for p in (self.path, self._wal_path()) if p.exists())
+            size = sum(p.stat().st_size for p in (self.path, _files.wal_path(self.path)) if p.exists())
         assert row is not None
         return EventLogStats(
             path=str(self.path),
@@ -276,6 +276,8 @@ class EventLog:
                 # DuckDB's message may quote a value; the caller logs ours only.
                 raise EventLogError(f"append failed ({type(exc).__name__})") from exc
             stored.update(added)
+            # DuckDB (re)creates the WAL with the umask's mode after a checkpoint; two lstat calls a batch.
+            _files.restrict_to_owner(self.path, _files.wal_path(self.path))
             if self._prune_due(rows):
                 try:
                     self._prune_with(cur)
@@ -368,9 +370,6 @@ class EventLog:
                 raise EventLogError(f"erase failed ({type(exc).__name__})") from exc
         with self._prune_lock:
             self._rows_since_prune = 0
-
-    def _wal_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".wal")
 
     # -- life cycle -----------------------------------------------------------------------------------
 

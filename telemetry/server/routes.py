@@ -29,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 
 from analytics import Analytics, AnalyticsFilter, AnalyticsReport
 from exporters.eventlog import EventLogError
+from exporters.fs import make_private_dirs
 from telemetry.server.deps import get_service, require_token
 from telemetry.server.fastroute import JsonRoute
 from telemetry.server.limits import CheckedRoute
@@ -226,7 +227,7 @@ async def export(
     while a slow client downloads), which is unlinked at once and streamed from its open descriptor.
     """
     folder = service.settings.home / "exports"
-    await run_in_threadpool(folder.mkdir, parents=True, exist_ok=True)
+    await run_in_threadpool(make_private_dirs, folder)
     fd, name = tempfile.mkstemp(prefix=".server-export-", suffix=".jsonl", dir=folder)  # mode 0600
     os.close(fd)
     try:
