@@ -42,7 +42,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,11 @@ _DELETE_ORPHAN_RESOURCES = (
 _DELETE_SPANS_BEFORE = f"DELETE FROM {schema.SPANS} WHERE start_ns < ?"  # noqa: S608
 _DELETE_EVENTS_BEFORE = f"DELETE FROM {schema.SPAN_EVENTS} WHERE time_ns < ?"  # noqa: S608
 _DELETE_POINTS_BEFORE = f"DELETE FROM {schema.METRIC_POINTS} WHERE time_ns < ?"  # noqa: S608
+# The newest span or metric point stored before a given instant (NULL when there is none).
+_NEWEST_BEFORE = (
+    f"SELECT greatest((SELECT max(start_ns) FROM {schema.SPANS} WHERE start_ns < ?), "  # noqa: S608
+    f"(SELECT max(time_ns) FROM {schema.METRIC_POINTS} WHERE time_ns < ?))"
+)
 _COUNT_SPANS = f"SELECT count(*) FROM {schema.SPANS}"  # noqa: S608
 _COUNT_POINTS = f"SELECT count(*) FROM {schema.METRIC_POINTS}"  # noqa: S608
 # The start of the oldest span to keep; ties at that instant are kept too.
@@ -153,6 +158,7 @@ class EventLog:
         linger_s: float = DEFAULT_LINGER_S,
         prune_every_rows: int = 10_000,
         prune_interval_s: float = 60.0,
+        clock: Callable[[], int] = time.time_ns,
     ) -> None:
         _positive_int("max_events", max_events)
         _positive_int("threads", threads)
@@ -185,6 +191,11 @@ class EventLog:
         self._rows_since_prune = 0
         self._last_prune = float("-inf")
         self._prune_failed_logged = False
+        self._clock = clock
+        # Rows older than this were in the file before this process could write: the history a clock
+        # that jumped ahead must not wipe (see _age_cutoff).
+        self._created_ns = clock()
+        self._clock_jump_logged = False
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -318,13 +329,14 @@ class EventLog:
             return self._prune_with(cur)
 
     def _prune_with(self, cur: duckdb.DuckDBPyConnection) -> int:
-        age_cutoff = time.time_ns() - int(self.max_age_days * _NS_PER_DAY)
         removed = 0
         try:
             cur.begin()
             try:
-                for sql in (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE, _DELETE_POINTS_BEFORE):
-                    removed += _deleted(cur.execute(sql, [age_cutoff]))
+                age_cutoff = self._age_cutoff(cur)
+                if age_cutoff is not None:
+                    for sql in (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE, _DELETE_POINTS_BEFORE):
+                        removed += _deleted(cur.execute(sql, [age_cutoff]))
                 removed += self._cap(cur, _COUNT_SPANS, _NTH_NEWEST_SPAN, (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE))
                 removed += self._cap(cur, _COUNT_POINTS, _NTH_NEWEST_POINT, (_DELETE_POINTS_BEFORE,))
                 if removed:
@@ -338,6 +350,34 @@ class EventLog:
         except duckdb.Error as exc:
             raise EventLogError(f"prune failed ({type(exc).__name__})") from exc
         return removed
+
+    def _age_cutoff(self, cur: duckdb.DuckDBPyConnection) -> int | None:
+        """Rows older than this go, or None when the clock cannot be trusted to say so.
+
+        A clock that jumped ahead (a wrong RTC, a VM restored from a snapshot) would make every stored
+        row look old. The check: if the age cut would remove *all* the history that was in the file
+        before this ``EventLog`` existed, the clock disagrees with the log; age pruning is skipped (the
+        count cap still bounds the file) and that is logged once. A log left unused longer than
+        ``max_age_days`` looks the same and is pruned by the next process instead, once the rows of
+        this one are its history.
+        """
+        now = self._clock()
+        cutoff = now - int(self.max_age_days * _NS_PER_DAY)
+        row = _migrate.first_row(cur, _NEWEST_BEFORE, [self._created_ns, self._created_ns])
+        newest_before = row[0] if row else None
+        if newest_before is None or newest_before >= cutoff:
+            return cutoff
+        if not self._clock_jump_logged:
+            self._clock_jump_logged = True
+            logger.warning(
+                "event log: the clock reads %.1f days after the newest event stored before this process "
+                "started, so pruning by age (%s days) would remove all earlier events at once; age pruning "
+                "is skipped in this process (the max_events cap still applies). If the clock is wrong, fix "
+                "it; if the log was unused that long, the next start prunes it.",
+                (now - newest_before) / _NS_PER_DAY,
+                f"{self.max_age_days:g}",
+            )
+        return None
 
     def _cap(self, cur: duckdb.DuckDBPyConnection, count_sql: str, nth_sql: str, deletes: tuple[str, ...]) -> int:
         found = _migrate.first_row(cur, count_sql)
