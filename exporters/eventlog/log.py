@@ -17,8 +17,9 @@ call; ``append_many`` puts a batch's spans and their events in the same transact
 both or neither. Every connection runs with ``memory_limit`` (without it DuckDB grew ~325 MiB per million
 rows written), few threads and ``enable_external_access=false`` (SQL cannot read local files).
 
-Bounded storage: after every ``prune_every_rows`` appended rows or ``prune_interval_s`` seconds, rows older
-than ``max_age_days`` (default 90 days) are deleted, and only the newest ``max_events`` spans (default
+Bounded storage (``prune.py``): after every ``prune_every_rows`` appended rows or ``prune_interval_s``
+seconds, rows older than ``max_age_days`` (default 90 days; not while the clock disagrees with the
+stored history) are deleted, and only the newest ``max_events`` spans (default
 1,000,000, ~130 MiB) and metric points are kept, oldest first out. Span events go with the time window of
 their spans. The consent ledger is never pruned: it is the proof of what the user agreed to.
 
@@ -40,7 +41,6 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -56,6 +56,7 @@ from exporters.eventlog import registry as _registry
 from exporters.eventlog import schema
 from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout
 from exporters.eventlog.instance import logger
+from exporters.eventlog.prune import Pruner
 
 __all__ = [
     "EventLog",
@@ -66,7 +67,6 @@ __all__ = [
 ]
 
 _MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
-_NS_PER_DAY = 86_400 * 1_000_000_000
 # How long the file stays open after its last use. An open, idle instance costs ~7 ms of CPU per second
 # (the handover probe, ``exporters/eventlog/instance.py``); closing and reopening it ~40 ms. Measured with an app
 # sending 5 events a second (default 0.5 s flush): lingering 0.5 s reopened the file at every flush and
@@ -84,24 +84,6 @@ _INSERT[schema.RESOURCES] = (
     f"INSERT INTO {schema.RESOURCES} BY NAME SELECT * FROM {_BATCH_VIEW} b "  # noqa: S608
     f"WHERE NOT EXISTS (SELECT 1 FROM {schema.RESOURCES} r WHERE r.resource_id = b.resource_id)"
 )
-# Resources no span refers to any more (after pruning); NULL-safe, unlike NOT IN.
-_DELETE_ORPHAN_RESOURCES = (
-    f"DELETE FROM {schema.RESOURCES} r WHERE NOT EXISTS "  # noqa: S608
-    f"(SELECT 1 FROM {schema.SPANS} s WHERE s.resource_id = r.resource_id)"
-)
-_DELETE_SPANS_BEFORE = f"DELETE FROM {schema.SPANS} WHERE start_ns < ?"  # noqa: S608
-_DELETE_EVENTS_BEFORE = f"DELETE FROM {schema.SPAN_EVENTS} WHERE time_ns < ?"  # noqa: S608
-_DELETE_POINTS_BEFORE = f"DELETE FROM {schema.METRIC_POINTS} WHERE time_ns < ?"  # noqa: S608
-# The newest span or metric point stored before a given instant (NULL when there is none).
-_NEWEST_BEFORE = (
-    f"SELECT greatest((SELECT max(start_ns) FROM {schema.SPANS} WHERE start_ns < ?), "  # noqa: S608
-    f"(SELECT max(time_ns) FROM {schema.METRIC_POINTS} WHERE time_ns < ?))"
-)
-_COUNT_SPANS = f"SELECT count(*) FROM {schema.SPANS}"  # noqa: S608
-_COUNT_POINTS = f"SELECT count(*) FROM {schema.METRIC_POINTS}"  # noqa: S608
-# The start of the oldest span to keep; ties at that instant are kept too.
-_NTH_NEWEST_SPAN = f"SELECT start_ns FROM {schema.SPANS} ORDER BY start_ns DESC LIMIT 1 OFFSET ?"  # noqa: S608
-_NTH_NEWEST_POINT = f"SELECT time_ns FROM {schema.METRIC_POINTS} ORDER BY time_ns DESC LIMIT 1 OFFSET ?"  # noqa: S608
 _STATS = f"""
 SELECT
     (SELECT count(*) FROM {schema.SPANS}),
@@ -172,11 +154,14 @@ class EventLog:
         self.path = Path(path).expanduser().absolute()
         if self.path.name == "" or str(path).strip() == "":
             raise ValueError("path must name a file")
-        self.max_events = max_events
-        self.max_age_days = float(max_age_days)
         self.lock_timeout_s = float(lock_timeout_s)
-        self.prune_every_rows = prune_every_rows
-        self.prune_interval_s = float(prune_interval_s)
+        self._pruner = Pruner(
+            max_events=max_events,
+            max_age_days=float(max_age_days),
+            every_rows=prune_every_rows,
+            interval_s=float(prune_interval_s),
+            clock=clock,
+        )
         self._config: dict[str, Any] = {
             "memory_limit": memory_limit.strip(),
             "threads": threads,
@@ -187,15 +172,7 @@ class EventLog:
         }
         self._db = _registry.attach(self.path, self._config, float(linger_s))
         self._closed = False
-        self._prune_lock = threading.Lock()
-        self._rows_since_prune = 0
-        self._last_prune = float("-inf")
         self._prune_failed_logged = False
-        self._clock = clock
-        # Rows older than this were in the file before this process could write: the history a clock
-        # that jumped ahead must not wipe (see _age_cutoff).
-        self._created_ns = clock()
-        self._clock_jump_logged = False
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -264,32 +241,22 @@ class EventLog:
         with self._db.cursor(self.lock_timeout_s) as cur:
             stored = self._db.stored_resources()
             added: list[str] = []
-            try:
-                cur.begin()
-                try:
-                    for table, data in todo:
-                        if table == schema.RESOURCES:
-                            ids = _resource_ids_to_store(data, stored)
-                            if ids is None:
-                                continue  # the usual case: this process's one resource, written already
-                            added = ids
-                        cur.register(_BATCH_VIEW, data)
-                        try:
-                            cur.execute(_INSERT[table])
-                        finally:
-                            cur.unregister(_BATCH_VIEW)
-                    cur.commit()
-                except BaseException:
-                    with contextlib.suppress(duckdb.Error):
-                        cur.rollback()
-                    raise
-            except duckdb.Error as exc:
-                # DuckDB's message may quote a value; the caller logs ours only.
-                raise EventLogError(f"append failed ({type(exc).__name__})") from exc
+            with _migrate.transaction(cur, "append"):
+                for table, data in todo:
+                    if table == schema.RESOURCES:
+                        ids = _resource_ids_to_store(data, stored)
+                        if ids is None:
+                            continue  # the usual case: this process's one resource, written already
+                        added = ids
+                    cur.register(_BATCH_VIEW, data)
+                    try:
+                        cur.execute(_INSERT[table])
+                    finally:
+                        cur.unregister(_BATCH_VIEW)
             stored.update(added)
             # DuckDB (re)creates the WAL with the umask's mode after a checkpoint; two lstat calls a batch.
             _files.restrict_to_owner(self.path, _files.wal_path(self.path))
-            if self._prune_due(rows):
+            if self._pruner.due(rows):
                 try:
                     self._prune_with(cur)
                 except EventLogError as exc:
@@ -312,16 +279,6 @@ class EventLog:
 
     # -- bounding -------------------------------------------------------------------------------------
 
-    def _prune_due(self, rows: int) -> bool:
-        with self._prune_lock:
-            self._rows_since_prune += rows
-            now = time.monotonic()
-            if self._rows_since_prune < self.prune_every_rows and now - self._last_prune < self.prune_interval_s:
-                return False
-            self._rows_since_prune = 0
-            self._last_prune = now
-            return True
-
     def prune(self) -> int:
         """Delete what is over the count cap or the age cap now; return how many rows went."""
         self._check_open()
@@ -329,64 +286,10 @@ class EventLog:
             return self._prune_with(cur)
 
     def _prune_with(self, cur: duckdb.DuckDBPyConnection) -> int:
-        removed = 0
-        try:
-            cur.begin()
-            try:
-                age_cutoff = self._age_cutoff(cur)
-                if age_cutoff is not None:
-                    for sql in (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE, _DELETE_POINTS_BEFORE):
-                        removed += _deleted(cur.execute(sql, [age_cutoff]))
-                removed += self._cap(cur, _COUNT_SPANS, _NTH_NEWEST_SPAN, (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE))
-                removed += self._cap(cur, _COUNT_POINTS, _NTH_NEWEST_POINT, (_DELETE_POINTS_BEFORE,))
-                if removed:
-                    cur.execute(_DELETE_ORPHAN_RESOURCES)
-                    self._db.forget_stored_resources()
-                cur.commit()
-            except BaseException:
-                with contextlib.suppress(duckdb.Error):
-                    cur.rollback()
-                raise
-        except duckdb.Error as exc:
-            raise EventLogError(f"prune failed ({type(exc).__name__})") from exc
+        removed, resources_removed = self._pruner.prune(cur)
+        if resources_removed:
+            self._db.forget_stored_resources()
         return removed
-
-    def _age_cutoff(self, cur: duckdb.DuckDBPyConnection) -> int | None:
-        """Rows older than this go, or None when the clock cannot be trusted to say so.
-
-        A clock that jumped ahead (a wrong RTC, a VM restored from a snapshot) would make every stored
-        row look old. The check: if the age cut would remove *all* the history that was in the file
-        before this ``EventLog`` existed, the clock disagrees with the log; age pruning is skipped (the
-        count cap still bounds the file) and that is logged once. A log left unused longer than
-        ``max_age_days`` looks the same and is pruned by the next process instead, once the rows of
-        this one are its history.
-        """
-        now = self._clock()
-        cutoff = now - int(self.max_age_days * _NS_PER_DAY)
-        row = _migrate.first_row(cur, _NEWEST_BEFORE, [self._created_ns, self._created_ns])
-        newest_before = row[0] if row else None
-        if newest_before is None or newest_before >= cutoff:
-            return cutoff
-        if not self._clock_jump_logged:
-            self._clock_jump_logged = True
-            logger.warning(
-                "event log: the clock reads %.1f days after the newest event stored before this process "
-                "started, so pruning by age (%s days) would remove all earlier events at once; age pruning "
-                "is skipped in this process (the max_events cap still applies). If the clock is wrong, fix "
-                "it; if the log was unused that long, the next start prunes it.",
-                (now - newest_before) / _NS_PER_DAY,
-                f"{self.max_age_days:g}",
-            )
-        return None
-
-    def _cap(self, cur: duckdb.DuckDBPyConnection, count_sql: str, nth_sql: str, deletes: tuple[str, ...]) -> int:
-        found = _migrate.first_row(cur, count_sql)
-        if not found or found[0] <= self.max_events:
-            return 0
-        keep_from = _migrate.first_row(cur, nth_sql, [self.max_events - 1])
-        if not keep_from or keep_from[0] is None:
-            return 0
-        return sum(_deleted(cur.execute(sql, [keep_from[0]])) for sql in deletes)
 
     # -- erasing --------------------------------------------------------------------------------------
 
@@ -408,8 +311,7 @@ class EventLog:
                     conn.close()
             except (OSError, duckdb.Error) as exc:
                 raise EventLogError(f"erase failed ({type(exc).__name__})") from exc
-        with self._prune_lock:
-            self._rows_since_prune = 0
+        self._pruner.reset()
 
     # -- life cycle -----------------------------------------------------------------------------------
 
@@ -444,8 +346,3 @@ def _finite(name: str, value: object, *, zero_ok: bool) -> None:
         raise ValueError(f"{name} must be a finite number")
     if value < 0 or (value == 0 and not zero_ok):
         raise ValueError(f"{name} must be {'>= 0' if zero_ok else '> 0'}")
-
-
-def _deleted(result: duckdb.DuckDBPyConnection) -> int:
-    rows = result.fetchall()
-    return int(rows[0][0]) if rows else 0
