@@ -325,8 +325,11 @@ class TelemetryService:
     # -- data control --------------------------------------------------------------------------------
 
     def flush(self, timeout_s: float = 30.0) -> bool:
-        """Write everything recorded so far (spans and metrics). Blocks: for tests, CLIs and shutdown."""
+        """Write everything recorded so far (spans and metrics). Blocks: for tests, CLIs and shutdown.
+
+        False when something was not written: spans still waiting for a retry, or lost meanwhile."""
         deadline = time.monotonic() + timeout_s
+        lost_before = self._exporting.dropped_export_failed
         spans = self._background.force_flush(int(timeout_s * 1000))
         remaining = max(0.0, deadline - time.monotonic())
         metrics = self._metric_reader.force_flush(timeout_millis=remaining * 1000)
@@ -335,7 +338,9 @@ class TelemetryService:
             io_done.result(max(0.0, deadline - time.monotonic()))
         except Exception:
             return False
-        return bool(spans and metrics)
+        # Spans still held for a retry were not written; spans dropped meanwhile are lost.
+        written = not self._exporting.pending and self._exporting.dropped_export_failed == lost_before
+        return bool(spans and metrics) and written
 
     def export_all(
         self, path: Path | None = None, *, start_ns: int | None = None, end_ns: int | None = None
@@ -403,7 +408,9 @@ class TelemetryService:
         metrics_api.set_meter_provider(self.meter_provider)
 
     def shutdown(self, timeout: float | None = None) -> _Completed:
-        """Flush and stop, within ``timeout`` seconds even if the disk hangs. Safe to call twice."""
+        """Flush and stop, within ``timeout`` seconds even if the disk hangs. Safe to call twice.
+
+        False when spans were lost in this run (counted in ``stats().dropped_export_failed``)."""
         if self._closed:
             return _Completed(True)
         self._closed = True
@@ -417,7 +424,8 @@ class TelemetryService:
 
         try:
             self._background.shutdown(int(left() * 1000))
-            clean = not self._background.queued
+            # Any span the export lost in this run (a full disk, a log locked too long) makes it unclean.
+            clean = not self._background.queued and not self._exporting.dropped_export_failed
             self._metric_reader.shutdown(timeout_millis=left() * 1000)
             clean = self._io.shutdown(left()) and clean
             return _Completed(clean)

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from exporters.eventlog import schema
-from exporters.eventlog.errors import EventLogError
+from exporters.eventlog.errors import EventLogError, failure_message
 
 # Identifiers below come from schema constants, never from input.
 _VERSION_TABLE_EXISTS = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'"
@@ -55,7 +55,7 @@ def transaction(conn: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
                 conn.rollback()
             raise
     except duckdb.Error as exc:
-        raise EventLogError(f"{what} failed ({type(exc).__name__})") from exc
+        raise EventLogError(failure_message(what, exc)) from exc
 
 
 def current_version(conn: duckdb.DuckDBPyConnection) -> int:
