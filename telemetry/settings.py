@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from exporters.duckdb_config import MEMORY_LIMIT_PATTERN
+
 #: Bumped whenever what we collect changes; consent given under an older version is shown as such.
 CONSENT_POLICY_VERSION = "2026-11"
 
@@ -81,7 +83,7 @@ class TelemetrySettings(BaseSettings):
     )
     db_memory_limit: str = Field(
         default="32MB",
-        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        pattern=MEMORY_LIMIT_PATTERN,
         description=(
             "DuckDB memory_limit inside the host app: its buffer cache is what RSS grows by while events are"
             " written (measured over 300k events: 32MB ~45 MiB growth, 128MB ~170 MiB). `peft-telemetry"

@@ -50,6 +50,7 @@ import duckdb
 import pyarrow as pa
 from pydantic import BaseModel
 
+from exporters.duckdb_config import MEMORY_LIMIT_PATTERN
 from exporters.eventlog import files as _files
 from exporters.eventlog import migrate as _migrate
 from exporters.eventlog import registry as _registry
@@ -66,7 +67,7 @@ __all__ = [
     "EventLogStats",
 ]
 
-_MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+_MEMORY_LIMIT = re.compile(MEMORY_LIMIT_PATTERN)
 # How long the file stays open after its last use. An open, idle instance costs ~7 ms of CPU per second
 # (the handover probe, ``exporters/eventlog/instance.py``); closing and reopening it ~40 ms. Measured with an app
 # sending 5 events a second (default 0.5 s flush): lingering 0.5 s reopened the file at every flush and
