@@ -16,9 +16,26 @@ process may keep the file open for long. The rules here:
   lingering, a small daemon thread probes for waiters every ``_POLL_S``.
 * A foreign DuckDB connection that ignores our lock makes ``duckdb.connect`` fail with a lock conflict;
   that is retried with backoff until the timeout, then reported as ``EventLogLockTimeout``.
-* A write-ahead log DuckDB refuses to replay (flipped byte: checksum error) is moved aside to
-  ``<db>.wal.corrupt-<timestamp>``; the intact prefix before the damaged entry is replayed when DuckDB
-  names its position; the error is logged once, loudly, and the database opens.
+* A damaged database or WAL is set aside loudly and a fresh log opens (``recovery.py``). A write that
+  fails on I/O, memory or a full disk drains the instance, so the next use reopens DuckDB (which fixes
+  ``max_temp_directory_size`` from the free space at open). DuckDB I/O errors inside a ``cursor()``
+  block reach the caller as ``EventLogError``.
+
+Hand-over state, all under ``_cond`` (one ``threading.Condition``)::
+
+    CLOSED (_conn None) --first user: _busy, take lock, open--> OPEN (_refs > 0: in use)
+    OPEN --last user leaves--> LINGERING (_refs == 0, _idle_since set; the closer thread watches)
+    LINGERING --a user enters--> OPEN
+    LINGERING --linger_s idle, or a waiting process after _HANDOVER_IDLE_S--> CLOSED (closer thread)
+    OPEN --slice over and a process waits, or a failed write--> DRAINING (_draining: new users queue)
+    DRAINING --last user leaves--> CLOSED with _yielded (the next opener lets the waiter go first)
+    any --exclusive() (erase, read-only SQL)--> CLOSED, lock held, _busy until the block ends
+    any --close()--> _closed (terminal); a fork child: forget_after_fork() (the parent's stays theirs)
+
+``_busy`` marks the one thread that opens, closes or holds ``exclusive()``: others wait on the
+condition, never on I/O. ``_refs`` counts cursors handed out (nested uses on one thread included);
+``_yielded`` lives from a hand-over to the next open; ``_forked_while_open`` refuses use in a child
+forked while the parent had the file open.
 """
 
 from __future__ import annotations
