@@ -19,7 +19,6 @@ from typing import Any
 
 import duckdb
 
-from exporters.eventlog import EventLogError
 from telemetry.cli.common import (
     EXIT_OK,
     CliError,
@@ -85,8 +84,6 @@ def _run(settings: Any, sql: str, limit: int, timeout_s: float) -> tuple[list[st
                 raise CliError(_first_line(exc)) from None
             finally:
                 timer.cancel()
-    except EventLogError as exc:
-        raise CliError(f"cannot read the event log: {exc}") from None
     finally:
         log.close()
     truncated = limit > 0 and len(rows) > limit
