@@ -86,8 +86,9 @@ def open_event_log(settings: TelemetrySettings) -> EventLog:
     """The event log alone, with the same limits the service uses. Opening is lazy: nothing touches the
     file until the first read, and every read is a short hold of the shared lock."""
     from exporters.eventlog import EventLog
+    from exporters.fs import make_private_dirs
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(settings.data_dir)  # 0700, parents included
     return EventLog(
         settings.db_path,
         max_events=settings.max_events,

@@ -9,6 +9,7 @@ Modes:
                                 "failures F" (each failure's type on stderr).
   starts HOME N                 N process-start equivalents: a ConsentStore opened (which cleans up
                                 leftover temp files) and read; prints "failures F".
+  enable HOME                   a whole service started on HOME, enable() waited for; prints "failures F".
 """
 
 from __future__ import annotations
@@ -78,6 +79,22 @@ def starts(home: Path, n: int) -> None:
     print(f"failures {failures}", flush=True)
 
 
+def enable(home: Path) -> None:
+    failures = 0
+    settings = TelemetrySettings(
+        home=home, install_global=False, sample_resources=False, do_not_track=False, metrics_interval_s=3600
+    )
+    service = TelemetryService(settings)
+    try:
+        service.enable().result(60)
+    except Exception as exc:
+        failures += 1
+        print(type(exc).__name__, exc, file=sys.stderr)
+    finally:
+        service.shutdown(timeout=30)
+    print(f"failures {failures}", flush=True)
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "disable-forks":
@@ -86,5 +103,7 @@ if __name__ == "__main__":
         writes(Path(sys.argv[2]), int(sys.argv[3]))
     elif mode == "starts":
         starts(Path(sys.argv[2]), int(sys.argv[3]))
+    elif mode == "enable":
+        enable(Path(sys.argv[2]))
     else:
         raise SystemExit(f"unknown mode {mode}")

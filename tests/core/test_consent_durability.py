@@ -60,8 +60,9 @@ def test_sigkill_right_after_disable_never_brings_consent_back(tmp_path: Path) -
 def test_concurrent_starts_and_consent_writes_never_fail(tmp_path: Path) -> None:
     home = tmp_path / "home"
     store(home).save()
-    children = [_spawn("writes", str(home), "150") for _ in range(3)]
-    children += [_spawn("starts", str(home), "300") for _ in range(2)]
+    children = [_spawn("writes", str(home), "120") for _ in range(3)]
+    children += [_spawn("starts", str(home), "200") for _ in range(2)]
+    children += [_spawn("enable", str(home)) for _ in range(3)]  # whole services starting together
     outputs = [child.communicate(timeout=120) for child in children]
     for (out, err), child in zip(outputs, children, strict=True):
         assert child.returncode == 0, err
