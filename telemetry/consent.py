@@ -1,8 +1,10 @@
 """Consent and the anonymous identity, persisted in the config file.
 
 The file ``<home>/config/telemetry_config.json`` holds whether the user agreed, when, under which policy
-version, and the anonymous id. It is written atomically. A file that is empty, truncated or not ours
-means *consent off*: it is moved aside for inspection (``*.corrupt-<time>``) and never crashes the app.
+version, and the anonymous id. It is written atomically and owner-only. Withdrawing consent is durable
+before ``set_enabled(False)`` returns (the file is fsynced then): a crash right after an opt-out never
+brings consent back. A file that is empty, truncated or not ours means *consent off*: it is moved aside
+for inspection (``*.corrupt-<time>``) and never crashes the app.
 
 The anonymous id is HMAC-SHA256 over machine information, keyed with a random per-install secret kept in
 its own file (mode 0600) and never recorded or exported: nobody holding the machine's identifiers can
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from telemetry._files import atomic_write, remove_stale_temp_files
+from telemetry._files import atomic_write, remove_stale_temp_files, secure_home
 
 _logger = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ class ConsentStore:
         self.do_not_track = do_not_track
         self.policy_version = policy_version
         self._lock = threading.Lock()
+        if config_path.parent.name == "config":  # the data home's layout: <home>/config/<file>
+            secure_home(config_path.parent.parent)
         remove_stale_temp_files(config_path.parent)
         self._secret = self._load_or_create_secret()
         self.record = self._load_record()
@@ -89,7 +93,12 @@ class ConsentStore:
     # -- changes -------------------------------------------------------------------------------------
 
     def set_enabled(self, enabled: bool) -> bool:
-        """Record the user's choice in memory at once; persist with :meth:`save`. Returns the effective state."""
+        """Record the user's choice in memory at once. Returns the effective state.
+
+        Granting is persisted by :meth:`save` (in the background). Withdrawing is written and fsynced
+        here, before returning: an opt-out must survive a crash that follows it. A failed write is
+        logged (the choice still holds for this run) and raised again by the later :meth:`save`.
+        """
         with self._lock:
             self.record = self.record.model_copy(
                 update={
@@ -99,6 +108,16 @@ class ConsentStore:
                 }
             )
             self.enabled = enabled and not self.do_not_track
+            if not enabled:
+                try:
+                    self._write_locked()
+                except OSError as exc:
+                    _logger.error(
+                        "telemetry: the opt-out could not be saved (%s); it holds for this run only. "
+                        "Free disk space or make %s writable, then opt out again",
+                        type(exc).__name__,
+                        self._config_path.parent,
+                    )
             return self.enabled
 
     def rotate_identity(self) -> str:
@@ -112,10 +131,14 @@ class ConsentStore:
             return self.anonymous_id
 
     def save(self) -> None:
+        """Write the record durably (temp file, fsync, rename, fsync of the folder)."""
         with self._lock:
-            data = self.record.model_dump_json(indent=2).encode()
-            atomic_write(self._config_path, data, mode=0o600)
-            self._seen = self._file_state()
+            self._write_locked()
+
+    def _write_locked(self) -> None:
+        data = self.record.model_dump_json(indent=2).encode()
+        atomic_write(self._config_path, data, mode=0o600)
+        self._seen = self._file_state()
 
     def refresh(self) -> bool:
         """Pick up a change another process made (``peft-telemetry disable``, the service's delete).

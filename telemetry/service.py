@@ -44,6 +44,7 @@ from analytics import Analytics
 from exporters.debug import StderrSpanExporter
 from exporters.duckdb_exporter import DuckDBMetricExporter, DuckDBSpanExporter
 from exporters.eventlog import EventLog, schema
+from exporters.fs import make_private_dirs
 from exporters.otlp_json import ExportSummary, write_otlp_json
 from processors.anonymizer import Anonymizer, PrivacyPolicy
 from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanProcessor
@@ -52,6 +53,7 @@ from processors.consent import ConsentGatedMetricExporter, ConsentGateProcessor,
 from telemetry import capture
 from telemetry._background_io import SerialExecutor
 from telemetry._export_names import default_export_path
+from telemetry._files import erase_library_files, open_private
 from telemetry.consent import ConsentStore
 from telemetry.events import ErrorRecord, EventRecord, PerformanceRecord, SpanFactory, current_parent
 from telemetry.pending import Pending, pending_from
@@ -335,8 +337,11 @@ class TelemetryService:
     # -- data control --------------------------------------------------------------------------------
 
     def flush(self, timeout_s: float = 30.0) -> bool:
-        """Write everything recorded so far (spans and metrics). Blocks: for tests, CLIs and shutdown."""
+        """Write everything recorded so far (spans and metrics). Blocks: for tests, CLIs and shutdown.
+
+        False when something was not written: spans still waiting for a retry, or lost meanwhile."""
         deadline = time.monotonic() + timeout_s
+        lost_before = self._exporting.dropped_export_failed
         spans = self._background.force_flush(int(timeout_s * 1000))
         remaining = max(0.0, deadline - time.monotonic())
         metrics = self._metric_reader.force_flush(timeout_millis=remaining * 1000)
@@ -345,7 +350,9 @@ class TelemetryService:
             io_done.result(max(0.0, deadline - time.monotonic()))
         except Exception:
             return False
-        return bool(spans and metrics)
+        # Spans still held for a retry were not written; spans dropped meanwhile are lost.
+        written = not self._exporting.pending and self._exporting.dropped_export_failed == lost_before
+        return bool(spans and metrics) and written
 
     def export_all(
         self, path: str | os.PathLike[str] | None = None, *, start_ns: int | None = None, end_ns: int | None = None
@@ -358,9 +365,9 @@ class TelemetryService:
 
         def run() -> ExportSummary:
             self._background.force_flush()
-            if path is None:  # our own exports folder; a folder the caller named must already exist
-                target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as out:
+            if path is None:  # our own exports folder (0700); a folder the caller named must already exist
+                make_private_dirs(target.parent)
+            with os.fdopen(open_private(target), "wb") as out:  # 0600 from the start
                 return write_otlp_json(self.event_log, out, start_ns=start_ns, end_ns=end_ns)
 
         return pending_from(self._io.submit(run), "export")
@@ -378,6 +385,7 @@ class TelemetryService:
             self._background.force_flush()
             self._metric_reader.force_flush()
             self.event_log.erase()
+            erase_library_files(self.settings.home)  # default exports, set-aside config files
             self.consent.rotate_identity()
             # Keyed hashes cached under the old secret must not outlive it.
             self.anonymizer.clear_caches()
@@ -417,7 +425,9 @@ class TelemetryService:
         metrics_api.set_meter_provider(self.meter_provider)
 
     def shutdown(self, timeout: float | None = None) -> _Completed:
-        """Flush and stop, within ``timeout`` seconds even if the disk hangs. Safe to call twice."""
+        """Flush and stop, within ``timeout`` seconds even if the disk hangs. Safe to call twice.
+
+        False when spans were lost in this run (counted in ``stats().dropped_export_failed``)."""
         if self._closed:
             return _Completed(True)
         self._closed = True
@@ -432,7 +442,8 @@ class TelemetryService:
 
         try:
             self._background.shutdown(int(left() * 1000))
-            clean = not self._background.queued
+            # Any span the export lost in this run (a full disk, a log locked too long) makes it unclean.
+            clean = not self._background.queued and not self._exporting.dropped_export_failed
             self._metric_reader.shutdown(timeout_millis=left() * 1000)
             clean = self._io.shutdown(left()) and clean
             return _Completed(clean)

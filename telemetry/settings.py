@@ -21,6 +21,8 @@ from telemetry.settings_errors import TelemetrySettingsError, TelemetrySettingsW
 
 __all__ = ["CONSENT_POLICY_VERSION", "TelemetrySettings", "TelemetrySettingsError", "TelemetrySettingsWarning"]
 
+from exporters.duckdb_config import MEMORY_LIMIT_PATTERN
+
 #: Bumped whenever what we collect changes; consent given under an older version is shown as such.
 CONSENT_POLICY_VERSION = "2026-11"
 
@@ -88,7 +90,7 @@ class TelemetrySettings(BaseSettings):
     )
     db_memory_limit: str = Field(
         default="32MB",
-        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        pattern=MEMORY_LIMIT_PATTERN,
         description=(
             "DuckDB memory_limit inside the host app: its buffer cache is what RSS grows by while events are"
             " written, so this bounds the app's memory growth. `peft-telemetry serve`, whose job is the"

@@ -7,9 +7,10 @@ Modules, each owning one thing:
 - ``lock``: the cross-process file lock beside the database.
 - ``registry``: one instance per database path within the process.
 - ``schema``: tables, columns and the schema version (the single home of every table and column name).
-- ``migrate``: upgrades files written by older schema versions.
+- ``migrate``: upgrades files written by older schema versions; the one ``transaction()`` helper.
+- ``prune``: bounded storage (count and age caps, a clock that jumped is not trusted).
 - ``arrow``: finished spans and metric points -> Arrow tables for bulk inserts.
-- ``files``: the database's companion files (WAL, spill folder) and durable folder writes.
+- ``files``: the database's companion files (WAL, set-aside copies, spill folder), owner-only modes.
 - ``errors``: the typed errors readers and writers see.
 """
 

@@ -21,6 +21,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
+from exporters._sdk import SPAN_ATTRIBUTES, SPAN_EVENTS, SPAN_LINKS, plain_attributes, sequence_of
 from exporters.eventlog import schema
 
 _SQL_TO_ARROW: dict[str, pa.DataType] = {
@@ -72,7 +73,6 @@ _A_METRIC_VALUE = schema.ATTR_METRIC_VALUE
 _A_METRIC_UNIT = schema.ATTR_METRIC_UNIT
 
 _dumps: Callable[[Any], bytes] = orjson.dumps
-_EMPTY: Mapping[str, Any] = {}
 
 
 def clean(value: Any) -> Any:
@@ -163,38 +163,6 @@ def _redactions(value: Any) -> bytes | None:
     return None
 
 
-def plain_attributes(raw: Any) -> Mapping[str, Any]:
-    """An attribute mapping (a span's, an event's, a link's) as a plain dict, for reading only.
-
-    ``dict(span.attributes)`` walks the SDK's ``BoundedAttributes`` through Python-level ``__iter__`` and
-    ``__getitem__`` (~14 us for 10 attributes, half of this module's budget). The SDK keeps a plain dict
-    inside (``_dict``), and spans rebuilt by a processor usually carry a plain dict: those are returned as
-    they are, never changed. Anything else is copied the public way; tests pin that the fast way is taken."""
-    if raw is None:
-        return _EMPTY
-    if type(raw) is dict:
-        return raw
-    inner = getattr(raw, "_dict", None)
-    if type(inner) is dict:
-        return inner
-    return dict(raw)
-
-
-def _sequence_of(raw: Any) -> Sequence[Any]:
-    """A span's events or links without the public property's copy: ``span.events`` builds a tuple
-    through the SDK ``BoundedList``'s Python-level ``__iter__`` (~2 us per span even when empty)."""
-    if raw is None:
-        return ()
-    if type(raw) is tuple or type(raw) is list:
-        # First: a rebuilt span's ``()`` / list. Probing a tuple for ``_dq`` raises and catches an
-        # AttributeError inside getattr, the dearest line of this module per span (callgrind).
-        return raw
-    inner = getattr(raw, "_dq", None)
-    if inner is not None:
-        return inner  # a deque: len() and iteration in C; spans are finished, so it no longer changes
-    return raw if isinstance(raw, list | tuple) else tuple(raw)
-
-
 def _hex32(value: int) -> str:
     return value.to_bytes(16, "big").hex()
 
@@ -220,7 +188,7 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
         trace_id = ctx.trace_id.to_bytes(16, "big").hex()
         span_id = ctx.span_id.to_bytes(8, "big").hex()
         parent = span.parent
-        attrs = plain_attributes(getattr(span, "_attributes", None))
+        attrs = plain_attributes(getattr(span, SPAN_ATTRIBUTES, None))
         name = span.name
         kind = span.kind
         start = span.start_time
@@ -247,8 +215,8 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
         error_type = get(_A_ERROR_TYPE)
         span_session = get(_A_SESSION)
 
-        raw_events = getattr(span, "_events", _MISSING)
-        events = span.events if raw_events is _MISSING else _sequence_of(raw_events)
+        raw_events = getattr(span, SPAN_EVENTS, _MISSING)
+        events = span.events if raw_events is _MISSING else sequence_of(raw_events)
         if events:
             for seq, event in enumerate(events):
                 ev_dict = plain_attributes(event.attributes)
@@ -257,8 +225,8 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
                     error_type = ev_dict.get(_EXCEPTION_TYPE)
                 add_event((trace_id, span_id, seq, ev_name, event.timestamp, to_json(ev_dict)))
 
-        raw_links = getattr(span, "_links", _MISSING)
-        links = span.links if raw_links is _MISSING else _sequence_of(raw_links)
+        raw_links = getattr(span, SPAN_LINKS, _MISSING)
+        links = span.links if raw_links is _MISSING else sequence_of(raw_links)
         links_json = (
             to_json(
                 [

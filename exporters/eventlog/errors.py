@@ -15,3 +15,23 @@ class EventLogLockTimeout(EventLogError):
 
 class EventLogClosed(EventLogError):
     """The ``EventLog`` was closed."""
+
+
+# What DuckDB and the OS say when the disk (or DuckDB's temp allowance fixed at open) is full.
+_DISK_FULL = ("No space left on device", "max_temp_directory_size", "Disk full", "disk is full")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return any(sign in str(exc) for sign in _DISK_FULL)
+
+
+def failure_message(what: str, exc: BaseException) -> str:
+    """A message for ``EventLogError`` that names the cause and the fix, never a recorded value (DuckDB's
+    own message may quote one, so it is not copied)."""
+    if is_disk_full(exc):
+        return (
+            f"{what} failed: the disk is full ({type(exc).__name__}). Free space where the event log is "
+            "stored; until then events wait in memory and are retried, and those over the limit are "
+            "dropped and counted"
+        )
+    return f"{what} failed ({type(exc).__name__})"

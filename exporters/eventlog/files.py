@@ -1,51 +1,31 @@
-"""Overwriting and removing the event log's files (for ``EventLog.erase``)."""
+"""The event log's files: owner-only modes, durable renames, overwriting and removing them.
+
+On POSIX the folders the event log creates are 0700 and its files 0600 (DuckDB creates the database and
+WAL with the umask's mode, so they are repaired at every open and close; the folder being 0700 already
+keeps others out in between). On Windows ``chmod`` only toggles the read-only flag: the user profile's
+ACL is what protects the files there.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 
-_WIPE_CHUNK = 1 << 20
+from exporters.fs import fsync_dir, make_private_dirs, restrict_to_owner, wipe
+
+__all__ = ["data_files", "fsync_dir", "make_private_dirs", "restrict_to_owner", "wal_path", "wipe"]
+
+
+def wal_path(db: Path) -> Path:
+    """DuckDB's write-ahead log of ``db``."""
+    return db.with_name(db.name + ".wal")
 
 
 def data_files(db: Path) -> list[Path]:
-    """Every file that may hold recorded data: the database, its WAL, set-aside WALs, the spill folder."""
+    """Every file that may hold recorded data: the database, its WAL, set-aside WALs and databases
+    (``*.corrupt-*``), the spill folder."""
     parent, name = db.parent, db.name
     if not parent.exists():
         return []
     found = [db, parent / f"{name}.tmp"]
-    found += sorted(p for p in parent.iterdir() if p.name.startswith(f"{name}.wal"))
+    found += sorted(p for p in parent.iterdir() if p.name.startswith((f"{name}.wal", f"{name}.corrupt-")))
     return [p for p in found if p.exists() or p.is_symlink()]
-
-
-def wipe(path: Path) -> None:
-    """Overwrite a file (or every file below a folder) with zeros, then remove it."""
-    if path.is_symlink():
-        path.unlink()
-        return
-    if path.is_dir():
-        for child in path.iterdir():
-            wipe(child)
-        path.rmdir()
-        return
-    if not path.exists():
-        return
-    size = path.stat().st_size
-    zeros = bytes(min(size, _WIPE_CHUNK))
-    with open(path, "r+b") as f:
-        left = size
-        while left > 0:
-            left -= f.write(zeros[: min(left, len(zeros))])
-        f.flush()
-        os.fsync(f.fileno())
-    path.unlink()
-
-
-def fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

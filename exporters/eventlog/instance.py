@@ -16,17 +16,32 @@ process may keep the file open for long. The rules here:
   lingering, a small daemon thread probes for waiters every ``_POLL_S``.
 * A foreign DuckDB connection that ignores our lock makes ``duckdb.connect`` fail with a lock conflict;
   that is retried with backoff until the timeout, then reported as ``EventLogLockTimeout``.
-* A write-ahead log DuckDB refuses to replay (flipped byte: checksum error) is moved aside to
-  ``<db>.wal.corrupt-<timestamp>``; the intact prefix before the damaged entry is replayed when DuckDB
-  names its position; the error is logged once, loudly, and the database opens.
+* A damaged database or WAL is set aside loudly and a fresh log opens (``recovery.py``). A write that
+  fails on I/O, memory or a full disk drains the instance, so the next use reopens DuckDB (which fixes
+  ``max_temp_directory_size`` from the free space at open). DuckDB I/O errors inside a ``cursor()``
+  block reach the caller as ``EventLogError``.
+
+Hand-over state, all under ``_cond`` (one ``threading.Condition``)::
+
+    CLOSED (_conn None) --first user: _busy, take lock, open--> OPEN (_refs > 0: in use)
+    OPEN --last user leaves--> LINGERING (_refs == 0, _idle_since set; the closer thread watches)
+    LINGERING --a user enters--> OPEN
+    LINGERING --linger_s idle, or a waiting process after _HANDOVER_IDLE_S--> CLOSED (closer thread)
+    OPEN --slice over and a process waits, or a failed write--> DRAINING (_draining: new users queue)
+    DRAINING --last user leaves--> CLOSED with _yielded (the next opener lets the waiter go first)
+    any --exclusive() (erase, read-only SQL)--> CLOSED, lock held, _busy until the block ends
+    any --close()--> _closed (terminal); a fork child: forget_after_fork() (the parent's stays theirs)
+
+``_busy`` marks the one thread that opens, closes or holds ``exclusive()``: others wait on the
+condition, never on I/O. ``_refs`` counts cursors handed out (nested uses on one thread included);
+``_yielded`` lives from a hand-over to the next open; ``_forked_while_open`` refuses use in a child
+forked while the parent had the file open.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -35,7 +50,9 @@ from typing import Any
 
 import duckdb
 
-from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout
+from exporters.eventlog import recovery
+from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, is_disk_full
+from exporters.eventlog.files import make_private_dirs, restrict_to_owner, wal_path
 from exporters.eventlog.lock import FileLock
 from exporters.eventlog.migrate import migrate
 
@@ -51,21 +68,17 @@ _SLICE_S = 0.25
 _HANDOVER_IDLE_S = 0.05  # longer than an exporter's gap between batches (it converts spans meanwhile)
 _YIELD_WAIT_S = 0.1  # after handing over, how long we let the waiter go first
 _LOCK_CONFLICT = "Could not set lock"
-_WAL_POSITION = re.compile(r"byte position (\d+)")
 _FORK_ORPHANS: list[duckdb.DuckDBPyConnection] = []
 
 
-def wal_path(db: Path) -> Path:
-    return db.with_name(db.name + ".wal")
-
-
-def _is_fatal(exc: BaseException) -> bool:
+def _needs_reopen(exc: BaseException) -> bool:
+    """DuckDB invalidated the instance, or a write failed on I/O or memory (a full disk: DuckDB fixes
+    ``max_temp_directory_size`` from the free space when the file is opened, so only a reopen sees the
+    space that came back)."""
     cause = exc if isinstance(exc, duckdb.Error) else exc.__cause__
-    return isinstance(cause, duckdb.FatalException) or "invalidated" in str(cause)
-
-
-def _is_wal_damage(message: str, wal: Path) -> bool:
-    return "Corrupt WAL" in message or "replaying WAL" in message or str(wal) in message
+    if isinstance(cause, duckdb.FatalException | duckdb.IOException | duckdb.OutOfMemoryException):
+        return True
+    return cause is not None and ("invalidated" in str(cause) or is_disk_full(cause))
 
 
 class SharedDatabase:
@@ -120,11 +133,13 @@ class SharedDatabase:
             finally:
                 cur.close()
         except Exception as exc:
-            if _is_fatal(exc):
-                # DuckDB invalidated the instance (I/O failure, disk full mid-checkpoint...): reopen it
-                # rather than keep handing out a dead one while it lingers.
+            if _needs_reopen(exc):
+                # Reopen rather than keep handing out a dead or stale instance while it lingers.
                 with self._cond:
                     self._draining = True
+            if isinstance(exc, duckdb.IOException | duckdb.FatalException):
+                # The file, not the query: readers see the event log's own error, never DuckDB's.
+                raise EventLogError(f"the event log file failed ({type(exc).__name__})") from exc
             raise
         finally:
             self._local.depth -= 1
@@ -243,13 +258,14 @@ class SharedDatabase:
             self._yielded = False
             self._lock.let_waiters_in(_YIELD_WAIT_S)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.path.parent)
             if not self._lock.acquire(max(deadline - time.monotonic(), 0.0)):
                 raise EventLogLockTimeout("event log is locked by another process")
         except OSError as exc:
             raise EventLogError(f"cannot use the event log folder ({type(exc).__name__})") from exc
         try:
             conn = self._connect(deadline)
+            restrict_to_owner(self.path, wal_path(self.path), self._lock.path, self._lock.want_path)
             try:
                 migrate(conn)
             except BaseException:
@@ -264,55 +280,59 @@ class SharedDatabase:
     def _connect(self, deadline: float) -> duckdb.DuckDBPyConnection:
         delay = 0.005
         repaired: Path | None = None
+        replay = recovery.WalReplayCheck(self.path)
+        try:
+            replay.before_open(self.path, self._config)
+        except OSError as exc:
+            raise EventLogError(f"cannot open the event log ({type(exc).__name__})") from exc
         while True:
             try:
-                return duckdb.connect(str(self.path), config=self._config)
+                conn = duckdb.connect(str(self.path), config=self._config)
             except duckdb.Error as exc:
                 message = str(exc)
                 wal = wal_path(self.path)
                 if _LOCK_CONFLICT in message:
                     # A connection that does not take our lock; it has no queue to join, so poll.
                     if time.monotonic() + delay > deadline:
+                        replay.abandon()
                         raise EventLogLockTimeout(
                             "event log file is held by a process that does not use the event log lock"
                         ) from exc
                     time.sleep(delay)
                     delay = min(delay * 2, 0.2)
                     continue
-                if wal.exists() and _is_wal_damage(message, wal):
-                    if repaired is None:
-                        repaired = self._set_wal_aside(wal, message)
+                try:
+                    if wal.exists() and recovery.is_wal_damage(message, wal):
+                        replay.abandon()  # this damage is named and logged here
+                        if repaired is None:
+                            repaired = recovery.set_wal_aside(wal, message)
+                            continue
+                        if wal.exists():  # the salvaged prefix failed too: open without any WAL
+                            wal.unlink()
+                            continue
+                    if self.path.exists() and recovery.is_database_damage(message):
+                        replay.abandon()
+                        recovery.set_database_aside(self.path, message)
                         continue
-                    if wal.exists():  # the salvaged prefix failed too: open without any WAL
-                        wal.unlink()
-                        continue
+                except OSError as move_failed:
+                    raise EventLogError(f"cannot set the damaged event log aside ({move_failed})") from exc
+                replay.abandon()
                 raise EventLogError(f"cannot open the event log ({type(exc).__name__})") from exc
-
-    def _set_wal_aside(self, wal: Path, message: str) -> Path:
-        aside = wal.with_name(f"{wal.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns()}")
-        os.replace(wal, aside)
-        match = _WAL_POSITION.search(message)
-        kept = int(match.group(1)) if match else 0
-        if kept > 0:
-            # Entries before the damaged one passed their checksums: replay them, lose only the rest.
-            with open(aside, "rb") as src, open(wal, "wb") as dst:
-                dst.write(src.read(kept))
-                dst.flush()
-                os.fsync(dst.fileno())
-        logger.error(
-            "EVENT LOG WRITE-AHEAD LOG WAS DAMAGED and has been moved aside to %s; events after byte %d "
-            "of it were lost, recording continues. DuckDB said: %s",
-            aside,
-            kept,
-            message.split("\n", 1)[0][:300],
-        )
-        return aside
+            if replay.after_open(conn):
+                conn.close()
+                try:
+                    replay.set_aside()
+                except OSError as exc:
+                    raise EventLogError(f"cannot set the skipped write-ahead log aside ({exc})") from exc
+                continue
+            return conn
 
     def _close_instance(self, *, yielded: bool, keep_lock: bool = False) -> None:
         conn, self._conn = self._conn, None
         try:
             if conn is not None:
                 conn.close()
+                restrict_to_owner(self.path, wal_path(self.path))  # a WAL DuckDB created since the open
         finally:
             if not keep_lock:
                 self._lock.release()

@@ -17,8 +17,9 @@ call; ``append_many`` puts a batch's spans and their events in the same transact
 both or neither. Every connection runs with ``memory_limit`` (without it DuckDB grew ~325 MiB per million
 rows written), few threads and ``enable_external_access=false`` (SQL cannot read local files).
 
-Bounded storage: after every ``prune_every_rows`` appended rows or ``prune_interval_s`` seconds, rows older
-than ``max_age_days`` (default 90 days) are deleted, and only the newest ``max_events`` spans (default
+Bounded storage (``prune.py``): after every ``prune_every_rows`` appended rows or ``prune_interval_s``
+seconds, rows older than ``max_age_days`` (default 90 days; not while the clock disagrees with the
+stored history) are deleted, and only the newest ``max_events`` spans (default
 1,000,000, ~130 MiB) and metric points are kept, oldest first out. Span events go with the time window of
 their spans. The consent ledger is never pruned: it is the proof of what the user agreed to.
 
@@ -40,9 +41,8 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +50,14 @@ import duckdb
 import pyarrow as pa
 from pydantic import BaseModel
 
+from exporters.duckdb_config import MEMORY_LIMIT_PATTERN
 from exporters.eventlog import files as _files
 from exporters.eventlog import migrate as _migrate
 from exporters.eventlog import registry as _registry
 from exporters.eventlog import schema
 from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout
 from exporters.eventlog.instance import logger
+from exporters.eventlog.prune import Pruner
 
 __all__ = [
     "EventLog",
@@ -65,8 +67,7 @@ __all__ = [
     "EventLogStats",
 ]
 
-_MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
-_NS_PER_DAY = 86_400 * 1_000_000_000
+_MEMORY_LIMIT = re.compile(MEMORY_LIMIT_PATTERN)
 # How long the file stays open after its last use. An open, idle instance costs ~7 ms of CPU per second
 # (the handover probe, ``exporters/eventlog/instance.py``); closing and reopening it ~40 ms. Measured with an app
 # sending 5 events a second (default 0.5 s flush): lingering 0.5 s reopened the file at every flush and
@@ -84,19 +85,6 @@ _INSERT[schema.RESOURCES] = (
     f"INSERT INTO {schema.RESOURCES} BY NAME SELECT * FROM {_BATCH_VIEW} b "  # noqa: S608
     f"WHERE NOT EXISTS (SELECT 1 FROM {schema.RESOURCES} r WHERE r.resource_id = b.resource_id)"
 )
-# Resources no span refers to any more (after pruning); NULL-safe, unlike NOT IN.
-_DELETE_ORPHAN_RESOURCES = (
-    f"DELETE FROM {schema.RESOURCES} r WHERE NOT EXISTS "  # noqa: S608
-    f"(SELECT 1 FROM {schema.SPANS} s WHERE s.resource_id = r.resource_id)"
-)
-_DELETE_SPANS_BEFORE = f"DELETE FROM {schema.SPANS} WHERE start_ns < ?"  # noqa: S608
-_DELETE_EVENTS_BEFORE = f"DELETE FROM {schema.SPAN_EVENTS} WHERE time_ns < ?"  # noqa: S608
-_DELETE_POINTS_BEFORE = f"DELETE FROM {schema.METRIC_POINTS} WHERE time_ns < ?"  # noqa: S608
-_COUNT_SPANS = f"SELECT count(*) FROM {schema.SPANS}"  # noqa: S608
-_COUNT_POINTS = f"SELECT count(*) FROM {schema.METRIC_POINTS}"  # noqa: S608
-# The start of the oldest span to keep; ties at that instant are kept too.
-_NTH_NEWEST_SPAN = f"SELECT start_ns FROM {schema.SPANS} ORDER BY start_ns DESC LIMIT 1 OFFSET ?"  # noqa: S608
-_NTH_NEWEST_POINT = f"SELECT time_ns FROM {schema.METRIC_POINTS} ORDER BY time_ns DESC LIMIT 1 OFFSET ?"  # noqa: S608
 _STATS = f"""
 SELECT
     (SELECT count(*) FROM {schema.SPANS}),
@@ -153,6 +141,7 @@ class EventLog:
         linger_s: float = DEFAULT_LINGER_S,
         prune_every_rows: int = 10_000,
         prune_interval_s: float = 60.0,
+        clock: Callable[[], int] = time.time_ns,
     ) -> None:
         _positive_int("max_events", max_events)
         _positive_int("threads", threads)
@@ -166,21 +155,24 @@ class EventLog:
         self.path = Path(path).expanduser().absolute()
         if self.path.name == "" or str(path).strip() == "":
             raise ValueError("path must name a file")
-        self.max_events = max_events
-        self.max_age_days = float(max_age_days)
         self.lock_timeout_s = float(lock_timeout_s)
-        self.prune_every_rows = prune_every_rows
-        self.prune_interval_s = float(prune_interval_s)
+        self._pruner = Pruner(
+            max_events=max_events,
+            max_age_days=float(max_age_days),
+            every_rows=prune_every_rows,
+            interval_s=float(prune_interval_s),
+            clock=clock,
+        )
         self._config: dict[str, Any] = {
             "memory_limit": memory_limit.strip(),
             "threads": threads,
             "enable_external_access": False,
+            # Nothing is downloaded or loaded behind the app's back, whatever SQL runs.
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
         }
         self._db = _registry.attach(self.path, self._config, float(linger_s))
         self._closed = False
-        self._prune_lock = threading.Lock()
-        self._rows_since_prune = 0
-        self._last_prune = float("-inf")
         self._prune_failed_logged = False
 
     # -- reading --------------------------------------------------------------------------------------
@@ -198,11 +190,29 @@ class EventLog:
         with self._db.cursor(self.lock_timeout_s) as cur:
             yield cur
 
+    @contextlib.contextmanager
+    def read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection DuckDB itself opened read-only (``access_mode=read_only``), for SQL a user typed:
+        no statement run on it can change the file. Holds the inter-process lock (this process's shared
+        instance closed) for the block; keep it short. Raises ``EventLogError``."""
+        self._check_open()
+        with self.reader():
+            pass  # creates and migrates the file if it is new: a read-only open needs it to exist
+        with self._db.exclusive(self.lock_timeout_s):
+            try:
+                conn = duckdb.connect(str(self.path), read_only=True, config=self._config)
+            except duckdb.Error as exc:
+                raise EventLogError(f"cannot open the event log read-only ({type(exc).__name__})") from exc
+            try:
+                yield conn
+            finally:
+                conn.close()
+
     def stats(self) -> EventLogStats:
         with self.reader() as cur:
             row = _migrate.first_row(cur, _STATS)
             version = _migrate.current_version(cur)
-            size = sum(p.stat().st_size for p in (self.path, self._wal_path()) if p.exists())
+            size = sum(p.stat().st_size for p in (self.path, _files.wal_path(self.path)) if p.exists())
         assert row is not None
         return EventLogStats(
             path=str(self.path),
@@ -232,30 +242,22 @@ class EventLog:
         with self._db.cursor(self.lock_timeout_s) as cur:
             stored = self._db.stored_resources()
             added: list[str] = []
-            try:
-                cur.begin()
-                try:
-                    for table, data in todo:
-                        if table == schema.RESOURCES:
-                            ids = _resource_ids_to_store(data, stored)
-                            if ids is None:
-                                continue  # the usual case: this process's one resource, written already
-                            added = ids
-                        cur.register(_BATCH_VIEW, data)
-                        try:
-                            cur.execute(_INSERT[table])
-                        finally:
-                            cur.unregister(_BATCH_VIEW)
-                    cur.commit()
-                except BaseException:
-                    with contextlib.suppress(duckdb.Error):
-                        cur.rollback()
-                    raise
-            except duckdb.Error as exc:
-                # DuckDB's message may quote a value; the caller logs ours only.
-                raise EventLogError(f"append failed ({type(exc).__name__})") from exc
+            with _migrate.transaction(cur, "append"):
+                for table, data in todo:
+                    if table == schema.RESOURCES:
+                        ids = _resource_ids_to_store(data, stored)
+                        if ids is None:
+                            continue  # the usual case: this process's one resource, written already
+                        added = ids
+                    cur.register(_BATCH_VIEW, data)
+                    try:
+                        cur.execute(_INSERT[table])
+                    finally:
+                        cur.unregister(_BATCH_VIEW)
             stored.update(added)
-            if self._prune_due(rows):
+            # DuckDB (re)creates the WAL with the umask's mode after a checkpoint; two lstat calls a batch.
+            _files.restrict_to_owner(self.path, _files.wal_path(self.path))
+            if self._pruner.due(rows):
                 try:
                     self._prune_with(cur)
                 except EventLogError as exc:
@@ -278,16 +280,6 @@ class EventLog:
 
     # -- bounding -------------------------------------------------------------------------------------
 
-    def _prune_due(self, rows: int) -> bool:
-        with self._prune_lock:
-            self._rows_since_prune += rows
-            now = time.monotonic()
-            if self._rows_since_prune < self.prune_every_rows and now - self._last_prune < self.prune_interval_s:
-                return False
-            self._rows_since_prune = 0
-            self._last_prune = now
-            return True
-
     def prune(self) -> int:
         """Delete what is over the count cap or the age cap now; return how many rows went."""
         self._check_open()
@@ -295,35 +287,10 @@ class EventLog:
             return self._prune_with(cur)
 
     def _prune_with(self, cur: duckdb.DuckDBPyConnection) -> int:
-        age_cutoff = time.time_ns() - int(self.max_age_days * _NS_PER_DAY)
-        removed = 0
-        try:
-            cur.begin()
-            try:
-                for sql in (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE, _DELETE_POINTS_BEFORE):
-                    removed += _deleted(cur.execute(sql, [age_cutoff]))
-                removed += self._cap(cur, _COUNT_SPANS, _NTH_NEWEST_SPAN, (_DELETE_SPANS_BEFORE, _DELETE_EVENTS_BEFORE))
-                removed += self._cap(cur, _COUNT_POINTS, _NTH_NEWEST_POINT, (_DELETE_POINTS_BEFORE,))
-                if removed:
-                    cur.execute(_DELETE_ORPHAN_RESOURCES)
-                    self._db.forget_stored_resources()
-                cur.commit()
-            except BaseException:
-                with contextlib.suppress(duckdb.Error):
-                    cur.rollback()
-                raise
-        except duckdb.Error as exc:
-            raise EventLogError(f"prune failed ({type(exc).__name__})") from exc
+        removed, resources_removed = self._pruner.prune(cur)
+        if resources_removed:
+            self._db.forget_stored_resources()
         return removed
-
-    def _cap(self, cur: duckdb.DuckDBPyConnection, count_sql: str, nth_sql: str, deletes: tuple[str, ...]) -> int:
-        found = _migrate.first_row(cur, count_sql)
-        if not found or found[0] <= self.max_events:
-            return 0
-        keep_from = _migrate.first_row(cur, nth_sql, [self.max_events - 1])
-        if not keep_from or keep_from[0] is None:
-            return 0
-        return sum(_deleted(cur.execute(sql, [keep_from[0]])) for sql in deletes)
 
     # -- erasing --------------------------------------------------------------------------------------
 
@@ -345,11 +312,7 @@ class EventLog:
                     conn.close()
             except (OSError, duckdb.Error) as exc:
                 raise EventLogError(f"erase failed ({type(exc).__name__})") from exc
-        with self._prune_lock:
-            self._rows_since_prune = 0
-
-    def _wal_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".wal")
+        self._pruner.reset()
 
     # -- life cycle -----------------------------------------------------------------------------------
 
@@ -384,8 +347,3 @@ def _finite(name: str, value: object, *, zero_ok: bool) -> None:
         raise ValueError(f"{name} must be a finite number")
     if value < 0 or (value == 0 and not zero_ok):
         raise ValueError(f"{name} must be {'>= 0' if zero_ok else '> 0'}")
-
-
-def _deleted(result: duckdb.DuckDBPyConnection) -> int:
-    rows = result.fetchall()
-    return int(rows[0][0]) if rows else 0

@@ -9,13 +9,15 @@ rather than written with an older layout.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
 
 from exporters.eventlog import schema
-from exporters.eventlog.errors import EventLogError
+from exporters.eventlog.errors import EventLogError, failure_message
 
 # Identifiers below come from schema constants, never from input.
 _VERSION_TABLE_EXISTS = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'"
@@ -33,6 +35,27 @@ def first_row(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | Non
     connection whose last result was left half-read by ``fetchone()``."""
     rows = conn.execute(sql, params).fetchall() if params is not None else conn.execute(sql).fetchall()
     return rows[0] if rows else None
+
+
+@contextlib.contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
+    """``BEGIN`` ... ``COMMIT``; ``ROLLBACK`` when the block raises. A DuckDB error becomes
+    ``EventLogError("<what> failed (<type>)")``: DuckDB's message may quote a value, ours never does.
+
+    >>> with transaction(cur, "append"):
+    ...     cur.execute("INSERT INTO ...")
+    """
+    try:
+        conn.begin()
+        try:
+            yield
+            conn.commit()
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                conn.rollback()
+            raise
+    except duckdb.Error as exc:
+        raise EventLogError(failure_message(what, exc)) from exc
 
 
 def current_version(conn: duckdb.DuckDBPyConnection) -> int:
@@ -61,13 +84,8 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> int:
         statements = schema.MIGRATIONS.get(step)
         if statements is None:
             raise EventLogError(f"no migration to schema version {step}")
-        conn.begin()
-        try:
+        with transaction(conn, f"migration to schema version {step}"):
             for statement in statements:
                 conn.execute(statement)
             conn.execute(_RECORD_VERSION, [step, time.time_ns()])
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
     return target

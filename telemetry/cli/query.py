@@ -1,10 +1,9 @@
 """``peft-telemetry query``: read-only SQL over the event log, and the named analytics reports.
 
-Read-only is enforced three times over: DuckDB's own parser must find exactly one statement of type
-SELECT (which covers WITH, FROM-first, VALUES, DESCRIBE, SHOW and SUMMARIZE; COPY, PRAGMA, SET, ATTACH,
-INSTALL, DELETE and friends have their own types and are refused before anything runs); the connection
-runs with ``enable_external_access=false`` (checked before the query, so ``read_text('/etc/passwd')`` or
-``glob`` fail); and the statement runs inside a transaction that is always rolled back. A timer
+Read-only is structural (:mod:`telemetry.cli.readonly_sql`): DuckDB's parser and parse tree must show a
+statement that only reads, CTEs included, and it then runs on a connection DuckDB itself opened
+read-only, with ``enable_external_access=false`` (checked before the query, so
+``read_text('/etc/passwd')`` or ``glob`` fail) and extension auto-install/auto-load off. A timer
 interrupts a query that holds the event log longer than ``--timeout``, so the running service is never
 kept out for long.
 """
@@ -12,7 +11,6 @@ kept out for long.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import threading
 import time
@@ -30,26 +28,16 @@ from telemetry.cli.common import (
     render_table,
     to_json,
 )
+from telemetry.cli.readonly_sql import validate_sql
 from telemetry.cli.reports import REPORTS, run_report
 
-_CHECK_SAFE = "SELECT current_setting('enable_external_access')"
-_ALLOWED = "SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW or SUMMARIZE"
+__all__ = ["add_arguments", "query", "validate_sql"]
 
-
-def validate_sql(sql: str) -> str:
-    """The one read-only statement in ``sql``, or a :class:`CliError` saying why not."""
-    if not sql.strip():
-        raise CliError("query needs SQL (or --report NAME)")
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise CliError(f"SQL does not parse: {_first_line(exc)}") from None
-    if len(statements) != 1:
-        raise CliError(f"query runs exactly one statement, this SQL has {len(statements)}")
-    kind = statements[0].type
-    if kind != duckdb.StatementType.SELECT:
-        raise CliError(f"query is read-only: only {_ALLOWED} is allowed, not {kind.name}")
-    return sql
+_CHECK_SAFE = (
+    "SELECT current_setting('enable_external_access'), current_setting('access_mode'), "
+    "current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')"
+)
+_SAFE = (False, "read_only", False, False)
 
 
 def query(args: argparse.Namespace) -> int:
@@ -79,13 +67,11 @@ def query(args: argparse.Namespace) -> int:
 def _run(settings: Any, sql: str, limit: int, timeout_s: float) -> tuple[list[str], list[tuple[Any, ...]], bool]:
     log = open_event_log(settings)
     try:
-        with log.reader() as cur:
-            safe = cur.execute(_CHECK_SAFE).fetchone()
-            if not safe or safe[0] is not False:
-                raise CliError("refusing to run: the event log connection allows external access")
+        with log.read_only() as cur:
+            if cur.execute(_CHECK_SAFE).fetchone() != _SAFE:
+                raise CliError("refusing to run: the event log connection is not read-only and closed to the outside")
             timer = threading.Timer(timeout_s, cur.interrupt)
             timer.daemon = True
-            cur.begin()
             started = time.monotonic()
             timer.start()
             try:
@@ -98,8 +84,6 @@ def _run(settings: Any, sql: str, limit: int, timeout_s: float) -> tuple[list[st
                 raise CliError(_first_line(exc)) from None
             finally:
                 timer.cancel()
-                with contextlib.suppress(duckdb.Error):
-                    cur.rollback()
     finally:
         log.close()
     truncated = limit > 0 and len(rows) > limit

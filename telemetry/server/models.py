@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictFloat
 
 from exporters.eventlog import EventLogStats
 from telemetry.service import PipelineStats
@@ -52,7 +52,7 @@ class PerformanceIn(_Request):
 
     # Printable ASCII: the service also records these as an OTel histogram, whose names and units must be.
     metric_name: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[ -~]+$")]
-    value: float
+    value: StrictFloat  # a JSON number: ``true`` and ``"1"`` are refused, not coerced
     unit: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[!-~]+$")] = "ms"
 
 

@@ -4,7 +4,8 @@ Thin on purpose: each handler parses (pydantic), calls the service or analytics,
 calls (``track_*``) take about a microsecond and run on the event loop, behind a direct route
 (:class:`~telemetry.server.fastroute.JsonRoute`: same schema and errors, no dependency solver); anything
 that touches the disk (analytics, export, erasure, stats) runs in the thread pool or on the service's own
-I/O thread, so one slow query never stalls the other requests. State-changing endpoints need the server token.
+I/O thread, so one slow query never stalls the other requests. State-changing endpoints and every endpoint that
+returns recorded data need the server token; only ``/rules`` and ``GET /consent`` are public.
 
 Mount it in another FastAPI app with ``app.include_router(router)``; set
 ``app.state.telemetry_service`` to use a service other than :func:`telemetry.get_telemetry`'s.
@@ -28,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 
 from analytics import Analytics, AnalyticsFilter, AnalyticsReport
 from exporters.eventlog import EventLogError
+from exporters.fs import make_private_dirs
 from telemetry.server.deps import get_service, require_token
 from telemetry.server.fastroute import JsonRoute
 from telemetry.server.limits import CheckedRoute
@@ -142,7 +144,7 @@ async def track_error(error: ErrorIn, service: Service) -> Accepted:
 # -- reading -----------------------------------------------------------------------------------------
 
 
-@router.post("/analytics")
+@router.post("/analytics", dependencies=_TOKEN)
 async def analytics(service: Service, filters: AnalyticsFilter | None = None) -> AnalyticsReport:
     """The dashboard's report. Filters are bound SQL parameters; events appear within the flush interval.
 
@@ -154,7 +156,7 @@ async def analytics(service: Service, filters: AnalyticsFilter | None = None) ->
         return await run_in_threadpool(Analytics(service.event_log.reader).report, filters)
 
 
-@router.get("/status")
+@router.get("/status", dependencies=_TOKEN)
 async def status(service: Service) -> Status:
     """Consent, identity, what the pipeline did and dropped, and what the event log holds."""
     log_stats, log_error = None, None
@@ -172,7 +174,7 @@ async def status(service: Service) -> Status:
     )
 
 
-@router.post("/preview")
+@router.post("/preview", dependencies=_TOKEN)
 async def preview(event: PreviewIn, service: Service) -> Preview:
     """What would be stored for this event after anonymization. Nothing is recorded."""
     return Preview(event=service.anonymizer.preview({"event_type": event.event_type, "properties": event.properties}))
@@ -210,6 +212,7 @@ class _FileStream(StreamingResponse):
 
 @router.get(
     "/export",
+    dependencies=_TOKEN,
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}}, "description": "OTLP JSON Lines"}},
 )
@@ -224,7 +227,7 @@ async def export(
     while a slow client downloads), which is unlinked at once and streamed from its open descriptor.
     """
     folder = service.settings.home / "exports"
-    await run_in_threadpool(folder.mkdir, parents=True, exist_ok=True)
+    await run_in_threadpool(make_private_dirs, folder)
     fd, name = tempfile.mkstemp(prefix=".server-export-", suffix=".jsonl", dir=folder)  # mode 0600
     os.close(fd)
     try:

@@ -11,6 +11,7 @@ URL, so the token leaves the address bar and page scripts never see it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import secrets
@@ -88,18 +89,53 @@ def check_token(expected: str, request: Request) -> None:
         raise HTTPException(403, "the server token is wrong")
 
 
+# RFC 3986 authority without userinfo: host [":" port]. host is an IP literal in brackets or a reg-name /
+# IPv4 address made of labels (no trailing dot, no "@", nothing after the port).
+_AUTHORITY: Final = re.compile(
+    r"^(?:\[(?P<literal>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*))(?::(?P<port>[0-9]{1,5}))?$"
+)
+#: Headers a request may carry at most once: a second copy could hide a foreign value behind a local one.
+_SINGLE_HEADERS: Final = ("host", "origin", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest")
+
+
 def host_name(host_header: str) -> str:
-    """``"[::1]:8000"`` -> ``"::1"``, ``"LocalHost.:80"`` -> ``"localhost"``."""
-    value = host_header.strip().lower()
-    if value.startswith("["):
-        return value[1 : value.find("]")] if "]" in value else ""
-    if value.count(":") == 1:
-        value = value.split(":", 1)[0]
-    return value.rstrip(".")
+    """The host of a ``Host`` header by the authority grammar, lower-cased; ``""`` when it is malformed.
+
+    ``"[::1]:8000"`` -> ``"::1"``, ``"LocalHost:80"`` -> ``"localhost"``; ``"127.0.0.1:80@evil.example"``,
+    ``"[::1]evil.example"`` and ``"localhost."`` -> ``""``.
+    """
+    match = _AUTHORITY.match(host_header)
+    if match is None:
+        return ""
+    literal = match.group("literal")
+    if literal is not None:
+        try:
+            return str(ipaddress.IPv6Address(literal))
+        except ValueError:
+            return ""
+    return match.group("name").lower()
+
+
+def _configured_host(host: str) -> str:
+    """A name given to ``serve --host``/``allowed_hosts``: a bare IPv6 address is fine there."""
+    try:
+        return str(ipaddress.ip_address(host.strip().strip("[]")))
+    except ValueError:
+        return host_name(host.strip())
 
 
 def _refuse(code: str, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail, "problem": code}, status_code=403)
+
+
+def _refuse_duplicates(headers: list[tuple[str, str]]) -> JSONResponse | None:
+    names = [name for name, _ in headers if name in _SINGLE_HEADERS]
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if not duplicated:
+        return None
+    problem = "forbidden_host" if duplicated == ["host"] else "forbidden_origin"
+    return _refuse(problem, f"the request repeats the {', '.join(duplicated)} header")
 
 
 class LocalOnlyMiddleware:
@@ -119,16 +155,17 @@ class LocalOnlyMiddleware:
     ) -> None:
         self.app = app
         self.token = token
-        self.allowed_hosts = LOOPBACK_HOSTS | {host_name(h) for h in allowed_hosts}
+        self.allowed_hosts = LOOPBACK_HOSTS | {name for h in allowed_hosts if (name := _configured_host(h))}
         self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        raw = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", ())]
+        headers = dict(raw)
         host = headers.get("host", "")
-        refusal: Response | None = self._check(host, headers, scope.get("scheme", "http"))
+        refusal: Response | None = _refuse_duplicates(raw) or self._check(host, headers, scope.get("scheme", "http"))
         if refusal is None and scope["type"] == "http" and scope["method"] == "GET":
             refusal = self._exchange(scope, headers)
         if refusal is not None:

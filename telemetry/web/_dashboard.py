@@ -13,8 +13,9 @@ The page's modules run after the document is parsed, so they find the block in p
 cannot be computed (the event log is busy or broken) the block is left out and the page asks the API as
 before, which explains the problem to the user; nothing here raises into the response.
 
-Reading needs no token, exactly like ``POST /analytics``; the page's own headers keep it to itself
-(no framing, ``nosniff``, local Host/Origin only via the server's middleware).
+The report is embedded only for a request carrying the server token, exactly like ``POST /analytics``
+(the route checks it); the page's own headers keep it to itself (no framing, ``nosniff``, local
+Host/Origin only via the server's middleware).
 """
 
 from __future__ import annotations

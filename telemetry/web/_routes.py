@@ -19,7 +19,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import TypeAdapter
 
-from telemetry.server.deps import service_of
+from telemetry.server.deps import get_token, service_of
+from telemetry.server.security import presented_token, token_matches
 from telemetry.web._collected import CollectedItem, collected_items
 from telemetry.web._dashboard import stream_page
 
@@ -119,9 +120,11 @@ async def dashboard_page(request: Request) -> Response:
     Never a 304: the report changes with every new event. The report is computed in the thread pool
     while the first part of the page is already on its way. Only a page the user opens gets one: a
     GET that another site's page makes (an image, a prefetch, a frame) would otherwise cost a whole
-    report for nothing, so those get the page alone, as ``/`` serves it.
+    report for nothing, so those get the page alone, as ``/`` serves it. The report is recorded data:
+    it is embedded only for a request that carries the server token (the cookie the ``/?token=`` swap
+    sets); without it the page is the public shell and its own requests answer 401.
     """
-    if not _opened_by_user(request):
+    if not _opened_by_user(request) or not token_matches(get_token(request), presented_token(request)):
         return _respond(request, _load()[_PAGE])
     head, tail = _dashboard_parts()
     headers = dict(SECURITY_HEADERS, **{"Cache-Control": "no-store"})

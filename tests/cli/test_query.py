@@ -72,7 +72,54 @@ def test_only_one_select_statement_passes_validation(sql: str, why: str) -> None
         validate_sql(sql)
 
 
-@pytest.mark.parametrize("sql", ["SELECT 1", "WITH a AS (SELECT 1) FROM a", "DESCRIBE spans", "SUMMARIZE spans"])
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        ("WITH d AS (DELETE FROM spans RETURNING *) SELECT * FROM d", "DELETE"),
+        ("WITH d AS (INSERT INTO spans BY NAME SELECT 1 AS x RETURNING *) SELECT * FROM d", "INSERT"),
+        ("SELECT 1 UNION ALL (WITH u AS (UPDATE spans SET name = 'x' RETURNING 1) SELECT * FROM u)", "UPDATE"),
+        ("SELECT * FROM checkpoint()", "checkpoint()"),
+        ("FROM Force_Checkpoint()", "checkpoint()"),
+    ],
+)
+def test_statements_that_write_inside_a_select_are_refused(sql: str, why: str) -> None:
+    with pytest.raises(CliError, match=re.escape(why)):
+        validate_sql(sql)
+
+
+def test_the_connection_itself_refuses_writes(recorded: Recorded) -> None:
+    """The layer under the parse-tree check: a data-modifying CTE that reached the connection still
+    cannot write, because DuckDB opened the file read-only (positive control: the same SQL on a
+    read-write cursor does delete)."""
+    from exporters.eventlog import EventLog
+
+    log = EventLog(recorded.home / "telemetry" / "events.duckdb")
+    sql = "WITH d AS (DELETE FROM consent_ledger RETURNING *) SELECT count(*) FROM d"
+    try:
+        with log.read_only() as con:
+            assert con.execute("SELECT current_setting('access_mode')").fetchone() == ("read_only",)
+            with pytest.raises(Exception, match="read-only"):
+                con.execute(sql)
+            assert con.execute("SELECT count(*) FROM consent_ledger").fetchone()[0] > 0
+        with log.reader() as cur:
+            cur.begin()
+            assert cur.execute(sql).fetchone()[0] > 0  # the control: writable connections do run it
+            cur.rollback()
+    finally:
+        log.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1",
+        "WITH a AS (SELECT 1) FROM a",
+        "DESCRIBE spans",
+        "SUMMARIZE spans",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r",
+        "SELECT 'checkpoint()' AS text, 1 UNION SELECT 'DELETE', 2",
+    ],
+)
 def test_read_only_statements_pass_validation(sql: str) -> None:
     assert validate_sql(sql) == sql
 
@@ -83,6 +130,11 @@ def test_refused_statements_are_one_line_and_change_nothing(recorded: Recorded) 
         ("DELETE FROM spans", "DELETE"),
         ("COPY spans TO 'stolen.csv'", "COPY"),
         ("SELECT 1; DELETE FROM spans", "one statement"),
+        # SELECT statements whose parse tree writes: refused by the tree walk before anything runs.
+        ("WITH d AS (DELETE FROM spans RETURNING *) SELECT count(*) FROM d", "DELETE"),
+        ("SELECT * FROM (WITH u AS (UPDATE spans SET name = 'x' RETURNING 1) SELECT * FROM u)", "UPDATE"),
+        ("SELECT * FROM checkpoint()", "checkpoint()"),
+        ("SELECT (SELECT count(*) FROM force_checkpoint())", "force_checkpoint()"),
         # These parse as SELECT: external access being off is what stops them.
         ("SELECT * FROM read_text('/etc/passwd')", "/etc/passwd"),
         ("SELECT * FROM glob('/etc/*')", "disabled"),

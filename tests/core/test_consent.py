@@ -1,6 +1,7 @@
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 from telemetry.consent import ConsentStore
@@ -90,6 +91,8 @@ def test_leftover_temp_files_are_cleaned_at_start(tmp_path: Path) -> None:
     make_store(tmp_path)
     leftover = tmp_path / "config" / "telemetry_config.json.abc.tmp-write"
     leftover.write_text("{")
+    long_ago = time.time() - 2 * 3600
+    os.utime(leftover, (long_ago, long_ago))  # abandoned: older than any write takes
     make_store(tmp_path)
     assert not leftover.exists()
 

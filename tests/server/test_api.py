@@ -76,6 +76,11 @@ def test_performance_is_stored_with_value_and_unit(server: LiveServer, client: h
 
 def test_performance_refuses_non_numbers(client: httpx.Client) -> None:
     assert client.post(f"{API}/performance", json={"metric_name": "x", "value": "fast"}).status_code == 422
+    for coerced in (True, "1", "1.5", None):  # strict: only a JSON number is a number
+        answer = client.post(f"{API}/performance", json={"metric_name": "x", "value": coerced})
+        assert answer.status_code == 422, coerced
+        assert answer.json()["detail"][0]["loc"][-1] == "value"
+    assert client.post(f"{API}/performance", json={"metric_name": "x", "value": 3}).status_code == 200
 
 
 def test_frontend_error_goes_through_the_anonymizer(server: LiveServer, client: httpx.Client) -> None:

@@ -58,7 +58,7 @@ def test_refused_and_unmatched_requests_leave_no_http_spans(server: LiveServer) 
     with server.client() as http:
         assert http.post(f"{API}/events", json={"event_type": "x"}).status_code == 401  # no token
         assert http.get("/no/such/path").status_code == 404
-        assert http.get(f"{API}/export", params={"start_ns": -5}).status_code == 422
+        assert http.get(f"{API}/export", params={"start_ns": -5}, headers=server.auth).status_code == 422
     assert server.stored_state() == before
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import stat
 
 import httpx
@@ -26,7 +27,7 @@ def test_foreign_host_is_refused(server: LiveServer, host: str, path: str) -> No
     assert response.json()["problem"] == "forbidden_host"
 
 
-@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]", "LOCALHOST."])
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]", "LOCALHOST", "[0:0::1]"])
 def test_local_host_names_are_accepted(server: LiveServer, host: str) -> None:
     with server.client() as http:
         response = http.get(f"{API}/consent", headers={"Host": f"{host}:{server.port}"})
@@ -106,11 +107,35 @@ def test_token_header_variants_are_accepted(server: LiveServer) -> None:
         assert http.post(f"{API}/events", json=EVENT, headers=server.auth).status_code == 200
 
 
-def test_read_only_endpoints_need_no_token(server: LiveServer) -> None:
+# Every endpoint that answers with recorded data (or with the keyed anonymizer's output).
+DATA_ENDPOINTS = [
+    ("GET", f"{API}/status", None),
+    ("POST", f"{API}/analytics", {}),
+    ("GET", f"{API}/export", None),
+    ("POST", f"{API}/preview", {"event_type": "x"}),
+]
+
+
+def test_public_endpoints_need_no_token(server: LiveServer) -> None:
     with server.client() as http:
         assert http.get(f"{API}/consent").status_code == 200
-        assert http.get(f"{API}/status").status_code == 200
-        assert http.post(f"{API}/analytics", json={}).status_code == 200
+        assert http.get(f"{API}/rules").status_code == 200
+        assert http.get("/").status_code in (200, 404)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), DATA_ENDPOINTS)
+def test_every_data_endpoint_needs_the_token(server: LiveServer, method: str, path: str, body: object) -> None:
+    with server.client() as http:
+        bare = http.request(method, path, json=body)
+        wrong = http.request(method, path, json=body, headers={"x-peft-token": "w" * 43})
+        navigated = http.request(  # a cross-site navigation (a link on a foreign page) carries no token
+            method, path, json=body, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+        )
+        with_header = http.request(method, path, json=body, headers={"x-peft-token": server.token})
+        with_cookie = http.request(method, path, json=body, cookies={COOKIE_NAME: server.token})
+    assert bare.status_code == 401 and navigated.status_code == 401
+    assert wrong.status_code == 403
+    assert with_header.status_code == 200 and with_cookie.status_code == 200
 
 
 def test_url_token_is_swapped_for_an_httponly_strict_cookie(server: LiveServer) -> None:
@@ -169,7 +194,66 @@ def test_token_file_that_others_can_read_is_replaced(tmp_path: object) -> None:
 
 @pytest.mark.parametrize(
     ("header", "name"),
-    [("localhost:8000", "localhost"), ("[::1]:8000", "::1"), ("LocalHost.", "localhost"), ("[::1", "")],
+    [
+        ("localhost:8000", "localhost"),
+        ("[::1]:8000", "::1"),
+        ("LocalHost", "localhost"),
+        ("[::1", ""),
+        ("LocalHost.", ""),
+        ("127.0.0.1:8000@evil.com", ""),
+        ("[::1]evil.com", ""),
+        ("localhost:80:80", ""),
+        ("local host", ""),
+    ],
 )
 def test_host_name_parsing(header: str, name: str) -> None:
     assert host_name(header) == name
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}@evil.com", "[::1]evil.com", "LOCALHOST.", "localhost.:{port}"])
+def test_hosts_outside_the_authority_grammar_are_refused(server: LiveServer, host: str) -> None:
+    with server.client() as http:
+        response = http.get(f"{API}/consent", headers={"Host": host.format(port=server.port)})
+    assert response.status_code == 403 and response.json()["problem"] == "forbidden_host"
+
+
+def _raw_request(port: int, head: str) -> bytes:
+    """One HTTP/1.1 request written by hand: httpx cannot send a header twice in a chosen order."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head.encode("latin-1"))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    "origins",
+    [("http://evil.example", "{base}"), ("{base}", "http://evil.example"), ("{base}", "{base}")],
+)
+def test_a_repeated_origin_is_refused(server: LiveServer, origins: tuple[str, str]) -> None:
+    stored = server.stored_state()
+    body = '{"event_type": "dup_origin"}'
+    lines = [
+        f"POST {API}/events HTTP/1.1",
+        f"Host: 127.0.0.1:{server.port}",
+        f"Authorization: Bearer {server.token}",
+        "Content-Type: application/json",
+        *(f"Origin: {o.format(base=server.base_url)}" for o in origins),
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+    ]
+    answer = _raw_request(server.port, "\r\n".join(lines) + "\r\n\r\n" + body)
+    assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+    assert b"forbidden_origin" in answer
+    assert server.stored_state() == stored
+
+
+def test_a_repeated_host_is_refused(server: LiveServer) -> None:
+    hosts = f"Host: evil.example\r\nHost: 127.0.0.1:{server.port}"
+    head = f"GET {API}/consent HTTP/1.1\r\n{hosts}\r\nConnection: close\r\n\r\n"
+    answer = _raw_request(server.port, head)
+    # h11 itself already refuses a second Host (400); our guard would answer 403 behind another server.
+    assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 403")), answer[:200]
+    single = f"GET {API}/consent HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nConnection: close\r\n\r\n"
+    assert _raw_request(server.port, single).startswith(b"HTTP/1.1 200")  # positive control

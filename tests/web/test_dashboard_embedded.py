@@ -24,7 +24,7 @@ def _enable_and_record(server: LiveServer) -> None:
 
 def test_the_dashboard_page_carries_the_same_report_as_the_api(server: LiveServer) -> None:
     _enable_and_record(server)
-    with server.client(token=False) as client:
+    with server.client() as client:
         page = client.get("/dashboard")
         api = client.post("/api/telemetry/analytics", json={}).json()
         consent_page = client.get("/").text
@@ -41,10 +41,23 @@ def test_the_dashboard_page_carries_the_same_report_as_the_api(server: LiveServe
     assert not _BLOCK.search(consent_page) and "{{report}}" not in consent_page
 
 
+def test_without_the_token_the_dashboard_is_the_public_shell(server: LiveServer) -> None:
+    _enable_and_record(server)
+    with server.client(token=False) as client:
+        page = client.get("/dashboard")
+        assert client.post("/api/telemetry/analytics", json={}).status_code == 401
+        wrong = client.get("/dashboard", cookies={"peft_telemetry_token": "x" * 43})
+    assert page.status_code == 200 and "{{report}}" not in page.text
+    assert not _BLOCK.search(page.text) and not _BLOCK.search(wrong.text)
+    assert "training_started" not in page.text
+    with server.client() as client:  # positive control: the same request with the token carries it
+        assert _BLOCK.search(client.get("/dashboard").text)
+
+
 def test_only_a_page_the_user_opens_gets_the_report(server: LiveServer) -> None:
     """Another site's page can make the browser GET /dashboard (an image, a prefetch): that must not
     cost a whole report, so it gets the plain page (or the server's guard refuses it outright)."""
-    with server.client(token=False) as client:
+    with server.client() as client:
         for headers in (
             {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "document"},
             {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate"},
@@ -66,6 +79,7 @@ def test_the_first_draw_uses_the_embedded_report_and_later_draws_ask_the_api(ser
         if request.method == "POST" and request.url.endswith("/api/telemetry/analytics"):
             posts.append(request.url)
 
+    page.goto(server.login_url)  # the printed URL: swaps the token for the cookie
     page.on("request", on_request)
     page.goto(server.url + "/dashboard")
     page.wait_for_selector("body[data-ready]")
@@ -84,8 +98,9 @@ def test_without_a_readable_event_log_the_page_asks_the_api_and_says_what_is_wro
     server: LiveServer, page: Page
 ) -> None:
     server.service.event_log.close()  # every read now fails: no report in the page, a 503 from the API
-    with server.client(token=False) as client:
+    with server.client() as client:
         assert not _BLOCK.search(client.get("/dashboard").text)
+    page.goto(server.login_url)
     page.goto(server.url + "/dashboard")
     page.wait_for_selector("body[data-ready]")
     expect(page.locator("#alert")).to_contain_text("Could not load the analytics")
