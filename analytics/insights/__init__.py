@@ -7,6 +7,7 @@ Each insight is DuckDB SQL over the event log's schema plus a little statistics 
 pydantic models of :mod:`analytics.insights.models`.
 """
 
+from analytics.insights.engine import Insights
 from analytics.insights.models import InsightsFilter, InsightsReport
 
-__all__ = ["InsightsFilter", "InsightsReport"]
+__all__ = ["Insights", "InsightsFilter", "InsightsReport"]

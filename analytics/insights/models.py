@@ -137,7 +137,7 @@ class Anomalies(BaseModel):
     series_examined: int = 0
     hours_examined: int = 0
     min_weeks: int = 2  # a series needs this many weeks of history before any of its hours is judged
-    threshold: float = 0.0  # |score| at least this, and p_value below the corrected alpha
+    threshold: float = 0.0  # an hour is flagged when its p_value is below this (alpha, Bonferroni-corrected)
     items: list[Anomaly] = []
     method: str = ""
 
