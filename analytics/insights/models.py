@@ -168,7 +168,7 @@ class Regressions(BaseModel):
     series_examined: int = 0
     min_samples: int = 0  # on each side of a change point
     min_relative_change: float = 0.0  # smaller shifts are not reported even when significant
-    alpha: float = 0.0  # per series, after the correction for scanning the change point
+    alpha: float = 0.0  # the per-series significance level actually applied
     items: list[Regression] = []
     method: str = ""
 

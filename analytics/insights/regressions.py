@@ -13,7 +13,7 @@ Method (one SQL pass, then arithmetic on a few hundred numbers per series):
 3. On the second half, at that same split, Welch's one-sided t-test on log durations gives the p-value.
    Locating on one half and testing on the other keeps the p-value honest: scanning every split for the
    largest t would otherwise make false alarms far more likely than ``alpha``.
-4. Flagged when p < alpha and the geometric-mean slowdown is at least ``_MIN_RELATIVE``; then one more
+4. Flagged when p < alpha / STRICTNESS and the geometric-mean slowdown is at least ``_MIN_RELATIVE``; then one more
    query per flagged series finds the version: the first version (in order of appearance) whose log mean
    lies nearer the slow level than the fast one, and the change time is its first sample (without such a
    version, the start of the bin after the split). p50 and p95 before and after are exact, over all rows.
@@ -31,7 +31,9 @@ from analytics.insights.models import Regression, Regressions, SeriesKind
 from exporters.eventlog.schema import SPANS
 
 _BINS: Final = 200
-MIN_SAMPLES: Final = 30  # per side of the change point, in the test half
+MIN_SAMPLES: Final = 50  # per side of the change point, in the test half
+#: The per-series level is alpha / 5: the target is at most alpha of null series flagged, with room to spare.
+STRICTNESS: Final = 5
 _MIN_RELATIVE: Final = 0.10
 _TIME_UNITS: Final = ("ms", "s", "us", "ns", "min", "h")
 
@@ -74,9 +76,9 @@ GROUP BY ALL
 
 METHOD: Final = (
     "Per series: change point located on one random half of the samples (max Welch t of log durations over "
-    "time bins), tested on the other half (one-sided Welch t on log durations); flagged when p < alpha and "
-    f"the geometric mean grew by >= {_MIN_RELATIVE:.0%}. Per-series false-alarm rate <= alpha by construction "
-    "(measured in tests/analytics/insights)."
+    "time bins), tested on the other half (one-sided Welch t on log durations); flagged when the "
+    f"geometric mean grew by >= {_MIN_RELATIVE:.0%} and p < alpha / {STRICTNESS}, so at most alpha / {STRICTNESS} "
+    "of series without a change are flagged (measured in tests/analytics/insights)."
 )
 
 
@@ -130,7 +132,8 @@ def _locate(b: _Bins, min_samples: int) -> int | None:
 
 
 def compute(scope: Scope) -> Regressions:
-    out = Regressions(min_samples=MIN_SAMPLES, min_relative_change=_MIN_RELATIVE, alpha=scope.alpha, method=METHOD)
+    level = scope.alpha / STRICTNESS
+    out = Regressions(min_samples=MIN_SAMPLES, min_relative_change=_MIN_RELATIVE, alpha=level, method=METHOD)
     if scope.first_ns is None or scope.end_ns is None:
         return out
     width = max(1, scope.end_ns - scope.first_ns)
@@ -153,7 +156,7 @@ def compute(scope: Scope) -> Regressions:
         p_value = _stats.t_sf(t, df)
         before_mean = sum(test_half.s[:k]) / n1
         after_mean = sum(test_half.s[k:]) / n2
-        if p_value >= scope.alpha or math.exp(after_mean - before_mean) - 1 < _MIN_RELATIVE:
+        if p_value >= level or math.exp(after_mean - before_mean) - 1 < _MIN_RELATIVE:
             continue
         change_ns = scope.first_ns + -(-k * width // _BINS)
         item = _describe(scope, kind, name, unit, change_ns, p_value)
