@@ -182,7 +182,14 @@ def _experiment(
     converted: dict[str, dict[str, int]] = {}
     for variant, goal, n in goals:
         converted.setdefault(goal, {})[variant] = n
-    ranked_goals = sorted(converted, key=lambda g: (-sum(converted[g].values()), g))[:_TOP_GOALS]
+
+    # Goals that separate units come first: ranked by how far the pooled conversion is from 0% and 100%
+    # (never by the variants' difference, which would pick the luckiest comparison).
+    def spread(goal: str) -> float:
+        pooled = sum(converted[goal].values()) / total if total else 0.0
+        return min(pooled, 1 - pooled)
+
+    ranked_goals = sorted(converted, key=lambda g: (-spread(g), g))[:_TOP_GOALS]
     for goal in ranked_goals:
         result.goals.append(GoalResult(goal=goal, variants=_rates(order, control, units, converted[goal])))
     means: dict[tuple[str, str | None], dict[str, tuple[int, float, float]]] = {}
@@ -240,11 +247,12 @@ def _means(order: list[str], control: str, stats: dict[str, tuple[int, float, fl
     out = []
     for v in order:
         n, m, var = stats.get(v, (0, 0.0, 0.0))
-        half = _stats.t_ppf_975(n - 1) * math.sqrt(var / n) if n > 1 else float("inf")
+        half = _stats.t_ppf_975(n - 1) * math.sqrt(var / n) if n > 1 else None
         test = None if v == control else _stats.welch(m0, v0, n0, m, var, n)
         out.append(
             VariantMean(
-                variant=v, units=n, mean=m, ci_low=m - half, ci_high=m + half,
+                variant=v, units=n, mean=m, ci_low=None if half is None else m - half,
+                ci_high=None if half is None else m + half,
                 diff=None if test is None else test.diff, diff_ci_low=None if test is None else test.low,
                 diff_ci_high=None if test is None else test.high, p_value=None if test is None else test.p_value,
             )

@@ -89,10 +89,10 @@ class Trend(BaseModel):
     recent_count: int
     earlier_per_day: float
     recent_per_day: float
-    rate_ratio: float  # recent / earlier rate; inf when it was never used before
-    ratio_ci_low: float  # 95% interval of the rate ratio (conditional binomial, Clopper-Pearson)
-    ratio_ci_high: float
-    change_pct: float  # (rate_ratio - 1) * 100
+    rate_ratio: float | None  # recent / earlier rate; None when it was not used at all before (new)
+    ratio_ci_low: float  # 95% interval of the rate ratio (Wilson interval of the conditional binomial share)
+    ratio_ci_high: float | None  # None: unbounded (no use in the earlier period)
+    change_pct: float | None  # (rate_ratio - 1) * 100; None when new
     p_value: float  # exact conditional test of equal Poisson rates (two-sided)
     significant: bool  # p_value < alpha, after a Bonferroni correction over the series tested
 
@@ -107,7 +107,7 @@ class Trends(BaseModel):
     recent_days: float = 0.0
     earlier_days: float = 0.0
     series_tested: int = 0
-    rising: list[Trend] = []  # significant rises, largest rate ratio first
+    rising: list[Trend] = []  # significant rises, new event types first, then largest rate ratio
     falling: list[Trend] = []  # significant falls, smallest rate ratio first
     method: str = ""
 
@@ -160,7 +160,7 @@ class Regression(BaseModel):
     before_p95: float
     after_p50: float
     after_p95: float
-    relative_change: float  # after_p50 / before_p50 - 1 (0.35 = 35% slower)
+    relative_change: float | None  # after_p50 / before_p50 - 1 (0.35 = 35% slower); None if before_p50 is 0
     p_value: float  # Mann-Whitney U (normal approximation, tie-corrected), one-sided "after is slower"
 
 
@@ -231,8 +231,8 @@ class VariantMean(BaseModel):
     variant: str
     units: int  # units with at least one value after exposure (each unit contributes its own mean)
     mean: float
-    ci_low: float  # 95% t interval
-    ci_high: float
+    ci_low: float | None  # 95% t interval (None with fewer than two units)
+    ci_high: float | None
     diff: float | None
     diff_ci_low: float | None  # 95% Welch interval of the difference with the control
     diff_ci_high: float | None

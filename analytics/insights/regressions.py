@@ -162,7 +162,7 @@ def compute(scope: Scope) -> Regressions:
         item = _describe(scope, kind, name, unit, change_ns, p_value)
         if item is not None:
             out.items.append(item)
-    out.items.sort(key=lambda r: (-r.relative_change, r.series))
+    out.items.sort(key=lambda r: (r.relative_change is not None, -(r.relative_change or 0), r.series))
     return out
 
 
@@ -198,5 +198,5 @@ def _describe(
         version=None if version == "unknown" else version,
         previous_version=None if previous == "unknown" else previous,
         before_count=nb, after_count=na, before_p50=qb[0], before_p95=qb[1], after_p50=qa[0], after_p95=qa[1],
-        relative_change=(qa[0] / qb[0] - 1) if qb[0] > 0 else float("inf"), p_value=p_value,
+        relative_change=(qa[0] / qb[0] - 1) if qb[0] > 0 else None, p_value=p_value,
     )  # fmt: skip

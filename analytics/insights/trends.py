@@ -11,7 +11,6 @@ tested (Bonferroni). The rate ratio's 95% interval comes from the Wilson interva
 
 from __future__ import annotations
 
-import math
 from typing import Final
 
 from analytics.insights import _stats
@@ -85,15 +84,17 @@ def compute(scope: Scope) -> Trends:
             Trend(
                 series=series, earlier_count=earlier, recent_count=recent,
                 earlier_per_day=round(earlier / t_earlier, 4), recent_per_day=round(recent / t_recent, 4),
-                rate_ratio=ratio, ratio_ci_low=_odds(low, t_earlier / t_recent),
+                rate_ratio=ratio, ratio_ci_low=_odds(low, t_earlier / t_recent) or 0.0,
                 ratio_ci_high=_odds(high, t_earlier / t_recent),
-                change_pct=(ratio - 1) * 100 if math.isfinite(ratio) else float("inf"), p_value=p,
+                change_pct=None if ratio is None else (ratio - 1) * 100, p_value=p,
                 significant=p < bound,
             )
         )  # fmt: skip
     significant = [t for t in trends if t.significant]
-    out.rising = sorted((t for t in significant if t.rate_ratio > 1), key=lambda t: (-t.rate_ratio, t.series))[:_TOP]
-    out.falling = sorted((t for t in significant if t.rate_ratio < 1), key=lambda t: (t.rate_ratio, t.series))[:_TOP]
+    rising = [t for t in significant if t.rate_ratio is None or t.rate_ratio > 1]
+    out.rising = sorted(rising, key=lambda t: (t.rate_ratio is not None, -(t.rate_ratio or 0), t.series))[:_TOP]
+    falling = [t for t in significant if t.rate_ratio is not None and t.rate_ratio < 1]
+    out.falling = sorted(falling, key=lambda t: (t.rate_ratio or 0, t.series))[:_TOP]
     return out
 
 
@@ -107,11 +108,11 @@ def _dispersion(days: list[int]) -> float:
     return max(1.0, variance / mean)
 
 
-def _ratio(recent: float, earlier: float) -> float:
+def _ratio(recent: float, earlier: float) -> float | None:
     if earlier == 0:
-        return float("inf") if recent > 0 else 1.0
+        return None if recent > 0 else 1.0
     return recent / earlier
 
 
-def _odds(p: float, scale: float) -> float:
-    return float("inf") if p >= 1 else p / (1 - p) * scale
+def _odds(p: float, scale: float) -> float | None:
+    return None if p >= 1 else p / (1 - p) * scale
