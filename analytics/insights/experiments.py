@@ -130,7 +130,10 @@ def compute(scope: Scope) -> Experiments:
     goals = _by_experiment(scope.rows(GOALS, goals=scope.filter.goals))
     metrics = _by_experiment(scope.rows(METRICS, metrics=scope.filter.metrics))
     for name in sorted(units):
-        out.items.append(_experiment(name, units[name], designs[name], goals.get(name, []), metrics.get(name, [])))
+        asked = bool(scope.filter.goals)
+        out.items.append(
+            _experiment(name, units[name], designs[name], goals.get(name, []), metrics.get(name, []), asked)
+        )
     return out
 
 
@@ -159,6 +162,7 @@ def _experiment(
     design: tuple[list[str], list[float]],
     goals: list[tuple[Any, ...]],
     metrics: list[tuple[Any, ...]],
+    asked: bool,
 ) -> Experiment:
     variants, weights = design
     shares = dict(zip(variants, weights, strict=True))
@@ -189,7 +193,9 @@ def _experiment(
         pooled = sum(converted[goal].values()) / total if total else 0.0
         return min(pooled, 1 - pooled)
 
-    ranked_goals = sorted(converted, key=lambda g: (-spread(g), g))[:_TOP_GOALS]
+    # Unless asked for, a goal every unit (or none) reached has nothing to compare.
+    candidates = [g for g in converted if asked or spread(g) > 0]
+    ranked_goals = sorted(candidates, key=lambda g: (-spread(g), g))[:_TOP_GOALS]
     for goal in ranked_goals:
         result.goals.append(GoalResult(goal=goal, variants=_rates(order, control, units, converted[goal])))
     means: dict[tuple[str, str | None], dict[str, tuple[int, float, float]]] = {}

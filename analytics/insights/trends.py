@@ -85,7 +85,7 @@ def compute(scope: Scope) -> Trends:
                 series=series, earlier_count=earlier, recent_count=recent,
                 earlier_per_day=round(earlier / t_earlier, 4), recent_per_day=round(recent / t_recent, 4),
                 rate_ratio=ratio, ratio_ci_low=_odds(low, t_earlier / t_recent) or 0.0,
-                ratio_ci_high=_odds(high, t_earlier / t_recent),
+                ratio_ci_high=None if earlier == 0 else _odds(high, t_earlier / t_recent),
                 change_pct=None if ratio is None else (ratio - 1) * 100, p_value=p,
                 significant=p < bound,
             )

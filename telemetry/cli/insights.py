@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from telemetry.cli.common import EXIT_OK, CliError, build_settings, format_ns, open_event_log, render_table, to_json
-from telemetry.cli.reports import parse_when
+from telemetry.cli.reports import _first_error, parse_when
 
 if TYPE_CHECKING:
     from analytics.insights import InsightsReport
@@ -44,7 +44,7 @@ def insights(args: argparse.Namespace) -> int:
     try:
         f = InsightsFilter(since=since, until=until, goals=args.goals, metrics=args.metrics, alpha=args.alpha)
     except ValueError as exc:
-        raise CliError(f"invalid insights filter: {str(exc).splitlines()[-1].strip()}") from None
+        raise CliError(f"invalid insights filter: {_first_error(exc)}") from None
     log = open_event_log(settings)
     try:
         report = Insights(log.reader).report(f)

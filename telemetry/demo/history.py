@@ -159,15 +159,15 @@ class _History:
     # -- the story ---------------------------------------------------------------------------------
 
     def run(self, progress: Callable[[int], None] | None) -> None:
-        for day in range(self.days):
-            day_start = self.start_ns + day * DAY_NS
-            weekend = ((day_start // DAY_NS) + 3) % 7 >= 5
+        first_midnight = self.start_ns // DAY_NS * DAY_NS
+        for day in range(self.days + 1):
+            midnight = first_midnight + day * DAY_NS  # of the install's local date, as UTC
+            weekend = ((midnight // DAY_NS) + 3) % 7 >= 5  # 1970-01-01 was a Thursday
             for install in self.installs:
                 for _ in range(_poisson(self.rng, install.activity * (0.35 if weekend else 1.0))):
                     local_hour = min(23.5, max(7.0, self.rng.gauss(14.5, 2.8)))
-                    t = day_start + int(((local_hour - install.offset_h) % 24) * HOUR_NS)
-                    t += self.rng.randrange(HOUR_NS // 2)
-                    if t < self.end_ns - HOUR_NS:
+                    t = midnight + int((local_hour - install.offset_h) * HOUR_NS) + self.rng.randrange(HOUR_NS // 2)
+                    if self.start_ns <= t < self.end_ns - HOUR_NS:
                         self.session(install, t)
             if progress is not None:
                 progress(self.summary.records)
