@@ -139,7 +139,9 @@ def compute(scope: Scope) -> Regressions:
     width = max(1, scope.end_ns - scope.first_ns)
     series: dict[tuple[str, str, str | None], tuple[_Bins, _Bins]] = {}
     for kind, name, unit, half, k, n, s, ss in scope.rows(BINNED, first=scope.first_ns, width=width):
-        halves = series.setdefault((kind, name, unit), (_Bins(), _Bins()))
+        halves = series.get((kind, name, unit))
+        if halves is None:
+            halves = series[(kind, name, unit)] = (_Bins(), _Bins())
         b = halves[half]
         b.n[k], b.s[k], b.ss[k] = n, s, ss
     out.series_examined = len(series)
