@@ -59,6 +59,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("export", "OTLP JSON export vs upstream's file exporter (issue 7)", 90, 240),
     Bench("anonymizer", "anonymizer cost per span vs logfire's scrubber (issue 3)", 90, 240),
     Bench("analytics", "dashboard queries at 1M and 10M events vs hand-written SQL (issue 7)", 90, 400),
+    Bench("insights", "insights report at 1M and 10M events vs the summary report (issue 19)", 90, 600),
     Bench("server", "REST and OTLP requests/s vs a bare FastAPI endpoint (issue 4)", 90, 240),
     Bench("dashboard", "dashboard load and draw with 1M events (issue 5)", 120, 300),
 )

@@ -35,11 +35,44 @@ _MAX_SERIES: Final = 40
 ALL_EVENTS: Final = "(all events)"
 ALL_ERRORS: Final = "(all errors)"
 
-HOURLY: Final = f"""
-SELECT category, CASE category WHEN 'error' THEN coalesce(error_type, 'unknown') ELSE coalesce(event_type, '') END,
-       start_ns // {HOUR_NS} AS hour, count(*)
-FROM {SPANS} WHERE category IN ('event', 'error') AND {RANGE}
-GROUP BY ALL
+#: Every (series, hour) of the range, zeros included, with the other weeks at that hour of the week, the
+#: series' dispersion, and only the hours worth testing: the Python side runs the exact test on those.
+#: One marker row per series (hour -1) carries its dispersion, so series without candidates are counted.
+CANDIDATES: Final = f"""
+WITH counts AS (
+    SELECT category,
+           CASE category WHEN 'error' THEN coalesce(error_type, 'unknown') ELSE coalesce(event_type, '') END AS series,
+           start_ns // {HOUR_NS} - $first_hour AS h, count(*) AS x
+    FROM {SPANS} WHERE category IN ('event', 'error') AND {RANGE}
+    GROUP BY ALL
+), ranked AS (
+    SELECT category, series FROM counts GROUP BY ALL ORDER BY sum(x) DESC, category, series LIMIT {_MAX_SERIES}
+), picked AS (
+    SELECT category, series, h, x FROM counts SEMI JOIN ranked USING (category, series)
+    UNION ALL
+    SELECT category, CASE category WHEN 'error' THEN '{ALL_ERRORS}' ELSE '{ALL_EVENTS}' END, h, sum(x)
+    FROM counts GROUP BY ALL
+), grid AS (
+    SELECT s.category, s.series, g.h, coalesce(p.x, 0) AS x
+    FROM (SELECT DISTINCT category, series FROM picked) s CROSS JOIN range($hours) g(h)
+    LEFT JOIN picked p ON p.category = s.category AND p.series = s.series AND p.h = g.h
+), cols AS (
+    SELECT *, sum(x) OVER w - x AS y, count(*) OVER w - 1 AS k, list(x) OVER w AS column_values
+    FROM grid WINDOW w AS (PARTITION BY category, series, h % {_HOURS_PER_WEEK})
+), judged AS (
+    SELECT *, y / k AS mean_o, (x - y / k) ** 2 / (greatest(y / k, 0.5) * (1 + 1 / k)) AS term
+    FROM cols WHERE k >= {MIN_WEEKS}
+), dispersion AS (
+    SELECT category, series, greatest(1.0, avg(term) FILTER (WHERE term <= q)) AS phi
+    FROM judged JOIN (SELECT category, series, quantile_cont(term, 0.99) AS q FROM judged GROUP BY ALL)
+         USING (category, series)
+    GROUP BY ALL
+)
+SELECT category, series, -1 AS h, 0 AS x, 0 AS k, phi, NULL AS column_values FROM dispersion
+UNION ALL
+SELECT j.category, j.series, j.h, j.x, j.k, d.phi, j.column_values
+FROM judged j JOIN dispersion d USING (category, series)
+WHERE abs(j.x - j.mean_o) >= $z * sqrt(d.phi * greatest(j.mean_o, 0.5) * (1 + 1 / j.k)) - 1
 """
 
 METHOD: Final = (
@@ -55,94 +88,61 @@ def compute(scope: Scope) -> Anomalies:
         return out
     first_hour = scope.first_ns // HOUR_NS
     hours = (scope.end_ns - 1) // HOUR_NS - first_hour + 1
-    counts: dict[tuple[str, str], dict[int, int]] = {}
-    totals: dict[str, dict[int, int]] = {"event": {}, "error": {}}
-    for category, name, hour, n in scope.rows(HOURLY):
-        counts.setdefault((category, name), {})[hour - first_hour] = n
-        total = totals[category]
-        total[hour - first_hour] = total.get(hour - first_hour, 0) + n
-    # The busiest series (plus the two totals): a long tail of rare types cannot be judged hourly anyway.
-    ranked = sorted(counts.items(), key=lambda kv: -sum(kv[1].values()))[:_MAX_SERIES]
-    series = [(("event", ALL_EVENTS), totals["event"]), (("error", ALL_ERRORS), totals["error"]), *ranked]
-    series = [s for s in series if s[1]]
     judged = _judged_hours(hours)
-    out.series_examined = len(series)
-    out.hours_examined = len(judged) * len(series)
-    if not judged or not series:
+    if judged == 0:
+        return out
+    # The number of series is known only from the answer; the Bonferroni bound needs it before the screen,
+    # so the screen uses the largest possible family (every picked series) and the test the actual one.
+    most = (_MAX_SERIES + 2) * judged
+    z = max(3.0, _stats.norm_ppf_upper(scope.alpha / (2 * most)) - 1.5)  # cheap pre-filter; the test decides
+    rows = scope.rows(CANDIDATES, first_hour=first_hour, hours=hours, z=z)
+    series = sum(1 for row in rows if row[2] < 0)
+    out.series_examined = series
+    out.hours_examined = series * judged
+    if not series:
         return out
     threshold = scope.alpha / (2 * out.hours_examined)
     out.threshold = threshold
-    for (category, name), by_hour in series:
-        grid = [by_hour.get(h, 0) for h in range(hours)]
-        for h, x, expected, score, p, spike in _flagged(grid, judged, threshold):
-            start = (first_hour + h) * HOUR_NS
-            moment = datetime.fromtimestamp(start / 1e9, UTC)
-            out.items.append(
-                Anomaly(
-                    series=name, kind="error" if category == "error" else "event",
-                    measure="errors" if category == "error" else "events",
-                    window_start_ns=start, window_end_ns=start + HOUR_NS, date=moment.date().isoformat(),
-                    day_of_week=DAYS[moment.weekday()], hour=moment.hour, observed=x, expected=expected,
-                    score=round(score, 2), p_value=p, direction="spike" if spike else "drop",
-                )
-            )  # fmt: skip
+    for category, name, h, x, k, phi, column in rows:
+        if h < 0:
+            continue
+        found = _test(x, k, phi, column, threshold)
+        if found is None:
+            continue
+        expected, score, p, spike = found
+        start = (first_hour + h) * HOUR_NS
+        moment = datetime.fromtimestamp(start / 1e9, UTC)
+        out.items.append(
+            Anomaly(
+                series=name, kind="error" if category == "error" else "event",
+                measure="errors" if category == "error" else "events",
+                window_start_ns=start, window_end_ns=start + HOUR_NS, date=moment.date().isoformat(),
+                day_of_week=DAYS[moment.weekday()], hour=moment.hour, observed=x, expected=expected,
+                score=round(score, 2), p_value=p, direction="spike" if spike else "drop",
+            )
+        )  # fmt: skip
     out.items.sort(key=lambda a: (a.p_value, -abs(a.score)))
     return out
 
 
-def _judged_hours(hours: int) -> list[int]:
-    """Hours with at least MIN_WEEKS other weeks at the same hour of the week inside the range."""
-    return [h for h in range(hours) if (hours - 1 - h) // _HOURS_PER_WEEK + h // _HOURS_PER_WEEK >= MIN_WEEKS]
+def _judged_hours(hours: int) -> int:
+    """How many hours have at least MIN_WEEKS other weeks at the same hour of the week inside the range."""
+    return sum(1 for h in range(hours) if (hours - 1 - h) // _HOURS_PER_WEEK + h // _HOURS_PER_WEEK >= MIN_WEEKS)
 
 
-def _others(grid: list[int], h: int) -> list[int]:
-    week = _HOURS_PER_WEEK
-    return [grid[j] for j in range(h % week, len(grid), week) if j != h]
-
-
-def _leave_one_out(grid: list[int], judged: list[int]) -> list[tuple[int, int, float, int]]:
-    """(hour, count, mean of the other weeks at that hour of the week, how many) per judged hour, from
-    per-column totals: linear in the hours, which matters at 2,000 hours x 40 series."""
-    week = _HOURS_PER_WEEK
-    totals = [sum(grid[c::week]) for c in range(min(week, len(grid)))]
-    sizes = [len(range(c, len(grid), week)) for c in range(min(week, len(grid)))]
-    out = []
-    for h in judged:
-        c, x = h % week, grid[h]
-        k = sizes[c] - 1
-        out.append((h, x, (totals[c] - x) / k, k))
-    return out
-
-
-def _dispersion(rows: list[tuple[int, int, float, int]]) -> float:
-    """Pearson chi-square per hour of counts against their leave-one-out hour-of-week mean; >= 1."""
-    terms = sorted((x - mean) ** 2 / (max(mean, 0.5) * (1 + 1 / k)) for _, x, mean, k in rows)
-    if not terms:
-        return 1.0
-    kept = terms[: max(1, math.ceil(len(terms) * 0.99))]
-    return max(1.0, sum(kept) / len(kept))
-
-
-def _flagged(grid: list[int], judged: list[int], threshold: float) -> list[tuple[int, int, float, float, float, bool]]:
-    rows = _leave_one_out(grid, judged)
-    phi = _dispersion(rows)
-    z_screen = max(3.0, _stats.norm_ppf_upper(threshold) - 1.5)  # cheap pre-filter; the test decides
-    found = []
-    for h, x, mean_all, k in rows:
-        if abs(x - mean_all) < z_screen * math.sqrt(phi * max(mean_all, 0.5) * (1 + 1 / k)) - 1:
-            continue
-        others = _others(grid, h)
-        median = statistics.median(others)
-        cap = 3 * median + 5
-        y = sum(min(o, cap) for o in others)
-        mean = y / k
-        xs, ys = round(x / phi), round(y / phi)
-        spike = x > mean
-        n = xs + ys
-        p = _stats.binom_sf(xs, n, 1 / (k + 1)) if spike else _stats.binom_cdf(xs, n, 1 / (k + 1))
-        if p >= threshold:
-            continue
-        mad = statistics.median(abs(o - median) for o in others)
-        spread = max(1.4826 * mad, math.sqrt(max(median, 1.0) * phi))
-        found.append((h, x, float(median), (x - median) / spread, p, spike))
-    return found
+def _test(x: int, k: int, phi: float, column: list[int], threshold: float) -> tuple[float, float, float, bool] | None:
+    """(expected, robust score, p-value, spike?) when the hour is flagged, else None."""
+    others = list(column)
+    others.remove(x)  # the column holds this hour too; any equal value stands for it
+    median = statistics.median(others)
+    cap = 3 * median + 5
+    y = sum(min(o, cap) for o in others)
+    spike = x > y / k
+    xs, ys = round(x / phi), round(y / phi)
+    n = xs + ys
+    p = _stats.binom_sf(xs, n, 1 / (k + 1)) if spike else _stats.binom_cdf(xs, n, 1 / (k + 1))
+    if p >= threshold:
+        return None
+    mad = statistics.median(abs(o - median) for o in others)
+    spread = max(1.4826 * mad, math.sqrt(max(median, 1.0) * phi))
+    return float(median), (x - median) / spread, p, spike
