@@ -37,15 +37,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from exporters.eventlog.schema import (
-    ATTR_EXPERIMENT_NAME,
-    ATTR_EXPERIMENT_UNIT,
-    ATTR_EXPERIMENT_VARIANT,
-    ATTR_EXPERIMENT_VARIANTS,
-    ATTR_EXPERIMENT_WEIGHTS,
-    EXPOSURE_EVENT_TYPE,
-)
-
 if TYPE_CHECKING:
     from telemetry.service import TelemetryService
 
@@ -165,14 +156,18 @@ class _Assigner:
             if len(self.exposed) >= _MAX_EXPOSURES:
                 self.exposed.clear()
             self.exposed.add(seen)
+        # Imported here, once per session at most: this module is reachable from ``import telemetry`` and
+        # must stay light on the consent-off path (the event log's package imports DuckDB).
+        from exporters.eventlog import schema
+
         attributes = {
-            ATTR_EXPERIMENT_NAME: d.name,
-            ATTR_EXPERIMENT_VARIANT: variant,
-            ATTR_EXPERIMENT_VARIANTS: list(d.variants),
-            ATTR_EXPERIMENT_WEIGHTS: list(d.weights),
-            ATTR_EXPERIMENT_UNIT: unit,
+            schema.ATTR_EXPERIMENT_NAME: d.name,
+            schema.ATTR_EXPERIMENT_VARIANT: variant,
+            schema.ATTR_EXPERIMENT_VARIANTS: list(d.variants),
+            schema.ATTR_EXPERIMENT_WEIGHTS: list(d.weights),
+            schema.ATTR_EXPERIMENT_UNIT: unit,
         }
-        service.track_event_sync(EXPOSURE_EVENT_TYPE, attributes)
+        service.track_event_sync(schema.EXPOSURE_EVENT_TYPE, attributes)
         return variant
 
 

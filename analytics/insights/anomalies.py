@@ -3,7 +3,8 @@
 Per series (each event type, each error type, and all events / all errors together) SQL counts spans per
 UTC hour; every hour of the range is judged, empty ones included, against the same hour of the week in the
 other weeks of the range (a busy Monday 09:00 is compared with other Mondays at 09:00, never with Sunday
-night). That needs ``MIN_WEEKS`` other weeks of history; hours without them are not judged.
+night). That needs ``MIN_WEEKS`` other weeks of history; hours without them are not judged, nor is a
+partial first or last hour (the log began at 09:40, or "now" is 16:20: it would look like a drop).
 
 * expected = the median of the other weeks' counts at that hour of the week (robust to another week's
   burst), and score = (observed - expected) / spread, the spread being 1.4826 x their MAD, floored at the
@@ -43,7 +44,9 @@ WITH counts AS (
     SELECT category,
            CASE category WHEN 'error' THEN coalesce(error_type, 'unknown') ELSE coalesce(event_type, '') END AS series,
            start_ns // {HOUR_NS} - $first_hour AS h, count(*) AS x
-    FROM {SPANS} WHERE category IN ('event', 'error') AND {RANGE}
+    FROM {SPANS}
+    WHERE category IN ('event', 'error') AND {RANGE}
+      AND start_ns >= $first_hour * {HOUR_NS} AND start_ns < ($first_hour + $hours) * {HOUR_NS}
     GROUP BY ALL
 ), ranked AS (
     SELECT category, series FROM counts GROUP BY ALL ORDER BY sum(x) DESC, category, series LIMIT {_MAX_SERIES}
@@ -52,12 +55,12 @@ WITH counts AS (
     UNION ALL
     SELECT category, CASE category WHEN 'error' THEN '{ALL_ERRORS}' ELSE '{ALL_EVENTS}' END, h, sum(x)
     FROM counts GROUP BY ALL
-), grid AS (
+), grid AS MATERIALIZED (
     SELECT s.category, s.series, g.h, coalesce(p.x, 0) AS x
     FROM (SELECT DISTINCT category, series FROM picked) s CROSS JOIN range($hours) g(h)
     LEFT JOIN picked p ON p.category = s.category AND p.series = s.series AND p.h = g.h
 ), cols AS (
-    SELECT *, sum(x) OVER w - x AS y, count(*) OVER w - 1 AS k, list(x) OVER w AS column_values
+    SELECT *, sum(x) OVER w - x AS y, count(*) OVER w - 1 AS k
     FROM grid WINDOW w AS (PARTITION BY category, series, h % {_HOURS_PER_WEEK})
 ), judged AS (
     SELECT *, y / k AS mean_o, (x - y / k) ** 2 / (greatest(y / k, 0.5) * (1 + 1 / k)) AS term
@@ -67,12 +70,18 @@ WITH counts AS (
     FROM judged JOIN (SELECT category, series, quantile_cont(term, 0.99) AS q FROM judged GROUP BY ALL)
          USING (category, series)
     GROUP BY ALL
+), candidates AS (
+    SELECT j.category, j.series, j.h, j.x, j.k, d.phi
+    FROM judged j JOIN dispersion d USING (category, series)
+    WHERE abs(j.x - j.mean_o) >= $z * sqrt(d.phi * greatest(j.mean_o, 0.5) * (1 + 1 / j.k)) - 1
 )
-SELECT category, series, -1 AS h, 0 AS x, 0 AS k, phi, NULL AS column_values FROM dispersion
+SELECT category, series, -1 AS h, 0 AS x, 0 AS k, phi, NULL AS others FROM dispersion
 UNION ALL
-SELECT j.category, j.series, j.h, j.x, j.k, d.phi, j.column_values
-FROM judged j JOIN dispersion d USING (category, series)
-WHERE abs(j.x - j.mean_o) >= $z * sqrt(d.phi * greatest(j.mean_o, 0.5) * (1 + 1 / j.k)) - 1
+SELECT c.category, c.series, c.h, c.x, c.k, c.phi, list(g.x) AS others
+FROM candidates c JOIN grid g
+  ON g.category = c.category AND g.series = c.series AND g.h % {_HOURS_PER_WEEK} = c.h % {_HOURS_PER_WEEK}
+     AND g.h <> c.h
+GROUP BY ALL
 """
 
 METHOD: Final = (
@@ -86,9 +95,12 @@ def compute(scope: Scope) -> Anomalies:
     out = Anomalies(min_weeks=MIN_WEEKS, method=METHOD)
     if scope.first_ns is None or scope.end_ns is None:
         return out
-    first_hour = scope.first_ns // HOUR_NS
-    hours = (scope.end_ns - 1) // HOUR_NS - first_hour + 1
-    judged = _judged_hours(hours)
+    # Whole hours only: a partial first or last hour (the log began at 09:40; "now" is 16:20) would look
+    # like a drop in every series.
+    start = scope.first_ns if scope.since_ns is None else max(scope.since_ns, scope.first_ns)
+    first_hour = -(-start // HOUR_NS)
+    hours = scope.end_ns // HOUR_NS - first_hour
+    judged = _judged_hours(hours) if hours > 0 else 0
     if judged == 0:
         return out
     # The number of series is known only from the answer; the Bonferroni bound needs it before the screen,
@@ -103,10 +115,10 @@ def compute(scope: Scope) -> Anomalies:
         return out
     threshold = scope.alpha / (2 * out.hours_examined)
     out.threshold = threshold
-    for category, name, h, x, k, phi, column in rows:
+    for category, name, h, x, k, phi, others in rows:
         if h < 0:
             continue
-        found = _test(x, k, phi, column, threshold)
+        found = _test(x, k, phi, others, threshold)
         if found is None:
             continue
         expected, score, p, spike = found
@@ -130,10 +142,8 @@ def _judged_hours(hours: int) -> int:
     return sum(1 for h in range(hours) if (hours - 1 - h) // _HOURS_PER_WEEK + h // _HOURS_PER_WEEK >= MIN_WEEKS)
 
 
-def _test(x: int, k: int, phi: float, column: list[int], threshold: float) -> tuple[float, float, float, bool] | None:
+def _test(x: int, k: int, phi: float, others: list[int], threshold: float) -> tuple[float, float, float, bool] | None:
     """(expected, robust score, p-value, spike?) when the hour is flagged, else None."""
-    others = list(column)
-    others.remove(x)  # the column holds this hour too; any equal value stands for it
     median = statistics.median(others)
     cap = 3 * median + 5
     y = sum(min(o, cap) for o in others)

@@ -50,7 +50,7 @@ _TOP_GOALS: Final = 5
 _TOP_METRICS: Final = 3
 
 _EXPOSURES: Final = f"""
-ex AS (
+ex AS MATERIALIZED (
     SELECT session_id, start_ns,
            json_extract_string(attributes, ['$."{ATTR_EXPERIMENT_NAME}"', '$."{ATTR_EXPERIMENT_VARIANT}"',
                                             '$."{ATTR_EXPERIMENT_UNIT}"']) AS j,
@@ -82,31 +82,24 @@ FROM first JOIN design USING (experiment)
 GROUP BY ALL ORDER BY experiment, variant
 """
 
-GOALS: Final = f"""
-WITH {_EXPOSURES}, converted AS (
-    SELECT DISTINCT s.experiment, s.unit, e.event_type
-    FROM {SPANS} e JOIN sess s USING (session_id) JOIN first f ON f.experiment = s.experiment AND f.unit = s.unit
-    WHERE e.category = 'event' AND e.event_type <> '{EXPOSURE_EVENT}' AND e.start_ns >= f.first_ns
-      AND ($since IS NULL OR e.start_ns >= $since) AND ($until IS NULL OR e.start_ns < $until)
-      AND ($goals IS NULL OR list_contains($goals, e.event_type))
-)
-SELECT c.experiment, f.variant, c.event_type, count(*)
-FROM converted c JOIN first f ON f.experiment = c.experiment AND f.unit = c.unit
-GROUP BY ALL
-"""
-
-METRICS: Final = f"""
+#: Goals and metrics in one pass over the spans: per unit, every event type it reached after its first
+#: exposure (count = units converted) and its mean of every metric; then per variant. Event rows carry
+#: the event type in ``name`` and no unit of measure; metric rows the metric name and its unit.
+OUTCOMES: Final = f"""
 WITH {_EXPOSURES}, per_unit AS (
-    SELECT s.experiment, s.unit, coalesce(e.metric_name, '') AS metric, e.metric_unit AS unit_of_measure,
-           avg(e.metric_value) AS m
+    SELECT s.experiment, s.unit, e.category,
+           CASE e.category WHEN 'event' THEN coalesce(e.event_type, '') ELSE coalesce(e.metric_name, '') END AS name,
+           CASE e.category WHEN 'event' THEN NULL ELSE e.metric_unit END AS unit_of_measure,
+           avg(e.metric_value) FILTER (WHERE isfinite(e.metric_value)) AS m
     FROM {SPANS} e JOIN sess s USING (session_id) JOIN first f ON f.experiment = s.experiment AND f.unit = s.unit
-    WHERE e.category = 'performance' AND isfinite(e.metric_value) AND e.start_ns >= f.first_ns
+    WHERE e.category IN ('event', 'performance') AND e.start_ns >= f.first_ns
       AND ($since IS NULL OR e.start_ns >= $since) AND ($until IS NULL OR e.start_ns < $until)
-      AND ($metrics IS NULL OR list_contains($metrics, e.metric_name))
+      AND (e.category = 'performance' OR e.event_type <> '{EXPOSURE_EVENT}')
     GROUP BY ALL
 )
-SELECT p.experiment, f.variant, p.metric, p.unit_of_measure, count(*), avg(p.m), coalesce(var_samp(p.m), 0)
+SELECT p.experiment, p.category, f.variant, p.name, p.unit_of_measure, count(*), avg(p.m), coalesce(var_samp(p.m), 0)
 FROM per_unit p JOIN first f ON f.experiment = p.experiment AND f.unit = p.unit
+WHERE p.category = 'event' OR p.m IS NOT NULL
 GROUP BY ALL
 """
 
@@ -127,8 +120,16 @@ def compute(scope: Scope) -> Experiments:
     for name, variant, n, variants_json, weights_json in scope.rows(UNITS):
         units.setdefault(name, {})[variant] = n
         designs.setdefault(name, _design(variants_json, weights_json))
-    goals = _by_experiment(scope.rows(GOALS, goals=scope.filter.goals))
-    metrics = _by_experiment(scope.rows(METRICS, metrics=scope.filter.metrics))
+    wanted_goals = set(scope.filter.goals or ())
+    wanted_metrics = set(scope.filter.metrics or ())
+    goal_rows, metric_rows = [], []
+    for experiment, category, variant, name, unit, n, mean, var in scope.rows(OUTCOMES):
+        if category == "event" and (not wanted_goals or name in wanted_goals):
+            goal_rows.append((experiment, variant, name, n))
+        elif category == "performance" and (not wanted_metrics or name in wanted_metrics):
+            metric_rows.append((experiment, variant, name, unit, n, mean, var))
+    goals = _by_experiment(goal_rows)
+    metrics = _by_experiment(metric_rows)
     for name in sorted(units):
         asked = bool(scope.filter.goals)
         out.items.append(

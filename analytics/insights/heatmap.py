@@ -17,29 +17,27 @@ from exporters.eventlog.schema import SPANS
 _TOP_FEATURES: Final = 30
 _EVENTS: Final = f"category = 'event' AND event_type IS DISTINCT FROM '{EXPOSURE_EVENT}' AND {RANGE}"
 
-HOUR_OF_WEEK: Final = f"""
-SELECT ((start_ns // {DAY_NS}) + 3) % 7 AS dow, (start_ns // {HOUR_NS}) % 24 AS hour, count(*)
-FROM {SPANS} WHERE {_EVENTS}
-GROUP BY ALL
-"""
-
-#: Grouped by resource first (few), versions joined after: the JSON of each resource is parsed once.
-FEATURE_BY_VERSION: Final = f"""
-WITH {VERSIONS}, per_resource AS (
-    SELECT coalesce(event_type, '') AS feature, resource_id, count(*) AS n, min(start_ns) AS first_ns
-    FROM {SPANS} WHERE {_EVENTS}
-    GROUP BY ALL
-)
-SELECT feature, coalesce(version, 'unknown'), sum(n), min(first_ns)
-FROM per_resource LEFT JOIN versions USING (resource_id)
-GROUP BY ALL
+#: One pass for both maps: GROUPING SETS aggregate the same joined rows two ways. Versions come from the
+#: resources table (few rows, JSON parsed once each), joined by id.
+HEATMAP: Final = f"""
+WITH {VERSIONS}
+SELECT ((start_ns // {DAY_NS}) + 3) % 7 AS dow, (start_ns // {HOUR_NS}) % 24 AS hour,
+       coalesce(event_type, '') AS feature, coalesce(version, 'unknown') AS version, count(*), min(start_ns)
+FROM {SPANS} LEFT JOIN versions USING (resource_id)
+WHERE {_EVENTS}
+GROUP BY GROUPING SETS ((dow, hour), (feature, version))
 """
 
 
 def compute(scope: Scope) -> Heatmap:
-    grid = {(dow, hour): n for dow, hour, n in scope.rows(HOUR_OF_WEEK)}
+    grid: dict[tuple[int, int], int] = {}
+    rows = []
+    for dow, hour, feature, version, n, first in scope.rows(HEATMAP):
+        if feature is None:
+            grid[(dow, hour)] = n
+        else:
+            rows.append((feature, version, n, first))
     cells = [HeatCell(day_of_week=d, hour=h, count=grid.get((d, h), 0)) for d in range(7) for h in range(24)]
-    rows = scope.rows(FEATURE_BY_VERSION)
     feature_totals: dict[str, int] = {}
     version_totals: dict[str, int] = {}
     version_first: dict[str, int] = {}
