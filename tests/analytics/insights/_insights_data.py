@@ -39,7 +39,8 @@ class Plan:
     seed: int = 0
     days: int = 28
     events_per_busy_hour: float = 12.0
-    slowdown: float | None = None  # load_model durations multiplied from version ``slow_version`` on
+    slowdown: float | None = None  # ``slow_series`` durations multiplied from version ``slow_version`` on
+    slow_series: str = "load_model"
     slow_version: str = "1.2.0"
     burst_hour: int | None = None  # hours since MONDAY: extra OutOfMemoryErrors in that hour
     burst_size: int = 25
@@ -117,7 +118,8 @@ def fleet_rows(plan: Plan) -> list[Row]:
             for _ in range(n):
                 out.add(at(), "error", "error", version, error_type=error_type, status_code="ERROR")
         for series, (category, typical, per_hour) in durations.items():
-            slow = plan.slowdown if (series == "load_model" and plan.slowdown and version >= plan.slow_version) else 1.0
+            slowed = series == plan.slow_series and plan.slowdown and version >= plan.slow_version
+            slow = plan.slowdown if slowed else 1.0
             for _ in range(poisson(rng, per_hour * level)):
                 ms = rng.lognormvariate(math.log(typical), 0.35) * slow
                 if category == "performance":

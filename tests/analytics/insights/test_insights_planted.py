@@ -33,6 +33,16 @@ def test_the_planted_slowdown_is_found_with_its_version_and_start(planted: Insig
     assert r.before_count >= planted.regressions.min_samples and r.after_count >= planted.regressions.min_samples
 
 
+@pytest.mark.parametrize(
+    ("series", "kind"), [("GET /api/models", "http"), ("training_step_time", "performance")]
+)  # the span road is the fixture's
+def test_a_slowdown_is_found_on_every_road(tmp_path: Path, series: str, kind: str) -> None:
+    plan = Plan(seed=11, slowdown=1.3, slow_series=series, slow_version="1.3.0")
+    report = report_of(build(tmp_path / "slow.duckdb", fleet_rows(plan)))
+    assert [(r.series, r.kind, r.version) for r in report.regressions.items] == [(series, kind, "1.3.0")]
+    assert MONDAY + 21 * DAY <= report.regressions.items[0].change_ns < MONDAY + 21 * DAY + 12 * HOUR
+
+
 def test_the_error_burst_is_found_on_its_hour(planted: InsightsReport) -> None:
     items = planted.anomalies.items
     assert {(a.series, a.direction) for a in items} == {("OutOfMemoryError", "spike"), ("(all errors)", "spike")}
