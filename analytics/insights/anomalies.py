@@ -4,7 +4,8 @@ Per series (each event type, each error type, and all events / all errors togeth
 UTC hour; every hour of the range is judged, empty ones included, against the same hour of the week in the
 other weeks of the range (a busy Monday 09:00 is compared with other Mondays at 09:00, never with Sunday
 night). That needs ``MIN_WEEKS`` other weeks of history; hours without them are not judged, nor is a
-partial first or last hour (the log began at 09:40, or "now" is 16:20: it would look like a drop).
+partial first or last hour (the log began at 09:40, or "now" is 16:20: it would look like a drop). Only the
+last ``WINDOW_WEEKS`` weeks of the range are looked at.
 
 * expected = the median of the other weeks' counts at that hour of the week (robust to another week's
   burst), and score = (observed - expected) / spread, the spread being 1.4826 x their MAD, floored at the
@@ -31,6 +32,9 @@ from analytics.insights.models import DAYS, Anomalies, Anomaly
 from exporters.eventlog.schema import SPANS
 
 MIN_WEEKS: Final = 2
+#: Only the most recent weeks are judged (each against the others): old hours are news no more, and the
+#: cost stays flat however long the log.
+WINDOW_WEEKS: Final = 8
 _HOURS_PER_WEEK: Final = 168
 _MAX_SERIES: Final = 40
 ALL_EVENTS: Final = "(all events)"
@@ -98,9 +102,12 @@ def compute(scope: Scope) -> Anomalies:
     # Whole hours only: a partial first or last hour (the log began at 09:40; "now" is 16:20) would look
     # like a drop in every series.
     start = scope.first_ns if scope.since_ns is None else max(scope.since_ns, scope.first_ns)
+    start = max(start, scope.end_ns - WINDOW_WEEKS * _HOURS_PER_WEEK * HOUR_NS)
     first_hour = -(-start // HOUR_NS)
     hours = scope.end_ns // HOUR_NS - first_hour
     judged = _judged_hours(hours) if hours > 0 else 0
+    if hours > 0:
+        out.window_start_ns, out.window_end_ns = first_hour * HOUR_NS, (first_hour + hours) * HOUR_NS
     if judged == 0:
         return out
     # The number of series is known only from the answer; the Bonferroni bound needs it before the screen,

@@ -86,20 +86,22 @@ GROUP BY ALL ORDER BY experiment, variant
 #: exposure (count = units converted) and its mean of every metric; then per variant. Event rows carry
 #: the event type in ``name`` and no unit of measure; metric rows the metric name and its unit.
 OUTCOMES: Final = f"""
-WITH {_EXPOSURES}, per_unit AS (
-    SELECT s.experiment, s.unit, e.category,
+WITH {_EXPOSURES}, exposed AS (
+    SELECT s.session_id, f.experiment, f.unit, f.variant, f.first_ns
+    FROM sess s JOIN first f ON f.experiment = s.experiment AND f.unit = s.unit
+), per_unit AS (
+    SELECT x.experiment, x.variant, x.unit, e.category,
            CASE e.category WHEN 'event' THEN coalesce(e.event_type, '') ELSE coalesce(e.metric_name, '') END AS name,
            CASE e.category WHEN 'event' THEN NULL ELSE e.metric_unit END AS unit_of_measure,
            avg(e.metric_value) FILTER (WHERE isfinite(e.metric_value)) AS m
-    FROM {SPANS} e JOIN sess s USING (session_id) JOIN first f ON f.experiment = s.experiment AND f.unit = s.unit
-    WHERE e.category IN ('event', 'performance') AND e.start_ns >= f.first_ns
+    FROM {SPANS} e JOIN exposed x USING (session_id)
+    WHERE e.category IN ('event', 'performance') AND e.start_ns >= x.first_ns
       AND ($since IS NULL OR e.start_ns >= $since) AND ($until IS NULL OR e.start_ns < $until)
       AND (e.category = 'performance' OR e.event_type <> '{EXPOSURE_EVENT}')
     GROUP BY ALL
 )
-SELECT p.experiment, p.category, f.variant, p.name, p.unit_of_measure, count(*), avg(p.m), coalesce(var_samp(p.m), 0)
-FROM per_unit p JOIN first f ON f.experiment = p.experiment AND f.unit = p.unit
-WHERE p.category = 'event' OR p.m IS NOT NULL
+SELECT experiment, category, variant, name, unit_of_measure, count(*), avg(m), coalesce(var_samp(m), 0)
+FROM per_unit WHERE category = 'event' OR m IS NOT NULL
 GROUP BY ALL
 """
 

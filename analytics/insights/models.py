@@ -136,7 +136,9 @@ class Anomaly(BaseModel):
 class Anomalies(BaseModel):
     series_examined: int = 0
     hours_examined: int = 0
-    min_weeks: int = 2  # a series needs this many weeks of history before any of its hours is judged
+    min_weeks: int = 2  # a series needs this many other weeks in the window before any of its hours is judged
+    window_start_ns: int | None = None  # the hours judged: the last weeks of the range (at most 8), whole hours
+    window_end_ns: int | None = None
     threshold: float = 0.0  # an hour is flagged when its p_value is below this (alpha, Bonferroni-corrected)
     items: list[Anomaly] = []
     method: str = ""
