@@ -1,12 +1,13 @@
 """Trends: per event type, its rate in the recent period against the earlier one, with a test for rates.
 
-The recent period is the last 7 days of the range (the last half when the range is under two weeks);
-the earlier one the whole weeks just before it (so both hold every weekday equally often and the weekly
-rhythm cancels out). Counts are Poisson-like: given the total n = recent + earlier, equal rates mean
-recent ~ Binomial(n, T_recent / (T_recent + T_earlier)), an exact test. Real use is burstier than Poisson
-(one user's busy day), so both counts are first divided by the series' dispersion: the variance / mean of
-its daily counts in the earlier period (at least 1). A change is significant when p < alpha / series
-tested (Bonferroni). The rate ratio's 95% interval comes from the Wilson interval of that binomial share.
+The recent period is the last 7 days of the range (the last half when the range is under two weeks); the
+earlier one the whole weeks just before it, at most ``EARLIER_WEEKS`` (so both hold every weekday equally
+often and the weekly rhythm cancels out). Counts are Poisson-like: given the total n = recent + earlier,
+equal rates mean recent ~ Binomial(n, T_recent / (T_recent + T_earlier)), an exact test. Real use is
+burstier than Poisson (one user's busy day), so both counts are first divided by the series' dispersion:
+the variance / mean of its daily counts in the earlier period (at least 1). A change is significant when
+p < alpha / series tested (Bonferroni). The rate ratio's 95% interval comes from the Wilson interval of
+that binomial share.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from analytics.insights.models import Trend, Trends
 from exporters.eventlog.schema import SPANS
 
 _TOP: Final = 10
+#: The earlier period is at most this many weeks: recent use is compared with recent history.
+EARLIER_WEEKS: Final = 4
 _EDGE_NS: Final = 6 * 3_600 * 10**9
 
 DAILY: Final = f"""
@@ -29,7 +32,7 @@ GROUP BY ALL
 """
 
 METHOD: Final = (
-    "Recent = last 7 days (last half of a range under 2 weeks), earlier = the whole weeks before; exact "
+    "Recent = last 7 days (last half of a range under 2 weeks), earlier = up to 4 whole weeks before; exact "
     "conditional binomial test of equal Poisson rates on dispersion-scaled counts, Bonferroni over event types."
 )
 
@@ -46,7 +49,7 @@ def _periods(first_ns: int, end_ns: int) -> tuple[int, int] | None:
         return None
     # A log that starts a few hours into its first week (the first event of a quiet night) still counts
     # that week: the missing hours bias the earlier rate by well under 2%.
-    weeks = (split - first_ns + _EDGE_NS) // WEEK_NS
+    weeks = min(EARLIER_WEEKS, (split - first_ns + _EDGE_NS) // WEEK_NS)
     return split - weeks * WEEK_NS, split
 
 
