@@ -11,6 +11,8 @@ with). ``--format json`` prints the report itself: top-level keys ``trends``, ``
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,13 +47,31 @@ def insights(args: argparse.Namespace) -> int:
         f = InsightsFilter(since=since, until=until, goals=args.goals, metrics=args.metrics, alpha=args.alpha)
     except ValueError as exc:
         raise CliError(f"invalid insights filter: {_first_error(exc)}") from None
-    log = open_event_log(settings)
-    try:
-        report = Insights(log.reader).report(f)
-    finally:
-        log.close()
+    if not settings.db_path.exists():
+        report = Insights(_empty_log).report(f)  # nothing recorded yet: a read creates no file
+    else:
+        log = open_event_log(settings)
+        try:
+            report = Insights(log.reader).report(f)
+        finally:
+            log.close()
     print(to_json(report.model_dump(mode="json")) if args.format == "json" else render(report))
     return EXIT_OK
+
+
+@contextmanager
+def _empty_log() -> Iterator[Any]:
+    """An empty event log in memory, with the real schema: the report of a home where nothing was recorded."""
+    import duckdb
+
+    from exporters.eventlog.migrate import migrate
+
+    con = duckdb.connect(":memory:")
+    try:
+        migrate(con)
+        yield con
+    finally:
+        con.close()
 
 
 def _moment(text: str | None, flag: str) -> datetime | None:

@@ -134,3 +134,12 @@ def test_api_needs_the_token_and_refuses_bad_filters(live: Any) -> None:
         assert http.post("/api/telemetry/insights", json={"nonsense": 1}).status_code == 422
         assert http.post("/api/telemetry/insights", json={"alpha": 5}).status_code == 422
         assert http.post("/api/telemetry/insights").status_code == 200  # no body: everything
+
+
+def test_cli_on_a_home_with_nothing_recorded_answers_empty_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "never-used"
+    doc = _cli_json(home, capsys)
+    assert set(doc) == KEYS and doc["regressions"]["items"] == [] and doc["experiments"]["items"] == []
+    assert not home.exists()
