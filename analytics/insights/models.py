@@ -14,7 +14,7 @@ Field names are a contract with the dashboard: add fields, never rename them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -71,8 +71,6 @@ def _ns(moment: datetime | None) -> int | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        from datetime import UTC
-
         moment = moment.replace(tzinfo=UTC)
     return max(0, min(_NS_MAX, int(moment.timestamp() * 1_000_000) * 1000))
 
