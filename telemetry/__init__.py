@@ -17,6 +17,7 @@ from telemetry.api import (
 )
 from telemetry.capture import TelemetryLogHandler
 from telemetry.events import to_attributes
+from telemetry.experiments import ExperimentConfigError, experiment
 from telemetry.instrument import instrument_fastapi
 from telemetry.instrument_http import instrument_http_clients
 from telemetry.pending import Pending
@@ -31,6 +32,7 @@ from telemetry.timing import timed
 
 __all__ = [
     "CONSENT_POLICY_VERSION",
+    "ExperimentConfigError",
     "Pending",
     "PipelineStats",
     "TelemetryLogHandler",
@@ -39,6 +41,7 @@ __all__ = [
     "TelemetrySettingsError",
     "TelemetrySettingsWarning",
     "configure",
+    "experiment",
     "get_telemetry",
     "instrument_fastapi",
     "instrument_http_clients",
