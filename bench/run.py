@@ -59,6 +59,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("export", "OTLP JSON export vs upstream's file exporter (issue 7)", 90, 240),
     Bench("anonymizer", "anonymizer cost per span vs logfire's scrubber (issue 3)", 90, 240),
     Bench("analytics", "dashboard queries at 1M and 10M events vs hand-written SQL (issue 7)", 90, 400),
+    Bench("insights", "insights report at 1M and 10M events vs the summary report (issue 19)", 90, 600),
     Bench("server", "REST and OTLP requests/s vs a bare FastAPI endpoint (issue 4)", 90, 240),
     Bench("dashboard", "dashboard load and draw at 1M events, React page vs the page before (issues 5, 21)", 150, 420),
     Bench("bundle", "UI bundle sizes, gzip: components package and page vs the page before (issue 21)", 120, 120),

@@ -16,15 +16,18 @@ from telemetry.api import (
     track_performance_sync,
 )
 from telemetry.events import to_attributes
+from telemetry.experiments import ExperimentConfigError, experiment
 from telemetry.service import PipelineStats, TelemetryService
 from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
 
 __all__ = [
     "CONSENT_POLICY_VERSION",
+    "ExperimentConfigError",
     "PipelineStats",
     "TelemetryService",
     "TelemetrySettings",
     "configure",
+    "experiment",
     "get_telemetry",
     "to_attributes",
     "track_error",

@@ -176,3 +176,12 @@ ATTR_METRIC_UNIT: Final = "peft.metric.unit"
 ATTR_REDACTIONS: Final = "peft.redactions"
 #: Resource attribute carrying the session id (OTel semantic convention ``session.id``).
 RESOURCE_SESSION_ID: Final = "session.id"
+
+# A/B experiments: ``telemetry.experiment()`` records one event of this type per session and experiment;
+# the insights read these attributes of it (few rows: their JSON is parsed directly).
+EXPOSURE_EVENT_TYPE: Final = "experiment_exposure"
+ATTR_EXPERIMENT_NAME: Final = "experiment.name"
+ATTR_EXPERIMENT_VARIANT: Final = "experiment.variant"
+ATTR_EXPERIMENT_VARIANTS: Final = "experiment.variants"  # every variant, the control first
+ATTR_EXPERIMENT_WEIGHTS: Final = "experiment.weights"  # their weights, normalized to sum 1
+ATTR_EXPERIMENT_UNIT: Final = "experiment.unit"  # the install's anonymous id: one install is one unit

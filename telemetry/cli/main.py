@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from telemetry.cli import consent as cli_consent
 from telemetry.cli import export as cli_export
+from telemetry.cli import insights as cli_insights
 from telemetry.cli import query as cli_query
 from telemetry.cli import run as cli_run
 from telemetry.cli.common import EXIT_ERROR, EXIT_USAGE, CliError
@@ -28,6 +29,7 @@ examples:
   peft-telemetry enable
   peft-telemetry demo --events 2000
   peft-telemetry query --report summary
+  peft-telemetry insights --since 28d
   peft-telemetry query "SELECT event_type, count(*) FROM spans GROUP BY ALL ORDER BY 2 DESC"
   peft-telemetry export --format otlp-json --output telemetry.jsonl
   peft-telemetry preview '{"event_type": "model_loaded", "properties": {"email": "a@b.c"}}'
@@ -77,6 +79,15 @@ _COMMANDS: dict[str, tuple[Handler, str, str, Callable[[argparse.ArgumentParser]
         "SUMMARIZE; external file access is off; the statement runs in a transaction that is rolled back), "
         "or print a named report: the same analytics the dashboard shows.",
         cli_query.add_arguments,
+    ),
+    "insights": (
+        cli_insights.insights,
+        "trends, anomalies, performance regressions, usage heatmaps, experiments",
+        "Compute insights over the event log: event types rising or falling, hours that left their usual "
+        "rhythm, durations that got slower (with the app version where it began), usage by hour and day "
+        "(UTC) and by app version, and A/B experiment results. --format json prints the document the "
+        "API returns (keys trends, anomalies, regressions, heatmap, experiments).",
+        cli_insights.add_arguments,
     ),
     "export": (
         cli_export.export,

@@ -23,6 +23,8 @@ def demo(args: argparse.Namespace) -> int:
 
     if args.events < 1:
         raise CliError("--events must be at least 1")
+    if (args.days is not None and not 1 <= args.days <= 365) or args.installs < 1:
+        raise CliError("--days must be 1-365 and --installs at least 1")
     settings = build_settings(args.home)
     show = not args.no_progress and sys.stderr.isatty()
     with running_service(settings) as service:
@@ -31,9 +33,16 @@ def demo(args: argparse.Namespace) -> int:
                 f"telemetry is off ({service.consent.reason}); the demo records nothing without consent. "
                 "Run `peft-telemetry enable` first."
             )
-        recording = Progress("recording", args.events, enabled=show)
-        summary = run_demo(service, args.events, recording.update, seed=args.seed)
-        recording.close(args.events)
+        if args.days:
+            from telemetry.demo.history import run_history
+
+            recording = Progress("recording", None, enabled=show)
+            summary = run_history(service, args.days, recording.update, seed=args.seed, installs=args.installs)
+            recording.close(summary.records)
+        else:
+            recording = Progress("recording", args.events, enabled=show)
+            summary = run_demo(service, args.events, recording.update, seed=args.seed)
+            recording.close(args.events)
         _wait_written(service, summary.records, show)
         stats = service.stats()
     print(
@@ -94,6 +103,13 @@ def serve(args: argparse.Namespace) -> int:
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=int, default=2000, help="how many records to make (default 2000)")
     parser.add_argument("--seed", type=int, help="make the workload repeatable")
+    parser.add_argument(
+        "--days",
+        type=int,
+        help="instead: DAYS of past history from a fleet of simulated installs "
+        "(rhythm, releases, a slowdown, an error burst, an A/B experiment) for the insights",
+    )
+    parser.add_argument("--installs", type=int, default=300, help="simulated installs with --days (default 300)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 

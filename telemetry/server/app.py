@@ -28,6 +28,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from telemetry.server.deps import STATE_SERVICE, STATE_TOKEN
+from telemetry.server.insights_routes import insights_router
 from telemetry.server.instrumentation import UNTIMED_PATHS, ServerInstrumentation
 from telemetry.server.limits import Limits, LimitsMiddleware
 from telemetry.server.otlp import otlp_router
@@ -87,6 +88,7 @@ def create_app(
     setattr(app.state, STATE_TOKEN, token)
     setattr(app.state, STATE_INSTRUMENTATION, instrumentation)
     app.include_router(router)
+    app.include_router(insights_router)
     app.include_router(otlp_router)
     try:
         from telemetry.web import router as web_router
