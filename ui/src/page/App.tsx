@@ -7,6 +7,7 @@ import { TelemetryConsent } from "../consent/TelemetryConsent";
 import type { CollectedItem } from "../consent/lists";
 import { useStoreSnapshot, useTelemetryStore } from "../context";
 import { TelemetryAnalyticsDashboard } from "../dashboard/TelemetryAnalyticsDashboard";
+import { TelemetryInsights } from "../insights/TelemetryInsights";
 import { readStatus } from "../model";
 import { NoticeProvider } from "../notices";
 import type { ViewDefinition, ViewProps } from "../views";
@@ -33,6 +34,14 @@ function makeViews(data: PageData): ViewDefinition[] {
       title: "Dashboard",
       component: ({ rootProps, active, onReady }: ViewProps) => (
         <TelemetryAnalyticsDashboard initialReport={data.report} rootProps={rootProps} active={active} onDraw={onReady} />
+      ),
+    },
+    {
+      id: "insights",
+      label: "Insights",
+      title: "Insights",
+      component: ({ rootProps, active, onReady }: ViewProps) => (
+        <TelemetryInsights rootProps={rootProps} active={active} onDraw={onReady} />
       ),
     },
   ];
