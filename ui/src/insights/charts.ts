@@ -80,7 +80,7 @@ export function drawPercentiles(container: HTMLElement, data: PercentileData, wi
   const bottom = 22;
   const height = top + data.rows.length * rowH + bottom;
   const max = Math.max(1e-9, ...data.rows.map((r) => r.p95)) * 1.08;
-  const left = 4;
+  const left = Math.min(150, Math.max(60, ...data.rows.map((r) => r.label.length * 7 + 12)));
   const right = 12;
   const plotW = Math.max(10, width - left - right);
   const x = (v: number) => left + (Math.max(0, v) / max) * plotW;
@@ -97,6 +97,7 @@ export function drawPercentiles(container: HTMLElement, data: PercentileData, wi
   }
   data.rows.forEach((r, i) => {
     const y0 = top + i * rowH + 6;
+    svg.append(el("text", { class: "ci-name", x: 0, y: y0 + 13 }, r.label));
     const cls = r.after ? "pct-after" : "pct-before";
     svg.append(titled(el("rect", { class: `pct-tail ${cls}`, x: left, y: y0, width: Math.max(1, x(r.p95) - left).toFixed(2), height: 18, rx: 3 }), `${r.label}: p95 ${fmt(r.p95)}`));
     svg.append(titled(el("rect", { class: `pct-mid ${cls}`, x: left, y: y0, width: Math.max(1, x(r.p50) - left).toFixed(2), height: 18, rx: 3 }), `${r.label}: p50 ${fmt(r.p50)}`));

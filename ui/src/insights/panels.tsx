@@ -69,7 +69,7 @@ function RegressionCard({ r }: { r: Regression }) {
         { label: before, p50: r.before_p50, p95: r.before_p95, after: false },
         { label: after, p50: r.after_p50, p95: r.after_p95, after: true },
       ], unit, name: `${r.series} before and after the change` }} draw={drawPercentiles} />
-      <div className="legend pct-legend" aria-hidden="true"><span className="legend-mid">p50</span><span className="legend-tail">p95</span></div>
+      <p className="pct-legend muted small" aria-hidden="true">Dark bar: median (p50). Light bar: 95th percentile (p95).</p>
       <DataTable label={`${r.series}: before and after`} columns={["When", "p50", "p95", "Samples"]} rows={[
         { key: "before", cells: [before, formatValue(r.before_p50, unit), formatValue(r.before_p95, unit), formatNumber(r.before_count)] },
         { key: "after", cells: [after, formatValue(r.after_p50, unit), formatValue(r.after_p95, unit), formatNumber(r.after_count)] },
