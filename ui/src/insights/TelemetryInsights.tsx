@@ -97,8 +97,14 @@ function InsightsView({ active = true, filter, onDraw, rootProps, ...connection 
     }
   }, [store, notices]);
 
+  // Shown again with the same range and data: what is drawn still holds (the report is not cheap on a
+  // large log). The Refresh button asks again regardless.
+  const drawnFor = useRef("");
   useEffect(() => {
-    if (active) load(range);
+    const key = `${range}|${version}`;
+    if (!active || drawnFor.current === key) return;
+    drawnFor.current = key;
+    load(range);
   }, [active, range, version, load]);
 
   useEffect(() => {
