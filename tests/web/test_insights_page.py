@@ -4,13 +4,17 @@ A/B experiment across simulated installs).
 
 What the page shows is compared with what the service answers (``POST /api/telemetry/insights``), so the
 test holds whatever the demo's seed draws; axe-core finds no WCAG 2 A/AA violation at desktop and phone
-widths and in dark mode. Screenshots: ``test-artifacts/screenshots/insights-{wide,narrow}.png``.
+widths and in dark mode. A log built with the insights tests' builder (a broken split, a pilot with too
+few installs) shows both warnings. Screenshots: ``test-artifacts/screenshots/insights-{wide,narrow,dark}.png``
+and ``insights-experiment-flags.png``.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -125,3 +129,40 @@ def test_the_insights_view_has_no_axe_violations_fits_the_screen_and_is_saved(
     assert axe_violations(page) == [], f"insights, {name}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"insights-{name}.png"), full_page=True)
+
+
+def _experiment_log(home: Path) -> None:
+    """Two experiments over many installs, written as the exporter writes them (the insights tests' builder):
+    one whose split is broken (56% control against 50% declared), one with too few installs to compare."""
+    here = Path(__file__).resolve().parents[1] / "analytics"
+    sys.path[:0] = [str(here), str(here / "insights")]
+    try:
+        from _insights_data import Arm, build, experiment_rows
+    finally:
+        del sys.path[:2]
+
+    def arms(control_share: float) -> list[Any]:
+        return [Arm("control", control_share, 0.5, 0.3, 1000.0), Arm("checklist", 1 - control_share, 0.5, 0.4, 900.0)]
+
+    rows = experiment_rows(arms(0.56), 2000, 3, name="broken_split")
+    rows += experiment_rows(arms(0.5), 12, 11, name="tiny_pilot")
+    (home / "telemetry").mkdir(parents=True)
+    build(home / "telemetry" / "events.duckdb", rows)
+
+
+def test_a_broken_split_and_too_few_units_are_said_before_the_results(
+    tmp_path: Path, new_context: Callable[..., BrowserContext]
+) -> None:
+    home = tmp_path / "experiments-home"
+    _experiment_log(home)
+    with serve(home) as service:
+        page = open_insights(new_context(), service)
+        broken = page.locator('.experiment[data-experiment="broken_split"]')
+        expect(broken.locator('[data-flag="srm"]')).to_contain_text("Sample ratio mismatch")
+        expect(broken.locator('[data-flag="too-few-units"]')).to_have_count(0)
+        tiny = page.locator('.experiment[data-experiment="tiny_pilot"]')
+        expect(tiny.locator('[data-flag="too-few-units"]')).to_contain_text("Too few units")
+        expect(tiny.locator('[data-flag="srm"]')).to_have_count(0)
+        expect(tiny.locator(".experiment-message")).to_contain_text("Too few units")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "insights-experiment-flags.png"), full_page=True)
