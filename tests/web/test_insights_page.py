@@ -166,3 +166,14 @@ def test_a_broken_split_and_too_few_units_are_said_before_the_results(
         expect(tiny.locator(".experiment-message")).to_contain_text("Too few units")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "insights-experiment-flags.png"), full_page=True)
+
+
+def test_the_insights_tab_opens_from_its_link_and_the_pill_says_the_state(
+    history_service: CliService, new_context: Callable[..., BrowserContext]
+) -> None:
+    page = new_context().new_page()
+    page.goto(f"{history_service.url}/?token={history_service.token}#insights")
+    expect(page.get_by_role("tab", name="Insights")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#view-insights .regression").first).to_be_visible()
+    expect(page.locator("#state-pill-text")).to_have_text("Off")
+    assert page.title().startswith("Insights")

@@ -58,7 +58,7 @@ function sinceOf(range: string): { since?: string; startMs: number | null } {
 
 function InsightsView({ active = true, filter, onDraw, rootProps, ...connection }: TelemetryInsightsProps) {
   const store = useTelemetryStore(connection);
-  const { version } = useStoreSnapshot(store);
+  const { status, version } = useStoreSnapshot(store);
   const notices = useNotices();
   const rangeId = useId();
   const [range, setRange] = useState("all");
@@ -110,6 +110,11 @@ function InsightsView({ active = true, filter, onDraw, rootProps, ...connection 
   useEffect(() => {
     if (loaded) drawHook.current?.(true);
   }, [loaded]);
+
+  // The consent state the page's pill shows, when this view is the first one opened.
+  useEffect(() => {
+    if (status === null) store.loadConsent().catch(() => {});
+  }, [store, status]);
 
   async function refresh() {
     await load(range);
