@@ -45,7 +45,8 @@ export function drawMarkedSeries(container: HTMLElement, data: MarkedSeries, wid
   g.svg.setAttribute("aria-label", `${label}. ${n ? `${formatNumber(n)} anomalous ${n === 1 ? "hour" : "hours"} marked, listed in the table below` : "No anomalous hour"}.`);
   for (const m of data.marks) {
     const mid = g.x((m.start + m.end) / 2);
-    if (!Number.isFinite(mid)) continue;
+    // An hour outside the drawn range (the chart's range is the dashboard report's) gets no mark.
+    if (!Number.isFinite(mid) || mid < g.x(data.series.start) || mid > g.x(Math.max(data.series.end, data.series.start + data.series.bucketMs))) continue;
     const xx = Math.round(mid) + 0.5;
     const cls = m.spike ? "anomaly anomaly-spike" : "anomaly anomaly-drop";
     const mark = el("g", { class: cls });
