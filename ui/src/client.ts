@@ -2,6 +2,8 @@
 // same-origin and the access token travels as an HttpOnly cookie the page cannot read; a host app passes
 // the token and the client sends it as the `x-peft-token` header.
 
+import type { InsightsFilter, InsightsReport } from "./insights/types";
+
 /** What went wrong with a call: the HTTP status (0 when the service was not reached) and the server's words. */
 export class ApiError extends Error {
   readonly status: number;
@@ -169,6 +171,11 @@ export class TelemetryClient {
 
   analytics(filter: AnalyticsFilter = {}): Promise<unknown> {
     return this.request("analytics", { method: "POST", body: filter });
+  }
+
+  /** POST /insights: trends, anomalies, regressions, heatmap and experiments (token-protected). */
+  insights(filter: InsightsFilter = {}): Promise<InsightsReport> {
+    return this.request("insights", { method: "POST", body: filter });
   }
 
   preview(event: unknown): Promise<unknown> {

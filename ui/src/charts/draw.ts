@@ -76,8 +76,16 @@ function labelWidth(ticks: number[], fmt: (v: number) => string): number {
   return Math.max(...ticks.map((t) => fmt(t).length)) * 6.5 + 10;
 }
 
+/** Where drawTimeSeries put its plot, so that marks can be drawn over it (the Insights view's anomalies). */
+export interface TimeSeriesGeometry {
+  svg: SVGElement;
+  x: (t: number) => number;
+  top: number;
+  bottom: number;
+}
+
 /** Columns per time bucket; errors are stacked under the events of the same bucket, in red. */
-export function drawTimeSeries(container: HTMLElement, data: Series, width: number): void {
+export function drawTimeSeries(container: HTMLElement, data: Series, width: number): TimeSeriesGeometry {
   const height = width < 480 ? 180 : 220;
   const pts = data.points;
   const max = Math.max(1, ...pts.map((p) => p.count + (p.errors || 0)));
@@ -123,6 +131,7 @@ export function drawTimeSeries(container: HTMLElement, data: Series, width: numb
     svg.append(s("line", { class: "axis", x1: xx.toFixed(1), x2: xx.toFixed(1), y1: y(0), y2: y(0) + 4 }));
     svg.append(s("text", { x: xx.toFixed(1), y: height - 6, "text-anchor": anchor }, tick.label));
   }
+  return { svg, x, top: 8, bottom: y(0) };
 }
 
 export interface HistogramData {

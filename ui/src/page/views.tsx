@@ -1,9 +1,10 @@
-// The page's views, one tab each, in order. A new view (redactions, insights, fleet) is one more entry:
+// The page's views, one tab each, in order. A new view (redactions, fleet) is one more entry:
 // a component taking ViewProps (src/views.ts), with its tab label and document title.
 
 import { TelemetryConsent } from "../consent/TelemetryConsent";
 import type { CollectedItem } from "../consent/lists";
 import { TelemetryAnalyticsDashboard } from "../dashboard/TelemetryAnalyticsDashboard";
+import { TelemetryInsights } from "../insights/TelemetryInsights";
 import type { ViewDefinition, ViewProps } from "../views";
 
 export interface PageData {
@@ -28,6 +29,14 @@ export function makeViews(data: PageData): ViewDefinition[] {
       title: "Dashboard",
       component: ({ rootProps, active, onReady }: ViewProps) => (
         <TelemetryAnalyticsDashboard initialReport={data.report} rootProps={rootProps} active={active} onDraw={onReady} />
+      ),
+    },
+    {
+      id: "insights",
+      label: "Insights",
+      title: "Insights",
+      component: ({ rootProps, active, onReady }: ViewProps) => (
+        <TelemetryInsights rootProps={rootProps} active={active} onDraw={onReady} />
       ),
     },
   ];
