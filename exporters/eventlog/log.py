@@ -7,20 +7,20 @@ one data home. So nobody keeps the file open: every use (``reader()``, ``append(
 spinning), opens DuckDB, and lets go again. Inside one process all ``EventLog`` objects of a file share
 one open instance with a reference count and a cursor per thread, and the instance lingers open briefly
 after use (``linger_s``, 2 s) unless another process is waiting (it says so on ``<db>.lock.want``), so an
-exporter pays DuckDB's open+close (~40 ms of CPU measured) once per burst, not once per batch. Details in
+exporter pays DuckDB's open+close once per burst, not once per batch. Details in
 ``instance.py`` and ``lock.py`` beside this module. Reads from different processes take turns too; every
 hold is one short transaction, and a waiter gets its turn after the current batch (or within ~75 ms
 of an idle, lingering holder).
 
 Writes are Arrow inserts (``INSERT INTO t BY NAME SELECT * FROM <arrow>``), one short transaction per
 call; ``append_many`` puts a batch's spans and their events in the same transaction, so a kill -9 leaves
-both or neither. Every connection runs with ``memory_limit`` (without it DuckDB grew ~325 MiB per million
-rows written), few threads and ``enable_external_access=false`` (SQL cannot read local files).
+both or neither. Every connection runs with ``memory_limit`` (without it DuckDB's buffer cache grows with
+every row written), few threads and ``enable_external_access=false`` (SQL cannot read local files).
 
 Bounded storage (``prune.py``): after every ``prune_every_rows`` appended rows or ``prune_interval_s``
 seconds, rows older than ``max_age_days`` (default 90 days; not while the clock disagrees with the
 stored history) are deleted, and only the newest ``max_events`` spans (default
-1,000,000, ~130 MiB) and metric points are kept, oldest first out. Span events go with the time window of
+1,000,000) and metric points are kept, oldest first out. Span events go with the time window of
 their spans. The consent ledger is never pruned: it is the proof of what the user agreed to.
 
 Erasing: ``DELETE`` + ``CHECKPOINT`` leaves deleted values in the file's free blocks. ``erase()`` takes the
@@ -68,13 +68,11 @@ __all__ = [
 ]
 
 _MEMORY_LIMIT = re.compile(MEMORY_LIMIT_PATTERN)
-# How long the file stays open after its last use. An open, idle instance costs ~7 ms of CPU per second
-# (the handover probe, ``exporters/eventlog/instance.py``); closing and reopening it ~40 ms. Measured with an app
-# sending 5 events a second (default 0.5 s flush): lingering 0.5 s reopened the file at every flush and
-# telemetry used 130 ms of CPU per second; lingering 2 s, ~25 ms (1 event a second: 80 -> 17 ms). Longer
-# would also cover slower trickles, but a tool that opens the file without our lock (a plain ``duckdb``
-# client) must wait this long after the app's last write; processes using the lock get the file within
-# ~75 ms whatever the linger.
+# How long the file stays open after its last use. An idle open instance costs little, a reopen much more,
+# so the linger is longer than the flush interval: a steady trickle of events does not reopen the file at
+# every flush (figures in bench/README.md). Longer would also cover slower trickles, but a tool that opens
+# the file without our lock (a plain ``duckdb`` client) must wait this long after the app's last write;
+# processes using the lock are handed the file promptly whatever the linger.
 DEFAULT_LINGER_S = 2.0
 _BATCH_VIEW = "peft_arrow_batch"
 
@@ -179,7 +177,7 @@ class EventLog:
 
     @property
     def opens(self) -> int:
-        """How many times this process has opened the DuckDB file (each open+close costs ~40 ms of CPU)."""
+        """How many times this process has opened the DuckDB file (an open+close is the costly part of a use)."""
         return self._db.opens
 
     @contextlib.contextmanager

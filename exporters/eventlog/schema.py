@@ -10,8 +10,8 @@ JSON text: what analytics filter or group on (event type, category, session, met
 error type) lives in real columns, so no query has to parse JSON on every row.
 
 A span's resource (OS, Python and app version, session: identical for every span of a process) is stored
-once in ``resources`` and referenced by ``resource_id``: written on every row it was ~420 bytes and ~4 us
-of the ~16 us a row costs DuckDB (measured). ``spans_with_resource`` is the view that joins it back.
+once in ``resources`` and referenced by ``resource_id``: written on every row it would repeat the same few
+hundred bytes (figures in bench/README.md). ``spans_with_resource`` is the view that joins it back.
 """
 
 from __future__ import annotations

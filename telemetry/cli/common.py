@@ -63,8 +63,8 @@ def build_settings(home: str | None, *, for_server: bool = False) -> TelemetrySe
         # Names the variable and the form it wants, never the value.
         raise CliError(f"invalid setting {exc}") from None
     if for_server and "db_memory_limit" not in settings.model_fields_set:
-        # The server is not a host app: it answers analytics over up to a million rows, ~25% faster with
-        # a larger buffer cache than the library's default.
+        # The server is not a host app: it answers analytics over up to a million rows, faster with
+        # a larger buffer cache (bench/README.md) than the library's default.
         settings = settings.model_copy(update={"db_memory_limit": SERVER_DB_MEMORY_LIMIT})
     return settings
 

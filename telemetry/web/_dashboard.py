@@ -4,10 +4,7 @@ The page is sent in two parts. The first, everything up to the end of the body, 
 shows the page and fetches its stylesheet and modules while the report is computed in the thread pool. The
 second part is the report (what ``POST /api/telemetry/analytics`` answers for an empty filter) in an inert
 JSON block, then ``</body></html>``. The query starts the moment the page is asked for instead of after
-a script round trip (early.js used to start it ~100-290 ms into the load). Measured side by side at 1M
-events on 2 cores: navigationStart -> drawn 13-18% shorter in three of four alternating runs; the load
-is CPU-bound there (chromium spends ~1.2-1.4 s of CPU on it), so starting earlier helps less than it
-would on a machine with cores to spare.
+a script round trip. This is the only road by which the first report reaches the page.
 
 The page's modules run after the document is parsed, so they find the block in place. When the report
 cannot be computed (the event log is busy or broken) the block is left out and the page asks the API as
