@@ -1,0 +1,130 @@
+"""Real hub processes and senders for the fleet tests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "telemetry.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Hub:
+    lake: Path
+    port: int
+    process: subprocess.Popen[str]
+    endpoint: str
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def start_hub(lake: Path, port: int | None = None) -> Hub:
+    """``peft-telemetry hub`` as a real process; returns once it answers."""
+    port = port or free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [*CLI, "hub", "--lake", str(lake), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    endpoint = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise AssertionError(f"the hub exited: {process.wait()}")
+        if line.startswith("endpoint: "):
+            endpoint = line.split(" ", 1)[1].strip()
+            break
+    hub = Hub(lake, port, process, endpoint)
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return hub
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    hub.kill()
+    raise AssertionError("the hub did not answer")
+
+
+def install_id_of(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()
+
+
+def send_with_official_exporter(endpoint: str, install_key: bytes | None, events: int, version: str = "1.0") -> None:
+    """Spans sent by OpenTelemetry's own OTLP/HTTP exporter, as any sender (a Collector, another app) would."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    attributes: dict[str, Any] = {"service.version": version, "os.type": "linux"}
+    if install_key is not None:
+        attributes["peft.share.install_id"] = install_id_of(install_key)
+    provider = TracerProvider(resource=Resource.create(attributes))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint + "/v1/traces")))
+    tracer = provider.get_tracer("fleet-test")
+    for _ in range(events):
+        attrs = {"peft.event_type": "model_loaded", "peft.category": "event", "note": "write to bob@example.com"}
+        with tracer.start_as_current_span("model_loaded", attributes=attrs):
+            pass
+    provider.shutdown()
+
+
+def query_lake(lake: Path, report: str, *extra: str) -> dict[str, Any]:
+    """``peft-telemetry query --lake`` as a real process, JSON answer."""
+    done = subprocess.run(
+        [*CLI, "query", "--lake", str(lake), "--report", report, "--format", "json", *extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def lake_rows(lake: Path, columns: Sequence[str] = ("share_id", "install_id")) -> list[tuple[Any, ...]]:
+    import duckdb
+
+    files = sorted(str(p) for p in (lake / "spans").glob("day=*/*.parquet"))
+    if not files:
+        return []
+    return duckdb.sql(f"SELECT {', '.join(columns)} FROM read_parquet({files!r})").fetchall()
