@@ -16,10 +16,11 @@ several hubs on several machines write one lake (a shared directory) without coo
 """
 
 from .deletion import delete_install, deleted_installs
-from .schema import LAKE_SCHEMA_VERSION, LAKE_SPAN_COLUMNS, LAKE_SPANS_ARROW, lake_files, spans_glob
+from .schema import INSTALL_ATTRIBUTE, LAKE_SCHEMA_VERSION, LAKE_SPAN_COLUMNS, LAKE_SPANS_ARROW, lake_files, spans_glob
 from .writer import LakeWriter
 
 __all__ = [
+    "INSTALL_ATTRIBUTE",
     "LAKE_SCHEMA_VERSION",
     "LAKE_SPANS_ARROW",
     "LAKE_SPAN_COLUMNS",

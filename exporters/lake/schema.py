@@ -23,6 +23,9 @@ from typing import Final
 import pyarrow as pa
 
 LAKE_SCHEMA_VERSION: Final = 1
+#: Resource attribute by which a sharing install names itself: SHA-256 hex of its deletion key. The hub
+#: takes it out of the resource and stores it as ``install_id``.
+INSTALL_ATTRIBUTE: Final = "peft.share.install_id"
 SPANS_DIR: Final = "spans"
 META_FILE: Final = "_lake.json"
 DELETIONS_DIR: Final = "_deletions"

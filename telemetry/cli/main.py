@@ -21,6 +21,7 @@ from telemetry.cli import export as cli_export
 from telemetry.cli import hub as cli_hub
 from telemetry.cli import query as cli_query
 from telemetry.cli import run as cli_run
+from telemetry.cli import share as cli_share
 from telemetry.cli.common import EXIT_ERROR, EXIT_USAGE, CliError
 
 _EPILOG = """\
@@ -116,6 +117,15 @@ _COMMANDS: dict[str, tuple[Handler, str, str, Callable[[argparse.ArgumentParser]
         "partitioned by day. Prints the endpoint URL installs share to (`share enable --endpoint URL`). "
         "Report over the lake with `peft-telemetry query --lake DIR --report summary|fleet`.",
         cli_hub.add_arguments,
+    ),
+    "share": (
+        cli_share.share,
+        "share anonymized telemetry with a fleet hub (a second, separate consent)",
+        "Sharing is off by default and possible only while recording is on. `share enable --endpoint URL` "
+        "sends what is recorded from now on (already anonymized) to the hub at URL; `share disable` stops it "
+        "before the next batch (`--delete` also asks the hub to delete everything this install shared). "
+        "Every change enters the consent ledger.",
+        cli_share.add_arguments,
     ),
 }
 

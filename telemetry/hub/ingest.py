@@ -25,12 +25,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import ReadableSpan
 
 from exporters.eventlog.arrow import ResourceCache, spans_to_arrow
-from exporters.lake import LAKE_SPANS_ARROW, LakeWriter
+from exporters.lake import INSTALL_ATTRIBUTE, LAKE_SPANS_ARROW, LakeWriter
 from processors.anonymizer import Anonymizer
 from telemetry.server.otlp_convert import convert_traces
 
-#: Resource attribute naming the sharing install (SHA-256 hex of its deletion key).
-INSTALL_ATTRIBUTE: Final = "peft.share.install_id"
 _INSTALL_ID = re.compile(r"^[0-9a-f]{64}$")
 _JSON_COLUMNS: Final = ("attributes", "redactions")
 _SEEN_MAX: Final = 1_000_000

@@ -128,3 +128,58 @@ def lake_rows(lake: Path, columns: Sequence[str] = ("share_id", "install_id")) -
     if not files:
         return []
     return duckdb.sql(f"SELECT {', '.join(columns)} FROM read_parquet({files!r})").fetchall()
+
+
+# -- installs ----------------------------------------------------------------------------------------------
+
+SHARE_ENV = {
+    "PEFT_TELEMETRY_SHARE_SETTLE_S": "0.3",
+    "PEFT_TELEMETRY_SHARE_INTERVAL_S": "0.2",
+}
+
+
+def cli(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [*CLI, *args, "--home", str(home)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **SHARE_ENV},
+        timeout=120,
+        check=False,
+    )
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def share_status(home: Path) -> dict[str, Any]:
+    answer: dict[str, Any] = json.loads(cli(home, "share", "status", "--json").stdout)
+    return answer
+
+
+def start_install(home: Path, events: int, linger_s: float, tag: str = "run", **env: str) -> subprocess.Popen[str]:
+    """An install process that records ``events`` and then lingers (its sharing worker sends meanwhile)."""
+    child = str(Path(__file__).with_name("_install_child.py"))
+    return subprocess.Popen(
+        [sys.executable, child, str(home), str(events), str(linger_s), tag],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **SHARE_ENV, **env},
+    )
+
+
+def wait_for(condition: Any, what: str, timeout_s: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def rows_of(lake: Path, install_id: str, distinct: bool = True) -> int:
+    rows = [r for r in lake_rows(lake) if r[1] == install_id]
+    return len({r[0] for r in rows}) if distinct else len(rows)
