@@ -132,12 +132,12 @@ def confirm_pending(service: TelemetryService, *, source: str = "api") -> list[d
         )
         with st.locked(data_dir):
             current = st.load(data_dir)
-            if current is not None:
-                current.pending_deletions = [
-                    p for p in current.pending_deletions if p.deletion_key != pending.deletion_key
-                ]
-                current.confirmations.append(confirmation)
-                st.save(data_dir, current)
+            left = [p for p in current.pending_deletions if p.deletion_key != pending.deletion_key] if current else []
+            if current is None or len(left) == len(current.pending_deletions):
+                continue  # another thread or process had it confirmed and recorded first
+            current.pending_deletions = left
+            current.confirmations.append(confirmation)
+            st.save(data_dir, current)
         service._append_ledger("share_deletion_confirmed", source)
         confirmed.append(confirmation.model_dump())
     return confirmed

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import threading
 import time
 import zlib
 from typing import Any, Final
@@ -63,7 +62,6 @@ def build_hub_app(ingest: HubIngest, token: str) -> FastAPI:
         uvicorn.run(app, host="0.0.0.0", port=4318)
     """
     app = FastAPI(title="PEFT Studio telemetry hub", openapi_url=None, docs_url=None, redoc_url=None)
-    delete_lock = threading.Lock()
     refreshed = [0.0]
 
     def authorized(request: Request, path_token: str | None) -> None:
@@ -148,7 +146,7 @@ def build_hub_app(ingest: HubIngest, token: str) -> FastAPI:
         ingest.deleted.add(install_id)
 
         def run() -> int:
-            with delete_lock:
+            with ingest.write_lock:
                 return delete_install(ingest.writer.lake, install_id)
 
         try:

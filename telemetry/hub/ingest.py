@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 
@@ -63,6 +64,8 @@ class HubIngest:
         self.deleted: set[str] = set(deleted)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
+        #: Held while a batch is published and while a deletion rewrites the lake.
+        self.write_lock = threading.Lock()
         self._resources = ResourceCache()
         self.dropped_anonymizer_failed = 0
 
@@ -91,7 +94,14 @@ class HubIngest:
                 owners.append(owner)
         if spans:
             table = self._lake_rows(spans, owners, out)
-            out.stored = self.writer.write(table)
+            with self.write_lock:
+                # A deletion may have been confirmed while this request was converted: its rows must not
+                # land after the rewrite. (Hubs on other machines see the tombstone within seconds.)
+                if self.deleted & set(owners):
+                    gone = pc.is_in(table["install_id"], pa.array(sorted(self.deleted), pa.string()))
+                    out.reject(int(pc.sum(gone.cast("int64")).as_py() or 0), "this install's shared data was deleted")
+                    table = table.filter(pc.invert(pc.fill_null(gone, False)))
+                out.stored = self.writer.write(table)
             # Remembered only once written: a failed write must leave the sender's retry welcome.
             self._remember(table["share_id"].to_pylist())
         return out
