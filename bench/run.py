@@ -61,6 +61,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("analytics", "dashboard queries at 1M and 10M events vs hand-written SQL (issue 7)", 90, 400),
     Bench("server", "REST and OTLP requests/s vs a bare FastAPI endpoint (issue 4)", 90, 240),
     Bench("dashboard", "dashboard load and draw with 1M events (issue 5)", 120, 300),
+    Bench("fleet", "hub ingest vs the OTLP receiver, lake bytes, reports on DuckDB and Spark (issue 20)", 120, 900),
 )
 
 

@@ -85,7 +85,7 @@ def test_duckdb_and_spark_local_give_the_same_answers(lake: Path, local_spark: o
     assert summary["totals"]["events"] == sum(12 + i for i in range(9))  # type: ignore[index]  # deduplicated
     assert duckdb_answers[("fleet", 5)]["versions"] == []  # 3 installs per version < 5
     with SparkLake(lake, session=local_spark) as spark:
-        for report, k in (("summary", 1), ("summary", 5), ("fleet", 1), ("fleet", 5)):
+        for report, k in (("summary", 5), ("fleet", 1)):
             assert compute(spark.rows, report, k) == duckdb_answers[(report, k)], (report, k)
 
 
@@ -95,10 +95,10 @@ def test_the_cli_on_a_spark_standalone_cluster_equals_duckdb(
     duckdb_answers: dict,  # type: ignore[type-arg]
 ) -> None:
     done = subprocess.run(
-        [*CLI, "query", "--lake", str(lake), "--report", "summary", "--format", "json", "--engine", "spark",
+        [*CLI, "query", "--lake", str(lake), "--report", "events", "--format", "json", "--engine", "spark",
          "--spark-master", spark_cluster.master_url, "--min-installs", "5"],
         capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
         env={**os.environ, "PYTHONPATH": str(ROOT), **SMALL},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout) == duckdb_answers[("summary", 5)]
+    assert json.loads(done.stdout) == duckdb_answers[("events", 5)]
