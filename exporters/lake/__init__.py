@@ -2,7 +2,7 @@
 
 Public names::
 
-    from exporters.lake import LakeWriter, LAKE_SCHEMA_VERSION, delete_install, lake_files
+    from exporters.lake import LakeWriter, LAKE_SCHEMA_VERSION, compact_day, delete_install, lake_files
 
 Layout (hive-style, so DuckDB and Spark both read ``day`` as a column)::
 
@@ -15,6 +15,7 @@ file the same way, so a reader never sees half a file. Each hub names its files 
 several hubs on several machines write one lake (a shared directory) without coordinating.
 """
 
+from .compaction import compact_day
 from .deletion import delete_install, deleted_installs
 from .schema import INSTALL_ATTRIBUTE, LAKE_SCHEMA_VERSION, LAKE_SPAN_COLUMNS, LAKE_SPANS_ARROW, lake_files, spans_glob
 from .writer import LakeWriter
@@ -25,6 +26,7 @@ __all__ = [
     "LAKE_SPANS_ARROW",
     "LAKE_SPAN_COLUMNS",
     "LakeWriter",
+    "compact_day",
     "delete_install",
     "deleted_installs",
     "lake_files",

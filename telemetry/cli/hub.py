@@ -12,6 +12,8 @@ from telemetry.cli.common import EXIT_OK, CliError, render_table, to_json
 def hub(args: argparse.Namespace) -> int:
     from telemetry.hub.serve import run_hub
 
+    if args.compact:
+        return _compact(Path(args.lake))
     if not 0 < args.port < 65_536:
         raise CliError("--port must be between 1 and 65535")
     try:
@@ -26,6 +28,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=4318, help="port to listen on (default 4318)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--token", help="the installs' credential (default: the lake's own, created once)")
+    parser.add_argument(
+        "--compact", action="store_true", help="compact every day before today into one file each, then exit"
+    )
+
+
+def _compact(lake: Path) -> int:
+    from datetime import UTC, datetime
+
+    from exporters.lake import compact_day
+    from exporters.lake.schema import PARTITION, SPANS_DIR
+
+    if not (lake / SPANS_DIR).is_dir():
+        raise CliError(f"--lake {lake} holds no lake")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    days = sorted(p.name.split("=", 1)[1] for p in (lake / SPANS_DIR).glob(f"{PARTITION}=*") if p.is_dir())
+    for day in (d for d in days if d < today):
+        replaced, rows = compact_day(lake, day)
+        if replaced:
+            print(f"{day}: {replaced} files -> 1 ({rows:,} rows)")
+    return EXIT_OK
 
 
 def lake_report(args: argparse.Namespace) -> str:

@@ -93,3 +93,36 @@ def test_an_empty_lake_reports_nothing(tmp_path: Path) -> None:
     (tmp_path / "lake").mkdir()
     answer = query_lake(tmp_path / "lake", "summary", "--min-installs", "1")
     assert answer["totals"] is None and answer["event_breakdown"] == []  # no install backs the fleet
+
+
+def test_compaction_dedupes_keeps_deletions_and_answers_stay_the_same(tmp_path: Path) -> None:
+    import hashlib
+
+    import pyarrow as pa
+
+    from exporters.lake import LAKE_SPANS_ARROW, LakeWriter, compact_day, delete_install
+
+    lake = tmp_path / "lake"
+    keys = [f"key-{i}".encode() for i in range(3)]
+    day_ns = 1_790_000_000 * 10**9
+
+    def rows(key: bytes, count: int) -> pa.Table:
+        owner = hashlib.sha256(key).hexdigest()
+        return pa.Table.from_pylist([
+            {"share_id": f"{owner}:{i}", "install_id": owner, "trace_id": f"{i:032x}", "span_id": f"{i:016x}",
+             "name": "e", "event_type": "e", "category": "event", "start_ns": day_ns + i, "end_ns": day_ns + i,
+             "received_ns": i, "hub_id": "h"} for i in range(count)
+        ], LAKE_SPANS_ARROW)  # fmt: skip
+
+    for key in keys:
+        writer = LakeWriter(lake)
+        writer.write(rows(key, 10))
+        writer.write(rows(key, 10))  # a retried batch: every row twice
+    before = query_lake(lake, "summary", "--min-installs", "1")
+    assert before["totals"]["events"] == 30
+    delete_install(lake, hashlib.sha256(keys[0]).hexdigest())
+    day = lake_files(lake)[0].parent.name.split("=")[1]
+    assert compact_day(lake, day) == (4, 20)  # the deletion removed the two files of key 0
+    assert len(lake_files(lake)) == 1
+    after = query_lake(lake, "summary", "--min-installs", "1")
+    assert after["totals"]["events"] == 20 and after["totals"]["installs"] == 2
