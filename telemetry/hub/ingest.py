@@ -49,6 +49,17 @@ class Ingested:
         self.reasons.add(reason)
 
 
+class _Slot:
+    """One request's rows waiting for the group commit."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.done = threading.Event()
+        self.stored = 0
+        self.deleted = 0
+        self.error: BaseException | None = None
+
+
 class HubIngest:
     """Requests in, lake files out. Thread-safe; one per hub process.
 
@@ -66,6 +77,9 @@ class HubIngest:
         self._lock = threading.Lock()
         #: Held while a batch is published and while a deletion rewrites the lake.
         self.write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Slot] = []
+        self._leading = False
         self._resources = ResourceCache()
         self.dropped_anonymizer_failed = 0
 
@@ -94,17 +108,59 @@ class HubIngest:
                 owners.append(owner)
         if spans:
             table = self._lake_rows(spans, owners, out)
-            with self.write_lock:
-                # A deletion may have been confirmed while this request was converted: its rows must not
-                # land after the rewrite. (Hubs on other machines see the tombstone within seconds.)
-                if self.deleted & set(owners):
-                    gone = pc.is_in(table["install_id"], pa.array(sorted(self.deleted), pa.string()))
-                    out.reject(int(pc.sum(gone.cast("int64")).as_py() or 0), "this install's shared data was deleted")
-                    table = table.filter(pc.invert(pc.fill_null(gone, False)))
-                out.stored = self.writer.write(table)
-            # Remembered only once written: a failed write must leave the sender's retry welcome.
-            self._remember(table["share_id"].to_pylist())
+            slot = self._commit(table)
+            if slot.deleted:
+                out.reject(slot.deleted, "this install's shared data was deleted")
+            out.stored = slot.stored
         return out
+
+    def _commit(self, table: pa.Table) -> _Slot:
+        """Group commit: the first request in becomes the leader and publishes, in one file per day, every
+        table queued meanwhile; the others wait for it. Each request is answered only once its rows are in
+        a published file, and concurrent installs cost one file (and one fsync) per round, not each."""
+        slot = _Slot(table)
+        with self._queue_lock:
+            self._queue.append(slot)
+            lead = not self._leading
+            self._leading = True
+        if lead:
+            self._lead()
+        slot.done.wait()
+        if slot.error is not None:
+            raise slot.error
+        return slot
+
+    def _lead(self) -> None:
+        while True:
+            with self._queue_lock:
+                group, self._queue = self._queue, []
+                if not group:
+                    self._leading = False
+                    return
+            try:
+                with self.write_lock:
+                    # A deletion may have been confirmed while these requests were converted: their rows
+                    # must not land after the rewrite. (Hubs on other machines see the tombstone within
+                    # seconds.)
+                    tables = [self._without_deleted(slot) for slot in group]
+                    self.writer.write(pa.concat_tables(tables))
+                for slot, kept in zip(group, tables, strict=True):
+                    slot.stored = kept.num_rows
+                    # Remembered only once written: a failed write must leave the sender's retry welcome.
+                    self._remember(kept["share_id"].to_pylist())
+            except BaseException as exc:
+                for slot in group:
+                    slot.error = exc
+            for slot in group:
+                slot.done.set()
+
+    def _without_deleted(self, slot: _Slot) -> pa.Table:
+        table = slot.table
+        if not self.deleted:
+            return table
+        gone = pc.fill_null(pc.is_in(table["install_id"], pa.array(sorted(self.deleted), pa.string())), False)
+        slot.deleted = int(pc.sum(gone.cast("int64")).as_py() or 0)
+        return table.filter(pc.invert(gone)) if slot.deleted else table
 
     def _lake_rows(self, spans: list[ReadableSpan], owners: list[str | None], out: Ingested) -> pa.Table:
         with self._lock:  # the resource cache is not thread-safe
