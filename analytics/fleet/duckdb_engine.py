@@ -8,7 +8,8 @@ from typing import Any
 
 import duckdb
 
-from exporters.lake.schema import DEDUPED_SPANS_SQL, LAKE_SPAN_COLUMNS, lake_files, spans_glob
+from analytics.fleet.reports import view_sql
+from exporters.lake.schema import LAKE_SPAN_COLUMNS, lake_files, spans_glob
 
 
 def _empty_select() -> str:
@@ -35,7 +36,7 @@ class DuckDBLake:
         else:
             source = f"({_empty_select()})"
         self._con.execute(f"CREATE VIEW lake_raw AS SELECT * FROM {source}")  # noqa: S608
-        self._con.execute("CREATE VIEW lake_spans AS " + DEDUPED_SPANS_SQL.format(source="lake_raw"))
+        self._con.execute("CREATE VIEW lake_spans AS " + view_sql("lake_raw"))
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         result = self._con.execute(sql)

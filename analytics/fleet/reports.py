@@ -14,7 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
+from exporters.lake.schema import DEDUPED_SPANS_SQL
+
 DEFAULT_MIN_INSTALLS: Final = 5
+#: The columns of ``lake_spans`` the reports read (the engines deduplicate only these).
+VIEW_COLUMNS: Final = (
+    "install_id", "session_id", "start_ns", "category", "event_type", "error_type", "metric_name",
+    "metric_value", "metric_unit", "app_version", "os_type", "day",
+)  # fmt: skip
 
 Runner = Callable[[str], list[dict[str, Any]]]
 
@@ -85,6 +92,11 @@ def section_sql(name: str, min_installs: int) -> tuple[str, str | None]:
     rows = f"SELECT * FROM ({grouped}) g WHERE installs >= {k} ORDER BY {order}"  # noqa: S608 (constants of this module and a checked int)
     suppressed = f"SELECT count(*) AS suppressed FROM ({grouped}) g WHERE installs < {k}"  # noqa: S608 (constants of this module and a checked int)
     return rows, suppressed
+
+
+def view_sql(source: str) -> str:
+    """The ``lake_spans`` view over ``source`` (the raw files): one row per ``share_id``, report columns."""
+    return DEDUPED_SPANS_SQL.format(source=source, columns=", ".join(VIEW_COLUMNS))
 
 
 def report_sql(report: str, min_installs: int) -> dict[str, tuple[str, str | None]]:

@@ -7,11 +7,13 @@ written once and both engines apply the same k-anonymity rule. The ``day`` parti
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from exporters.lake.schema import DEDUPED_SPANS_SQL, LAKE_SPAN_COLUMNS, SPANS_DIR, lake_files
+from analytics.fleet.reports import view_sql
+from exporters.lake.schema import LAKE_SPAN_COLUMNS, SPANS_DIR, lake_files
 
 _SPARK_TYPES = {"VARCHAR": "STRING", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE"}
 
@@ -33,10 +35,10 @@ def spark_session(master: str | None = None) -> Any:
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.shuffle.partitions", "8")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", "512m")
-        .config("spark.executor.memory", "512m")
+        .config("spark.driver.memory", os.environ.get("PEFT_FLEET_SPARK_DRIVER_MEMORY", "1g"))
+        .config("spark.executor.memory", os.environ.get("PEFT_FLEET_SPARK_EXECUTOR_MEMORY", "512m"))
         .getOrCreate()
     )
 
@@ -68,7 +70,7 @@ class SparkLake:
             frame = self.spark.createDataFrame([], ddl)
         frame.createOrReplaceTempView("lake_raw")
         # Every section of a report reads the deduplicated rows: compute them once per report.
-        self._deduped = self.spark.sql(to_spark_sql(DEDUPED_SPANS_SQL.format(source="lake_raw"))).cache()
+        self._deduped = self.spark.sql(to_spark_sql(view_sql("lake_raw"))).cache()
         self._deduped.createOrReplaceTempView("lake_spans")
 
     def rows(self, duckdb_sql: str) -> list[dict[str, Any]]:

@@ -77,8 +77,9 @@ def spans_glob(lake: Path) -> str:
     return str(Path(lake).absolute() / SPANS_DIR / f"{PARTITION}=*" / "*.parquet")
 
 
-#: One row per shared span: retried batches may have stored a span twice (``{source}`` is the raw files).
+#: One row per shared span: retried batches may have stored a span twice (``{source}`` is the raw files,
+#: ``{columns}`` what the reader needs; fewer columns make the deduplication's shuffle smaller).
 DEDUPED_SPANS_SQL: Final = (
-    "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY share_id ORDER BY received_ns, hub_id) AS copy_no "
-    "FROM {source}) numbered WHERE copy_no = 1"
+    "SELECT {columns} FROM (SELECT {columns}, row_number() OVER (PARTITION BY share_id "
+    "ORDER BY received_ns, hub_id) AS copy_no FROM {source}) numbered WHERE copy_no = 1"
 )
