@@ -87,8 +87,11 @@ def enable_sharing(service: TelemetryService, endpoint: str, *, source: str = "a
     return sharing_status(service)
 
 
-def disable_sharing(service: TelemetryService, *, delete: bool = False, source: str = "api") -> dict[str, Any]:
-    """Stop sharing (before the next batch); with ``delete``, ask the hub to delete everything shared."""
+def disable_sharing(
+    service: TelemetryService, *, delete: bool = False, source: str = "api", wait: bool = True
+) -> dict[str, Any]:
+    """Stop sharing (before the next batch); with ``delete``, ask the hub to delete everything shared
+    (``wait=False``: the request is queued and confirmed in the background, as for ``delete_all``)."""
     consent = service.consent
     consent.refresh()
     consent.set_sharing(False)
@@ -96,13 +99,14 @@ def disable_sharing(service: TelemetryService, *, delete: bool = False, source: 
     service._append_ledger("share_revoked", source)
     stop_worker(service)
     if delete:
-        request_deletion(service, source=source)
+        request_deletion(service, source=source, wait=wait)
     return sharing_status(service)
 
 
-def request_deletion(service: TelemetryService, *, source: str = "api") -> list[dict[str, Any]]:
+def request_deletion(service: TelemetryService, *, source: str = "api", wait: bool = True) -> list[dict[str, Any]]:
     """Queue a deletion of everything shared under the current key, rotate the key, and try to have every
-    queued deletion confirmed now. Returns the confirmations received (one ledger entry each)."""
+    queued deletion confirmed: now (``wait``; returns the confirmations, one ledger entry each), or on a
+    background thread (returns at once). Unconfirmed requests stay queued and are retried."""
     data_dir = service.settings.data_dir
     with st.locked(data_dir):
         state = st.load(data_dir)
@@ -110,6 +114,10 @@ def request_deletion(service: TelemetryService, *, source: str = "api") -> list[
             return []
         state.pending_deletions.append(st.PendingDeletion(endpoint=state.endpoint, deletion_key=state.deletion_key))
         st.save(data_dir, st.ShareState.fresh(state.endpoint, state))
+    if not wait:
+        threading.Thread(target=confirm_pending, args=(service,), kwargs={"source": source},
+                         name="peft-share-delete", daemon=True).start()  # fmt: skip
+        return []
     return confirm_pending(service, source=source)
 
 
@@ -183,7 +191,7 @@ def follow(service: TelemetryService, event: str) -> None:
         return
     if event == "delete_all":
         stop_worker(service)
-        request_deletion(service, source="delete_all")
+        request_deletion(service, source="delete_all", wait=False)  # never holds delete_all up
     if service.consent.sharing:
         with _workers_lock:
             worker = _workers.get(id(service))

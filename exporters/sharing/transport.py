@@ -77,7 +77,7 @@ def post_with_retry(
     return Delivery("failed", status, attempts)
 
 
-def request_deletion(endpoint: str, deletion_key: str, *, attempts: int = 3, timeout_s: float = 30.0) -> dict[str, Any]:
+def request_deletion(endpoint: str, deletion_key: str, *, attempts: int = 3, timeout_s: float = 10.0) -> dict[str, Any]:
     """Ask the hub to delete everything shared under ``deletion_key``; the hub's confirmation, or raises
     ``ConnectionError`` when it could not be had."""
     body = json.dumps({"deletion_key": deletion_key}).encode()

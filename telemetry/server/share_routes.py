@@ -2,7 +2,8 @@
 
 * ``GET``: where to, since when, how much was sent, deletions (the same as ``peft-telemetry share status``).
 * ``POST {"endpoint": URL}``: agree to share (422 when recording is off or the URL is not http(s)).
-* ``DELETE [?delete=true]``: stop sharing; with ``delete``, also ask the hub to delete what was shared.
+* ``DELETE [?delete=true]``: stop sharing; with ``delete``, also ask the hub to delete what was shared (the
+  confirmation arrives in the background: ``pending_deletions`` / ``confirmed_deletions`` in ``GET``).
 """
 
 from __future__ import annotations
@@ -51,4 +52,5 @@ async def disable_share(service: Service, delete: Annotated[bool, Query()] = Fal
     """Stop sharing before the next batch; ``?delete=true`` also asks the hub to delete what was shared."""
     from telemetry.sharing import disable_sharing
 
-    return await run_in_threadpool(lambda: disable_sharing(service, delete=delete, source="server"))
+    # The hub's confirmation is awaited in the background (GET shows it): a slow hub never holds a request.
+    return await run_in_threadpool(lambda: disable_sharing(service, delete=delete, source="server", wait=False))

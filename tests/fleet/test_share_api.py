@@ -70,7 +70,9 @@ def test_share_api_and_delete_all(hub: Hub, local_server: tuple[str, str, Teleme
 
     erased = httpx.delete(base + "/api/telemetry/data", headers=auth)
     assert erased.status_code == 200
-    assert rows_of(hub.lake, install_id) == 0  # delete_all asked the hub, which confirmed
+    # delete_all queued the request; the hub's confirmation arrives in the background.
+    wait_for(lambda: httpx.get(url, headers=auth).json()["confirmed_deletions"], "the hub's confirmation")
+    assert rows_of(hub.lake, install_id) == 0
     status = httpx.get(url, headers=auth).json()
     assert [c["install_id"] for c in status["confirmed_deletions"]] == [install_id]
     assert status["sharing"] is True and status["install_id"] != install_id  # goes on under a new key
