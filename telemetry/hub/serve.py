@@ -44,8 +44,11 @@ def load_or_create_identity(lake: Path, token: str | None = None) -> HubIdentity
 
 
 def endpoint_url(host: str, port: int, token: str) -> str:
-    """The one URL installs share to (``share enable --endpoint URL``)."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    """The one URL installs share to (``share enable --endpoint URL``); a hub listening on every address
+    names itself by this machine's host name (what other machines can reach)."""
+    import socket
+
+    shown = socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
     return f"http://{shown}:{port}/fleet/{token}"
 
 
