@@ -63,6 +63,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("server", "REST and OTLP requests/s vs a bare FastAPI endpoint (issue 4)", 90, 240),
     Bench("dashboard", "dashboard load and draw at 1M events, React page vs the page before (issues 5, 21)", 150, 420),
     Bench("bundle", "UI bundle sizes, gzip: components package and page vs the page before (issue 21)", 120, 120),
+    Bench("fleet", "hub ingest vs the OTLP receiver, lake bytes, reports on DuckDB and Spark (issue 20)", 120, 900),
 )
 
 

@@ -44,6 +44,10 @@ class ConsentRecord(BaseModel):
     created_at: datetime | None = None
     consent_changed_at: datetime | None = None
     policy_version: str | None = None
+    #: The second, separate consent: share anonymized telemetry with a fleet hub (telemetry/sharing.py).
+    share_enabled: bool = False
+    share_endpoint: str | None = None
+    share_changed_at: datetime | None = None
 
 
 class ConsentStore:
@@ -86,6 +90,20 @@ class ConsentStore:
             return "DO_NOT_TRACK is set"
         return "enabled in the config file" if self.record.enabled else "not enabled (the default)"
 
+    @property
+    def sharing(self) -> bool:
+        """Sharing with the fleet hub is on: agreed to on its own, and only while recording is on."""
+        return self.enabled and self.record.share_enabled and self.record.share_endpoint is not None
+
+    def set_sharing(self, enabled: bool, endpoint: str | None = None) -> None:
+        """Record the sharing choice in memory (persist with :meth:`save`); the endpoint is kept after
+        revocation, so a later deletion request knows where to go."""
+        with self._lock:
+            update: dict[str, object] = {"share_enabled": enabled, "share_changed_at": _now()}
+            if endpoint is not None:
+                update["share_endpoint"] = endpoint
+            self.record = self.record.model_copy(update=update)
+
     def secret(self) -> bytes:
         """The per-install key for HMACs; never stored in the event log, never exported."""
         return self._secret
@@ -103,6 +121,8 @@ class ConsentStore:
             self.record = self.record.model_copy(
                 update={
                     "enabled": enabled,
+                    # Sharing only exists while recording is on: withdrawing consent withdraws both.
+                    "share_enabled": self.record.share_enabled and enabled,
                     "consent_changed_at": _now(),
                     "policy_version": self.policy_version,
                 }

@@ -184,6 +184,7 @@ class TelemetryService:
         if settings.capture_exceptions and self.consent.enabled:
             capture.install(self)
         atexit.register(self.shutdown)
+        self._follow_sharing("start")
 
     # -- consent -------------------------------------------------------------------------------------
 
@@ -198,6 +199,18 @@ class TelemetryService:
                 self.consent.refresh()
             except Exception:
                 self._internal_error("consent refresh")
+            self._follow_sharing("tick")
+
+    def _follow_sharing(self, event: str) -> None:
+        # Fleet sharing is a second consent: its module is imported only once the user chose a hub.
+        if self.consent.record.share_endpoint is None:
+            return
+        try:
+            from telemetry.sharing import follow
+
+            follow(self, event)
+        except Exception:
+            self._internal_error("sharing")
 
     def is_enabled(self) -> bool:
         """True when events are being recorded: the user agreed and DO_NOT_TRACK is not set."""
@@ -386,6 +399,7 @@ class TelemetryService:
             self._metric_reader.force_flush()
             self.event_log.erase()
             erase_library_files(self.settings.home)  # default exports, set-aside config files
+            self._follow_sharing("delete_all")
             self.consent.rotate_identity()
             # Keyed hashes cached under the old secret must not outlive it.
             self.anonymizer.clear_caches()
@@ -433,6 +447,7 @@ class TelemetryService:
         self._closed = True
         capture.uninstall(self)
         self._watcher_stop.set()
+        self._follow_sharing("shutdown")
         atexit.unregister(self.shutdown)
         budget = self.settings.shutdown_timeout_s if timeout is None else timeout
         deadline = time.monotonic() + budget

@@ -111,6 +111,19 @@ class TelemetrySettings(BaseSettings):
         description="While consent is on, record uncaught exceptions (main thread, worker threads, asyncio tasks)"
         " and write them to disk before the process dies of them. The previous hooks are still called.",
     )
+    share_interval_s: float = Field(
+        default=5.0, gt=0, le=3600, description="With fleet sharing on: seconds between two rounds of sending."
+    )
+    share_settle_s: float | None = Field(
+        default=None,
+        ge=0,
+        le=3600,
+        description="With fleet sharing on: a span is sent once it ended this long ago (the recording pipeline "
+        "may still be writing it). Default: 2 x flush_interval_s + lock_timeout_s + 1 s.",
+    )
+    share_batch: int = Field(
+        default=512, ge=1, le=100_000, description="With fleet sharing on: most spans per request to the hub."
+    )
     extra_denied_keys: list[str] = Field(
         default_factory=list, description="Attribute keys removed in addition to the built-in rules."
     )

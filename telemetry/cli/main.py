@@ -18,9 +18,11 @@ from collections.abc import Callable, Sequence
 
 from telemetry.cli import consent as cli_consent
 from telemetry.cli import export as cli_export
+from telemetry.cli import hub as cli_hub
 from telemetry.cli import insights as cli_insights
 from telemetry.cli import query as cli_query
 from telemetry.cli import run as cli_run
+from telemetry.cli import share as cli_share
 from telemetry.cli.common import EXIT_ERROR, EXIT_USAGE, CliError
 
 _EPILOG = """\
@@ -118,6 +120,23 @@ _COMMANDS: dict[str, tuple[Handler, str, str, Callable[[argparse.ArgumentParser]
         "Start the telemetry REST API, OTLP receiver and dashboard on this machine (127.0.0.1:8000 unless "
         "told otherwise) and open the dashboard in a browser. Stops on Ctrl-C.",
         cli_run.add_serve_arguments,
+    ),
+    "hub": (
+        cli_hub.hub,
+        "run a fleet hub: receive what installs share, write a Parquet lake",
+        "Receive OTLP/HTTP from installs that share (re-anonymizing every span) and write a Parquet lake "
+        "partitioned by day. Prints the endpoint URL installs share to (`share enable --endpoint URL`). "
+        "Report over the lake with `peft-telemetry query --lake DIR --report summary|fleet`.",
+        cli_hub.add_arguments,
+    ),
+    "share": (
+        cli_share.share,
+        "share anonymized telemetry with a fleet hub (a second, separate consent)",
+        "Sharing is off by default and possible only while recording is on. `share enable --endpoint URL` "
+        "sends what is recorded from now on (already anonymized) to the hub at URL; `share disable` stops it "
+        "before the next batch (`--delete` also asks the hub to delete everything this install shared). "
+        "Every change enters the consent ledger.",
+        cli_share.add_arguments,
     ),
 }
 

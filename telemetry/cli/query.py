@@ -45,6 +45,13 @@ def query(args: argparse.Namespace) -> int:
         raise CliError("--limit must be >= 0")
     if args.timeout <= 0:
         raise CliError("--timeout must be > 0")
+    if getattr(args, "lake", None):
+        from telemetry.cli.hub import lake_report
+
+        print(lake_report(args))
+        return EXIT_OK
+    if args.report == "fleet":
+        raise CliError("the fleet report reads a lake: add --lake DIR")
     settings = build_settings(args.home)
     if args.report:
         if args.sql is not None:
@@ -111,7 +118,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="one read-only SQL statement over the tables spans, span_events, metric_points, consent_ledger "
         "('-' reads it from stdin)",
     )
-    parser.add_argument("--report", choices=sorted(REPORTS), help="a named analytics report instead of SQL")
+    parser.add_argument("--report", choices=sorted({*REPORTS, "fleet"}), help="a named analytics report instead of SQL")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
     parser.add_argument("--limit", type=int, default=1000, help="most rows printed (default 1000; 0 for all)")
     parser.add_argument(
@@ -127,3 +134,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TYPE",
         help="reports: only these event types",
     )
+    from telemetry.cli.hub import add_query_arguments
+
+    add_query_arguments(parser)

@@ -34,6 +34,7 @@ from telemetry.server.limits import Limits, LimitsMiddleware
 from telemetry.server.otlp import otlp_router
 from telemetry.server.routes import router
 from telemetry.server.security import LocalOnlyMiddleware, load_or_create_token
+from telemetry.server.share_routes import share_router
 from telemetry.service import TelemetryService
 from telemetry.settings import TelemetrySettings
 
@@ -90,6 +91,7 @@ def create_app(
     app.include_router(router)
     app.include_router(insights_router)
     app.include_router(otlp_router)
+    app.include_router(share_router)
     try:
         from telemetry.web import router as web_router
     except ImportError:

@@ -1,0 +1,34 @@
+"""The fleet lake: Parquet files of shared spans, partitioned by day, written by one or more hubs.
+
+Public names::
+
+    from exporters.lake import LakeWriter, LAKE_SCHEMA_VERSION, compact_day, delete_install, lake_files
+
+Layout (hive-style, so DuckDB and Spark both read ``day`` as a column)::
+
+    <lake>/_lake.json                                   schema version and columns (written once)
+    <lake>/spans/day=2026-12-05/part-<hub>-<seq>.parquet  one file series per hub process
+    <lake>/_deletions/<install_id>.json                 a confirmed deletion (the install's rows are gone)
+
+Every file appears under its final name by ``rename`` after it was written in full, and deletion replaces a
+file the same way, so a reader never sees half a file. Each hub names its files with its own random id, so
+several hubs on several machines write one lake (a shared directory) without coordinating.
+"""
+
+from .compaction import compact_day
+from .deletion import delete_install, deleted_installs
+from .schema import INSTALL_ATTRIBUTE, LAKE_SCHEMA_VERSION, LAKE_SPAN_COLUMNS, LAKE_SPANS_ARROW, lake_files, spans_glob
+from .writer import LakeWriter
+
+__all__ = [
+    "INSTALL_ATTRIBUTE",
+    "LAKE_SCHEMA_VERSION",
+    "LAKE_SPANS_ARROW",
+    "LAKE_SPAN_COLUMNS",
+    "LakeWriter",
+    "compact_day",
+    "delete_install",
+    "deleted_installs",
+    "lake_files",
+    "spans_glob",
+]

@@ -1,0 +1,107 @@
+"""Publishing span batches to the lake: one Parquet file per day per batch, never half visible.
+
+Each file is written under a dot-name in its partition directory, flushed to disk, then renamed to its
+final ``part-<hub>-<seq>.parquet`` name: a reader's glob sees either no file or the whole file. ``hub`` is
+random per writer, so writers in several processes or machines never pick the same name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .schema import (
+    DELETIONS_DIR,
+    LAKE_SCHEMA_VERSION,
+    LAKE_SPAN_COLUMNS,
+    LAKE_SPANS_ARROW,
+    META_FILE,
+    PARTITION,
+    SPANS_DIR,
+)
+
+_NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+def day_of(start_ns: int) -> str:
+    """The ``day`` partition value of a span that started at ``start_ns`` (UTC)."""
+    return datetime.fromtimestamp(start_ns / 1e9, UTC).strftime("%Y-%m-%d")
+
+
+def publish_parquet(table: pa.Table, target: Path, *, fsync: bool = True) -> None:
+    """Write ``table`` to ``target`` atomically (temporary dot-name in the same directory, then rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        pq.write_table(table, temp, compression="zstd")
+        if fsync:
+            fd = os.open(temp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+class LakeWriter:
+    """Writes span batches (``LAKE_SPANS_ARROW`` tables) into ``lake``; safe from several threads.
+
+    Example::
+
+        writer = LakeWriter(Path("/srv/lake"))
+        writer.write(table)  # one file per day the batch touches
+    """
+
+    def __init__(self, lake: Path, *, hub_id: str | None = None, fsync: bool = True) -> None:
+        self.lake = Path(lake).absolute()
+        self.hub_id = hub_id or secrets.token_hex(8)
+        self._fsync = fsync
+        self._seq = 0
+        self._lock = threading.Lock()
+        (self.lake / SPANS_DIR).mkdir(parents=True, exist_ok=True)
+        (self.lake / DELETIONS_DIR).mkdir(parents=True, exist_ok=True)
+        self._write_meta()
+        self.files_written = 0
+        self.rows_written = 0
+
+    def _write_meta(self) -> None:
+        meta = self.lake / META_FILE
+        if meta.exists():
+            found = json.loads(meta.read_text()).get("lake_schema_version")
+            if not isinstance(found, int) or found > LAKE_SCHEMA_VERSION:
+                raise ValueError(f"{meta} is lake schema version {found!r}; this hub writes {LAKE_SCHEMA_VERSION}")
+            return
+        body = {"lake_schema_version": LAKE_SCHEMA_VERSION, "spans": dict(LAKE_SPAN_COLUMNS), "partition": PARTITION}
+        temp = meta.with_name(f".{META_FILE}.{secrets.token_hex(4)}.tmp")
+        temp.write_text(json.dumps(body, indent=2))
+        os.replace(temp, meta)
+
+    def write(self, table: pa.Table) -> int:
+        """Publish ``table``'s rows (one file per day touched); returns how many rows were written."""
+        if table.num_rows == 0:
+            return 0
+        table = table.select(LAKE_SPANS_ARROW.names).cast(LAKE_SPANS_ARROW)
+        day_numbers = pc.divide(table["start_ns"], _NS_PER_DAY)
+        for day_number in pc.unique(day_numbers).to_pylist():
+            part = table.filter(pc.equal(day_numbers, day_number))
+            with self._lock:
+                self._seq += 1
+                seq = self._seq
+            name = f"part-{self.hub_id}-{seq:09d}.parquet"
+            day = day_of(day_number * _NS_PER_DAY)
+            publish_parquet(part, self.lake / SPANS_DIR / f"{PARTITION}={day}" / name, fsync=self._fsync)
+            with self._lock:
+                self.files_written += 1
+                self.rows_written += part.num_rows
+        return table.num_rows

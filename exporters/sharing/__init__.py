@@ -1,0 +1,16 @@
+"""Sharing an install's event log with a fleet hub: the outbox reader and the OTLP/HTTP sender.
+
+Public names::
+
+    from exporters.sharing import Cursor, read_batch, encode_batch, post_with_retry, request_deletion
+
+The event log is the outbox: :func:`read_batch` reads the spans after a cursor (what was stored is already
+anonymized), :func:`encode_batch` turns them into one OTLP protobuf request with OpenTelemetry's own
+encoder, and :func:`post_with_retry` sends it gzip-compressed with bounded retries. The caller (the
+install's sharing worker) owns consent, the cursor file and the thread.
+"""
+
+from .outbox import Batch, Cursor, encode_batch, read_batch
+from .transport import Delivery, post_with_retry, request_deletion
+
+__all__ = ["Batch", "Cursor", "Delivery", "encode_batch", "post_with_retry", "read_batch", "request_deletion"]

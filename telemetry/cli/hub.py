@@ -1,0 +1,97 @@
+"""``peft-telemetry hub --lake DIR --port N``: the fleet hub, and ``query --lake`` over what it wrote."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from telemetry.cli.common import EXIT_OK, CliError, render_table, to_json
+
+
+def hub(args: argparse.Namespace) -> int:
+    from telemetry.hub.serve import run_hub
+
+    if args.compact:
+        return _compact(Path(args.lake))
+    if not 0 < args.port < 65_536:
+        raise CliError("--port must be between 1 and 65535")
+    try:
+        run_hub(Path(args.lake), args.host, args.port, token=args.token)
+    except ValueError as exc:  # e.g. a lake written by a newer schema version
+        raise CliError(str(exc)) from None
+    return EXIT_OK
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lake", required=True, metavar="DIR", help="the lake folder (created if missing)")
+    parser.add_argument("--port", type=int, default=4318, help="port to listen on (default 4318)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--token", help="the installs' credential (default: the lake's own, created once)")
+    parser.add_argument(
+        "--compact", action="store_true", help="compact every day before today into one file each, then exit"
+    )
+
+
+def _compact(lake: Path) -> int:
+    from datetime import UTC, datetime
+
+    from exporters.lake import compact_day
+    from exporters.lake.schema import PARTITION, SPANS_DIR
+
+    if not (lake / SPANS_DIR).is_dir():
+        raise CliError(f"--lake {lake} holds no lake")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    days = sorted(p.name.split("=", 1)[1] for p in (lake / SPANS_DIR).glob(f"{PARTITION}=*") if p.is_dir())
+    for day in (d for d in days if d < today):
+        replaced, rows = compact_day(lake, day)
+        if replaced:
+            print(f"{day}: {replaced} files -> 1 ({rows:,} rows)")
+    return EXIT_OK
+
+
+def lake_report(args: argparse.Namespace) -> str:
+    """``query --lake DIR --report NAME``: a fleet report, as JSON or tables."""
+    from analytics.fleet import FLEET_REPORTS, run_fleet_report
+
+    if args.sql is not None:
+        raise CliError("--lake runs the named fleet reports only (--report NAME)")
+    if not args.report or args.report not in FLEET_REPORTS:
+        raise CliError(f"--lake needs --report, one of {', '.join(sorted(FLEET_REPORTS))}")
+    if args.min_installs < 1:
+        raise CliError("--min-installs must be >= 1")
+    if not Path(args.lake).is_dir():
+        raise CliError(f"--lake {args.lake} is not a folder")
+    try:
+        answer = run_fleet_report(
+            Path(args.lake),
+            args.report,
+            engine=args.engine,
+            min_installs=args.min_installs,
+            spark_master=args.spark_master,
+        )
+    except ImportError as exc:
+        raise CliError(f"--engine {args.engine} needs the fleet extra: pip install 'peft-studio-telemetry[fleet]' "
+                       f"({exc.name} is missing)") from None  # fmt: skip
+    if args.format == "json":
+        return to_json(answer)
+    return "\n\n".join(_section(name, answer[name]) for name in FLEET_REPORTS[args.report])
+
+
+def _section(name: str, value: Any) -> str:
+    title = name.replace("_", " ").capitalize()
+    if value is None or value == []:
+        return f"{title}\n(none, or fewer installs than --min-installs)"
+    rows = value if isinstance(value, list) else [value]
+    columns = list(rows[0])
+    return f"{title}\n{render_table(columns, [[row[c] for c in columns] for row in rows])}"
+
+
+def add_query_arguments(parser: argparse.ArgumentParser) -> None:
+    """The fleet options of ``query`` (reports over a lake instead of the local event log)."""
+    parser.add_argument("--lake", metavar="DIR", help="report over a fleet lake written by `peft-telemetry hub`")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb", help="--lake: engine")
+    parser.add_argument("--spark-master", metavar="URL", help="--lake --engine spark: master (default local[*])")
+    parser.add_argument(
+        "--min-installs", type=int, default=5, metavar="K", help="--lake: hide groups of fewer than K installs"
+    )

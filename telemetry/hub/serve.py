@@ -1,0 +1,73 @@
+"""Running a hub process: the lake, its credential and hub secret, the receiver, the printed endpoint.
+
+The credential (installs' token) and the hub's anonymizer secret live in ``<lake>/_hub.json`` (mode 0600),
+so every hub writing one lake accepts the same endpoint and hashes identifiers the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+HUB_FILE = "_hub.json"
+
+
+@dataclass(frozen=True)
+class HubIdentity:
+    token: str
+    secret: bytes
+
+
+def load_or_create_identity(lake: Path, token: str | None = None) -> HubIdentity:
+    """The lake's hub credential and secret, created on first use. ``token`` overrides the stored one."""
+    path = Path(lake) / HUB_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        stored = json.loads(path.read_text())
+        identity = HubIdentity(stored["token"], bytes.fromhex(stored["secret"]))
+    except FileNotFoundError:
+        identity = HubIdentity(secrets.token_urlsafe(24), secrets.token_bytes(32))
+        temp = path.with_name(f".{HUB_FILE}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"token": identity.token, "secret": identity.secret.hex()}, handle)
+        try:
+            os.link(temp, path)  # first hub wins; a concurrent one reads the winner's file
+        except FileExistsError:
+            temp.unlink()
+            return load_or_create_identity(lake, token)
+        temp.unlink()
+    return HubIdentity(token, identity.secret) if token else identity
+
+
+def endpoint_url(host: str, port: int, token: str) -> str:
+    """The one URL installs share to (``share enable --endpoint URL``); a hub listening on every address
+    names itself by this machine's host name (what other machines can reach)."""
+    import socket
+
+    shown = socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
+    return f"http://{shown}:{port}/fleet/{token}"
+
+
+def run_hub(lake: Path, host: str, port: int, token: str | None = None) -> None:
+    """Serve until interrupted. Prints the endpoint line first (flushed, so scripts can read it)."""
+    import uvicorn
+
+    from exporters.lake import LakeWriter, deleted_installs
+    from processors.anonymizer import Anonymizer, PrivacyPolicy
+    from telemetry.hub.app import build_hub_app
+    from telemetry.hub.ingest import HubIngest
+
+    identity = load_or_create_identity(lake, token)
+    writer = LakeWriter(lake)
+    anonymizer = Anonymizer(PrivacyPolicy(), secret=lambda: identity.secret)
+    ingest = HubIngest(writer, anonymizer, deleted_installs(lake))
+    app = build_hub_app(ingest, identity.token)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    print(f"hub {writer.hub_id} writing {writer.lake}", flush=True)
+    print(f"endpoint: {endpoint_url(host, port, identity.token)}", flush=True)
+    server.run()

@@ -1,0 +1,104 @@
+"""The same reports on DuckDB and on Spark (local[*] and a real standalone cluster), on one lake with
+duplicates and small groups: equal answers, each report written once (DuckDB SQL transpiled by sqlglot)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from _fleet_helpers import CLI, ROOT
+from _spark_cluster import SMALL, SparkCluster
+
+from analytics.fleet.duckdb_engine import DuckDBLake
+from analytics.fleet.reports import FLEET_REPORTS, compute, report_sql
+from analytics.fleet.spark_engine import SparkLake, spark_session, to_spark_sql
+from exporters.lake import LAKE_SPANS_ARROW, LakeWriter
+
+DAY_NS = 86_400 * 10**9
+START = 1_790_000_000 * 10**9
+
+
+def _rows(install: int, count: int) -> list[dict[str, object]]:
+    install_id = hashlib.sha256(f"install-{install}".encode()).hexdigest()
+    rows = []
+    for index in range(count):
+        kind = ("model_loaded", "training_started", "oom")[index % 3]
+        rows.append({
+            "share_id": hashlib.md5(f"{install_id}:{index}".encode()).hexdigest(),
+            "install_id": install_id, "trace_id": f"{install:016x}{index:016x}", "span_id": f"{index:016x}",
+            "name": kind, "kind": "INTERNAL", "start_ns": START + (index % 3) * DAY_NS + install,
+            "end_ns": START + (index % 3) * DAY_NS + install + 10**6, "duration_ms": 1.0 + index % 7,
+            "status_code": "ERROR" if kind == "oom" else "UNSET", "category": "error" if kind == "oom" else "event",
+            "event_type": kind, "error_type": "OutOfMemoryError" if kind == "oom" else None,
+            "metric_name": "step_time" if index % 2 else None, "metric_value": 0.1 * index if index % 2 else None,
+            "metric_unit": "ms" if index % 2 else None, "attributes": "{}", "resource": "{}",
+            "app_version": f"1.{install % 3}", "os_type": ("linux", "darwin")[install % 2],
+            "received_ns": START + index, "hub_id": "test",
+        })  # fmt: skip
+    return rows
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Nine installs over three days, two hubs, every row of install 0 stored twice (a retried batch)."""
+    root = tmp_path_factory.mktemp("lake")
+    for hub in range(2):
+        writer = LakeWriter(root)
+        rows = [r for install in range(hub, 9, 2) for r in _rows(install, 12 + install)]
+        if hub == 1:
+            rows += _rows(0, 12)
+        writer.write(pa.Table.from_pylist(rows, LAKE_SPANS_ARROW))
+    return root
+
+
+@pytest.fixture(scope="module")
+def duckdb_answers(lake: Path) -> dict[tuple[str, int], dict[str, object]]:
+    with DuckDBLake(lake) as db:
+        return {(r, k): compute(db.rows, r, k) for r in FLEET_REPORTS for k in (1, 5)}
+
+
+@pytest.fixture(scope="module")
+def local_spark() -> Iterator[object]:
+    os.environ.update(SMALL)
+    session = spark_session("local[*]")
+    yield session
+    session.stop()
+
+
+def test_reports_are_written_once_and_spark_accepts_the_transpiled_sql(lake: Path) -> None:
+    with DuckDBLake(lake) as db:
+        for report in FLEET_REPORTS:
+            for rows_sql, suppressed_sql in report_sql(report, 5).values():
+                for sql in filter(None, (rows_sql, suppressed_sql)):
+                    db.rows(sql)  # DuckDB runs the one text
+                    assert "lake_spans" in to_spark_sql(sql)
+
+
+def test_duckdb_and_spark_local_give_the_same_answers(lake: Path, local_spark: object, duckdb_answers: dict) -> None:  # type: ignore[type-arg]
+    summary = duckdb_answers[("summary", 1)]
+    assert summary["totals"]["events"] == sum(12 + i for i in range(9))  # type: ignore[index]  # deduplicated
+    assert duckdb_answers[("fleet", 5)]["versions"] == []  # 3 installs per version < 5
+    with SparkLake(lake, session=local_spark) as spark:
+        for report, k in (("summary", 5), ("fleet", 1)):
+            assert compute(spark.rows, report, k) == duckdb_answers[(report, k)], (report, k)
+
+
+def test_the_cli_on_a_spark_standalone_cluster_equals_duckdb(
+    lake: Path,
+    spark_cluster: SparkCluster,
+    duckdb_answers: dict,  # type: ignore[type-arg]
+) -> None:
+    done = subprocess.run(
+        [*CLI, "query", "--lake", str(lake), "--report", "events", "--format", "json", "--engine", "spark",
+         "--spark-master", spark_cluster.master_url, "--min-installs", "5"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **SMALL},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == duckdb_answers[("events", 5)]
