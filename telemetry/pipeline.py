@@ -41,6 +41,7 @@ from processors.anonymizer import Anonymizer, PrivacyPolicy
 from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanProcessor
 from processors.background import BackgroundSpanProcessor, BatchExportingProcessor
 from processors.consent import ConsentGatedMetricExporter, ConsentGateProcessor, ConsentSampler
+from telemetry._metric_hold import HeldMetricExporter
 from telemetry.consent import ConsentStore
 from telemetry.events import ErrorRecord, EventRecord, PerformanceRecord, SpanFactory, current_parent
 from telemetry.settings import TelemetrySettings
@@ -49,6 +50,7 @@ from telemetry.system import build_resource, register_resource_gauges
 
 SCOPE_NAME = "peft_studio.telemetry"
 _MAX_HISTOGRAMS = 1_000
+_METRICS_HOLD_S = 300.0
 
 
 class Recorder:
@@ -138,8 +140,11 @@ class Pipeline:
         self.metric_exporter: MetricExporter = ConsentGatedMetricExporter(
             is_enabled, AnonymizingMetricExporter(self.anonymizer, DuckDBMetricExporter(self.event_log))
         )
+        # The reader's own exports are held and written a few times an hour (see _metric_hold); the
+        # OTLP receiver's go through ``metric_exporter`` directly.
         self.metric_reader = PeriodicExportingMetricReader(
-            self.metric_exporter, export_interval_millis=settings.metrics_interval_s * 1000
+            HeldMetricExporter(self.metric_exporter, hold_s=_METRICS_HOLD_S),
+            export_interval_millis=settings.metrics_interval_s * 1000,
         )
         self.meter_provider = MeterProvider(
             resource=self.resource, metric_readers=[self.metric_reader], shutdown_on_exit=False

@@ -99,6 +99,10 @@ class TelemetryService:
                 self._held.replay_into(pipeline.recorder, self._internal_error)
                 self._recorder = pipeline.recorder
                 self._built = pipeline
+                # Exit hooks run last-registered first: ours must run before those the pipeline's modules
+                # registered on import (the event log closes its files in one).
+                atexit.unregister(self.shutdown)
+                atexit.register(self.shutdown)
                 threading.Thread(target=self._watch_consent, name="peft-telemetry-consent", daemon=True).start()
             return self._built
 
