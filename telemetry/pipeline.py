@@ -36,6 +36,7 @@ from opentelemetry.trace import SpanContext
 from exporters.debug import StderrSpanExporter
 from exporters.duckdb_exporter import DuckDBMetricExporter, DuckDBSpanExporter
 from exporters.eventlog import EventLog, schema
+from exporters.eventlog.log import DEFAULT_LINGER_S
 from exporters.otlp_json import ExportSummary, write_otlp_json
 from processors.anonymizer import Anonymizer, PrivacyPolicy
 from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanProcessor
@@ -116,6 +117,9 @@ class Pipeline:
             max_age_days=settings.max_age_days,
             memory_limit=settings.db_memory_limit,
             lock_timeout_s=settings.lock_timeout_s,
+            # Open across two flush intervals: a steady trickle never pays DuckDB's open + close per
+            # batch. Lingering costs no CPU; processes using the lock ring for the file (lock.py).
+            linger_s=max(DEFAULT_LINGER_S, 2 * settings.flush_interval_s + 1.0),
         )
         self.resource = build_resource(settings.app_name, settings.app_version, session_id)
 
