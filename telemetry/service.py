@@ -50,6 +50,7 @@ __all__ = ["SCOPE_NAME", "PipelineStats", "TelemetryService"]
 _logger = logging.getLogger(__name__)
 
 SCOPE_NAME = "peft_studio.telemetry"
+_MAX_OFF_STRIDE = 1024
 
 
 class TelemetryService:
@@ -81,6 +82,8 @@ class TelemetryService:
         self._io_lock = threading.Lock()
         self._watcher_stop = threading.Event()
         self._next_consent_look = time.monotonic() + settings.consent_poll_s
+        self._off_calls = 1  # track_* calls with consent off until the next look at the clock
+        self._off_stride = 1
         atexit.register(self.shutdown)
         if self.consent.enabled:
             self._pipeline()  # consent given in an earlier run: record from the very first call
@@ -164,10 +167,22 @@ class TelemetryService:
     def _look_for_consent(self) -> None:
         """Consent off and no pipeline (so no watcher thread): at most once per ``consent_poll_s``, on a
         caller's thread, stat the consent files; if another process gave consent, build the pipeline on
-        the I/O thread."""
+        the I/O thread.
+
+        Reading the clock costs more than the rest of an off ``track_*`` call on some virtual machines,
+        so it is read once every ``_off_stride`` calls: the stride doubles while calls come faster than
+        the poll interval and halves when one comes later, keeping about one clock read per interval.
+        """
+        if self._built is not None:
+            self._off_calls = 1 << 30  # the watcher thread follows consent from here on
+            return
         now = time.monotonic()
         if now < self._next_consent_look:
+            self._off_stride = min(self._off_stride * 2, _MAX_OFF_STRIDE)
+            self._off_calls = self._off_stride
             return
+        self._off_stride = max(self._off_stride // 2, 1)
+        self._off_calls = self._off_stride
         self._next_consent_look = now + self.settings.consent_poll_s
         try:
             if self.consent.refresh() and self.consent.enabled and not self._closed:
@@ -178,6 +193,7 @@ class TelemetryService:
     def is_enabled(self) -> bool:
         """True when events are being recorded: the user agreed and DO_NOT_TRACK is not set."""
         if not self.consent.enabled and self._built is None:
+            self._off_calls = 0  # an explicit question: look now if the interval is over
             self._look_for_consent()
         return self.consent.enabled
 
@@ -221,7 +237,8 @@ class TelemetryService:
         >>> service.track_event_sync("model_loaded", {"model_name": "llama-2-7b"})
         """
         if not self.consent.enabled:
-            if self._built is None:
+            self._off_calls -= 1
+            if self._off_calls <= 0:
                 self._look_for_consent()
             return
         try:
@@ -232,7 +249,8 @@ class TelemetryService:
     def track_error_sync(self, exc: BaseException, context: Mapping[str, Any] | None = None) -> None:
         """Record an exception: type, first line of the message, frames, context and a category."""
         if not self.consent.enabled:
-            if self._built is None:
+            self._off_calls -= 1
+            if self._off_calls <= 0:
                 self._look_for_consent()
             return
         try:
@@ -245,7 +263,8 @@ class TelemetryService:
     ) -> None:
         """Record an error reported from elsewhere (the browser, another process) as text."""
         if not self.consent.enabled:
-            if self._built is None:
+            self._off_calls -= 1
+            if self._off_calls <= 0:
                 self._look_for_consent()
             return
         try:
@@ -256,7 +275,8 @@ class TelemetryService:
     def track_performance_sync(self, metric_name: str, value: float, unit: str = "ms") -> None:
         """Record a measurement, e.g. ``("api_response_time", 150.5, "ms")``."""
         if not self.consent.enabled:
-            if self._built is None:
+            self._off_calls -= 1
+            if self._off_calls <= 0:
                 self._look_for_consent()
             return
         try:

@@ -118,3 +118,21 @@ def test_enabling_later_records_exactly_what_a_process_started_with_consent_reco
     assert len(from_the_start) == 53
     assert enabled_later == from_the_start
     assert not any(row["event_type"] == "before_consent" for row in enabled_later)
+
+
+def test_consent_given_by_another_process_is_noticed_without_a_watcher_thread(tmp_path: Path) -> None:
+    import time
+
+    from telemetry.testing import recording_service, stored_events
+
+    with recording_service(tmp_path, enabled=False, consent_poll_s=0.05) as app:
+        assert app.stats().processed == 0 and app._built is None  # no pipeline, so no watcher either
+        with recording_service(tmp_path, enabled=False) as cli:
+            cli.enable(source="cli").result(10)
+        deadline = time.monotonic() + 10
+        while not app.is_enabled() and time.monotonic() < deadline:
+            app.track_event_sync("while_off")  # a caller's thread looks, at most once per consent_poll_s
+            time.sleep(0.01)
+        assert app.is_enabled()
+        app.track_event_sync("after_consent", {"n": 1})
+        assert [e["event_type"] for e in stored_events(app)] == ["after_consent"]
