@@ -19,11 +19,9 @@ import hashlib
 import hmac
 import logging
 import os
-import platform
 import secrets
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -242,6 +240,9 @@ class ConsentStore:
 
 def _machine_fingerprint() -> bytes:
     """Stable machine information. It only ever enters a keyed HMAC and is never stored."""
+    import platform  # here: only needed once the identity is created
+    import uuid
+
     parts = [platform.system(), platform.machine(), platform.node(), f"{uuid.getnode():x}"]
     for candidate in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
         try:

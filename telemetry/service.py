@@ -17,22 +17,22 @@ from __future__ import annotations
 import atexit
 import collections
 import logging
+import secrets
 import threading
 import time
-import uuid
 from collections.abc import Mapping
-from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from telemetry._background_io import SerialExecutor
 from telemetry._held import HeldCalls, Recording
 from telemetry.consent import ConsentStore
 from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
 from telemetry.stats import Completed, PipelineStats
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import MetricExporter
     from opentelemetry.sdk.resources import Resource
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from exporters.eventlog import EventLog
     from exporters.otlp_json import ExportSummary
     from processors.anonymizer import Anonymizer
+    from telemetry._background_io import SerialExecutor
     from telemetry.pipeline import Pipeline
 
 __all__ = ["SCOPE_NAME", "PipelineStats", "TelemetryService"]
@@ -72,7 +73,7 @@ class TelemetryService:
             do_not_track=settings.do_not_track,
             policy_version=CONSENT_POLICY_VERSION,
         )
-        self.session_id = uuid.uuid4().hex
+        self.session_id = secrets.token_hex(16)  # 32 hex digits, like uuid4().hex
         self.session_start = datetime.now(UTC)
         self._build_lock = threading.Lock()
         self._built: Pipeline | None = None
@@ -114,6 +115,8 @@ class TelemetryService:
         if io is None:
             with self._io_lock:
                 if self._io is None:
+                    from telemetry._background_io import SerialExecutor
+
                     self._io = SerialExecutor("peft-telemetry-io")
                 io = self._io
         return io

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class PipelineStats(BaseModel):
     """Counters that show what the pipeline did and, above all, what it dropped and why."""
+
+    model_config = ConfigDict(defer_build=True)  # built when first used, not on the consent-off import path
 
     queued: int
     processed: int
