@@ -12,6 +12,8 @@ default settings a user gets (queue 65,536, batch 1,024, DuckDB ``memory_limit``
 
 RSS is sampled every 20 ms by a thread; growth = peak RSS during the run minus RSS after a warm-up
 (service built, consent given, a first batch written). Goal (issue 7): growth under 50 MB, drops counted.
+Beside them (issue 18): RSS right after start and after all the events (flushed), ours with consent on
+against the bare OTel SDK pipeline (BatchSpanProcessor defaults, no-op exporter) given the same events.
 ``--quick``: 80,000 events blocked (more than the queue holds) and 10,000 healthy, no drain at the end.
 """
 
@@ -101,6 +103,7 @@ def _scenario(name: str, events: int, *, drain: bool = True) -> dict[str, Any]:
             TelemetrySettings(home=Path(tmp), install_global=False, sample_resources=False, do_not_track=False)
         )
         service.enable().result(30)
+        after_start = RssSampler().now()
         track = service.track_event_sync
         for _ in range(4_096):  # warm-up: the first batch creates tables, caches, arrow buffers
             track("training_started", PROPERTIES)
@@ -140,6 +143,7 @@ def _scenario(name: str, events: int, *, drain: bool = True) -> dict[str, Any]:
                 gate.set()
                 service.flush(600)
         stats = service.stats()
+        after_events = RssSampler().now()
         with service.event_log.reader() as con:
             row = con.execute(f"SELECT count(*) FROM {schema.SPANS}").fetchone()
         stored = int(row[0]) if row else 0
@@ -164,7 +168,35 @@ def _scenario(name: str, events: int, *, drain: bool = True) -> dict[str, Any]:
         "stored": stored,
         "submitted": submitted,
         "queue_size": service.settings.queue_size,
+        "after_start_mib": after_start / MIB,
+        "after_events_mib": after_events / MIB,
     }
+
+
+def _bare_scenario(events: int) -> dict[str, Any]:
+    """Runs in the child process: the bare OTel SDK pipeline (BatchSpanProcessor with its defaults and a
+    no-op exporter) with the same events, as the baseline for RSS after start and after the events."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from bench.bench_pipeline import PROPERTIES, NoOpExporter
+
+    exporter = NoOpExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
+    processor = BatchSpanProcessor(exporter)
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("bench")
+    tracer.start_span("app_started").end()
+    after_start = RssSampler().now()
+    for i in range(1, events + 1):
+        tracer.start_span("training_started", attributes=PROPERTIES).end()
+        if i % 512 == 0:
+            time.sleep(0)  # let the worker keep up, as the healthy scenario's caller does
+    processor.force_flush()
+    after_events = RssSampler().now()
+    provider.shutdown()
+    return {"after_start_mib": after_start / MIB, "after_events_mib": after_events / MIB, "seen": exporter.seen}
 
 
 def run_scenario(name: str, events: int, *, drain: bool) -> dict[str, Any]:
@@ -184,10 +216,13 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--quick", action="store_true", help="80,000 events blocked, 10,000 healthy")
     parser.add_argument("--events", type=int, default=None, help="events per scenario (default 1,000,000)")
     parser.add_argument("--repeats", type=int, default=None, help="blocked runs (default 3, quick 1); healthy: 1")
-    parser.add_argument("--scenario", choices=["healthy", "blocked"], help=argparse.SUPPRESS)
+    parser.add_argument("--scenario", choices=["healthy", "blocked", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--no-drain", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     report = Report("Memory: RSS while events pass through track_event into DuckDB (issue 7)")
+    if args.scenario == "bare":
+        print(json.dumps(_bare_scenario(args.events)))
+        return report
     if args.scenario:
         print(json.dumps(_scenario(args.scenario, args.events, drain=not args.no_drain)))
         return report
@@ -201,6 +236,12 @@ def main(argv: list[str] | None = None) -> Report:
         results["blocked"].append(run_scenario("blocked", blocked_n, drain=i == 0 and not args.quick))
         if i == 0:
             results["healthy"].append(run_scenario("healthy", healthy_n, drain=True))
+            results["bare"] = [run_scenario("bare", healthy_n, drain=True)]
+    bare, healthy = results["bare"][0], results["healthy"][0]
+    for when, key in (("after start", "after_start_mib"), (f"after {healthy_n:,} events", "after_events_mib")):
+        report.add(Figure(f"bare SDK pipeline: RSS {when}", "MiB", [bare[key]]))
+        report.add(Figure(f"ours, consent on: RSS {when}", "MiB", [healthy[key]]))
+        report.ratio(f"ours, consent on: RSS {when}", f"bare SDK pipeline: RSS {when}", "reported")
     for name, n in (("blocked", blocked_n), ("healthy", healthy_n)):
         runs = results[name]
         for r in runs:

@@ -54,6 +54,7 @@ class Bench:
 BENCHES: tuple[Bench, ...] = (
     Bench("pipeline", "caller's cost and end-to-end throughput vs the bare OTel SDK (issue 2)", 90, 240),
     Bench("peers", "caller's cost per event vs OTel SDK, logfire, PostHog, Sentry (issue 7)", 90, 240),
+    Bench("startup", "start-up with consent off and idle CPU with consent on vs bare OTel (issue 18)", 120, 300),
     Bench("memory", "RSS with a healthy and a blocked exporter (issue 7)", 90, 600),
     Bench("storage", "bytes on disk per million events (issue 7)", 90, 300),
     Bench("export", "OTLP JSON export vs upstream's file exporter (issue 7)", 90, 240),

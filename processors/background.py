@@ -14,6 +14,11 @@ Batches are as large as the load allows: each wake-up takes what was queued by t
 that arrives meanwhile) and no more, so a steady stream of events becomes one transaction per wake-up
 rather than a string of one- and two-span transactions chasing the queue's tail (a DuckDB commit costs
 milliseconds).
+
+When to write: when a full batch is waiting, when someone flushes, or ``schedule_delay_s`` after the first
+item that arrived in an empty queue (the ceiling on how long an event waits in memory, hence what a
+``kill -9`` can lose). With nothing queued and nothing to retry, the worker sleeps until an item arrives:
+an idle app pays no wake-ups.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -64,9 +70,10 @@ class BackgroundSpanProcessor(SpanProcessor):
     """Bounded queue plus one worker thread in front of ``inner``.
 
     ``on_end`` and ``submit`` run on the application's thread: a length check and a deque append
-    (both atomic under the GIL), no locks, no I/O, never raise. The worker wakes every
-    ``schedule_delay_s`` or as soon as a full batch is waiting, feeds each span to ``inner.on_end`` and
-    then calls ``inner.force_flush`` once per batch so a batching exporter writes one transaction.
+    (both atomic under the GIL), no locks, no I/O, never raise. The worker wakes ``schedule_delay_s``
+    after the first item of a quiet spell, or as soon as a full batch is waiting, feeds each span to
+    ``inner.on_end`` and then calls ``inner.force_flush`` once per batch so a batching exporter writes
+    one transaction.
     """
 
     def __init__(
@@ -88,19 +95,31 @@ class BackgroundSpanProcessor(SpanProcessor):
         self._failures = _LogOnce()
         self.dropped_queue_full = 0
         self.processed = 0
+        self._shutdown = False
         self._init_worker()
         if hasattr(os, "register_at_fork"):
-            # A forked child has the queue but not the thread: give it fresh ones of its own.
-            os.register_at_fork(after_in_child=self._init_worker)
+            # A forked child has the queue but not the thread: give it fresh ones of its own. Held weakly
+            # (as the OTel SDK's processors do): the hook must not keep a dropped processor alive.
+            reinit = weakref.WeakMethod(self._after_fork_in_child)
+            os.register_at_fork(after_in_child=lambda: _call_if_alive(reinit))
 
     def _init_worker(self) -> None:
         self._queue: collections.deque[QueueItem] = collections.deque()
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # a full batch, a flush or shutdown: write now
+        self._work = threading.Event()  # the first item after a quiet spell: write within the delay
+        self._idle = False  # the worker sleeps until ``_work``; read by ``submit`` without a lock
+        self._retry = False  # the inner chain holds a batch it could not write: wake up to retry
         self._flush_waiters: list[threading.Event] = []
         self._waiters_lock = threading.Lock()
-        self._shutdown = False
         self._worker = threading.Thread(target=self._run, name="peft-telemetry-export", daemon=True)
         self._worker.start()
+
+    def _after_fork_in_child(self) -> None:
+        if self._shutdown:
+            # Shut down in the parent: stays shut down in the child (no worker, submissions dropped).
+            self._queue = collections.deque()
+            return
+        self._init_worker()
 
     # -- the caller's side ---------------------------------------------------------------------------
 
@@ -119,6 +138,11 @@ class BackgroundSpanProcessor(SpanProcessor):
                 self._on_drop(1)
             return
         queue.append(item)
+        if self._idle:
+            # Read after the append: a worker that checked the queue before it went idle has set the
+            # flag first (the GIL orders the two), so either it saw this item or we see the flag.
+            self._idle = False
+            self._work.set()
         # ">=" and not "==": a crossing the worker consumed must not hide the next full batch. is_set()
         # is an attribute read; set() takes a lock, so it is only paid once per wake-up.
         if len(queue) >= self._max_batch_size and not self._wake.is_set():
@@ -146,6 +170,7 @@ class BackgroundSpanProcessor(SpanProcessor):
 
     def _run(self) -> None:
         while True:
+            self._sleep_until_work()
             self._wake.wait(self._schedule_delay_s)
             self._wake.clear()
             self._drain()
@@ -153,6 +178,16 @@ class BackgroundSpanProcessor(SpanProcessor):
                 self._drain()
                 self._release_flush_waiters()
                 return
+
+    def _sleep_until_work(self) -> None:
+        """Block, without a timeout, while there is nothing to write and nothing to retry."""
+        self._idle = True
+        if self._queue or self._retry or self._shutdown or self._wake.is_set():
+            self._idle = False
+        else:
+            self._work.wait()
+            self._idle = False
+        self._work.clear()
 
     def _drain(self) -> None:
         """Process what was queued when the worker woke up, in batches, then release flush waiters.
@@ -208,8 +243,9 @@ class BackgroundSpanProcessor(SpanProcessor):
 
     def _flush_inner(self) -> None:
         try:
-            self._inner.force_flush()
+            self._retry = not self._inner.force_flush()
         except Exception:
+            self._retry = True
             self._failures("flushing a batch")
 
     def _release_flush_waiters(self) -> None:
@@ -228,6 +264,7 @@ class BackgroundSpanProcessor(SpanProcessor):
         with self._waiters_lock:
             self._flush_waiters.append(done)
         self._wake.set()
+        self._work.set()
         return done.wait(timeout_millis / 1000)
 
     def shutdown(self, timeout_millis: int = 30_000) -> None:
@@ -236,6 +273,7 @@ class BackgroundSpanProcessor(SpanProcessor):
             return
         self._shutdown = True
         self._wake.set()
+        self._work.set()
         self._worker.join(timeout_millis / 1000)
         if self._worker.is_alive():
             _logger.warning("telemetry: export did not finish within %.1f s; exiting anyway", timeout_millis / 1000)
@@ -244,6 +282,12 @@ class BackgroundSpanProcessor(SpanProcessor):
             self._inner.shutdown()
         except Exception:
             self._failures("shutting down")
+
+
+def _call_if_alive(method: weakref.WeakMethod[Callable[[], None]]) -> None:
+    bound = method()
+    if bound is not None:
+        bound()
 
 
 class BatchExportingProcessor(SpanProcessor):

@@ -3,7 +3,12 @@
 >>> from telemetry import get_telemetry, track_event_sync
 >>> get_telemetry().enable()
 >>> track_event_sync("training_started", {"algorithm": "lora", "model_size": "7B"})
+
+Importing this package loads no DuckDB, Arrow, analytics or web server, starts no thread and writes no
+file: until the user opts in, telemetry costs next to nothing (see the README's Performance section).
 """
+
+from typing import TYPE_CHECKING, Any
 
 from telemetry.api import (
     configure,
@@ -16,7 +21,6 @@ from telemetry.api import (
     track_performance_sync,
 )
 from telemetry.capture import TelemetryLogHandler
-from telemetry.events import to_attributes
 from telemetry.experiments import ExperimentConfigError, experiment
 from telemetry.instrument import instrument_fastapi
 from telemetry.instrument_http import instrument_http_clients
@@ -29,6 +33,9 @@ from telemetry.settings import (
     TelemetrySettingsWarning,
 )
 from telemetry.timing import timed
+
+if TYPE_CHECKING:
+    from telemetry.events import to_attributes
 
 __all__ = [
     "CONSENT_POLICY_VERSION",
@@ -54,3 +61,12 @@ __all__ = [
     "track_performance",
     "track_performance_sync",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # to_attributes lives beside the OTel SDK span builder, which the consent-off path never needs.
+    if name == "to_attributes":
+        from telemetry.events import to_attributes
+
+        return to_attributes
+    raise AttributeError(f"module 'telemetry' has no attribute {name!r}")

@@ -43,23 +43,43 @@ def configure(settings: TelemetrySettings | None = None) -> TelemetryService:
     return _default
 
 
-def _service() -> TelemetryService | None:
+class _Unavailable:
+    """Stands in for a default service that could not be built: every call records nothing."""
+
+    def track_event_sync(self, event_type: str, properties: Mapping[str, Any] | None = None) -> None:
+        return None
+
+    def track_error_sync(self, exc: BaseException, context: Mapping[str, Any] | None = None) -> None:
+        return None
+
+    def track_performance_sync(self, metric_name: str, value: float, unit: str = "ms") -> None:
+        return None
+
+
+_UNAVAILABLE = _Unavailable()
+
+
+def _service() -> TelemetryService | _Unavailable:
+    """The default service, built on first use; if it cannot be built, log once and record nothing.
+
+    The one guard of the module-level ``track_*`` functions: they call ``(_default or _service())``.
+    """
     global _broken
     service = _default
     if service is not None:
         return service
     if _broken:
-        return None
+        return _UNAVAILABLE
     try:
         return get_telemetry()
     except TelemetrySettingsError as exc:
         _broken = True
         _logger.error("telemetry: cannot start (%s); recording nothing", exc)
-        return None
+        return _UNAVAILABLE
     except Exception:
         _broken = True
         _logger.exception("telemetry: cannot start (check the PEFT_TELEMETRY_* settings); recording nothing")
-        return None
+        return _UNAVAILABLE
 
 
 def track_event_sync(event_type: str, properties: Mapping[str, Any] | None = None) -> None:
@@ -67,23 +87,17 @@ def track_event_sync(event_type: str, properties: Mapping[str, Any] | None = Non
 
     >>> track_event_sync("training_started", {"algorithm": "lora", "model_size": "7B"})
     """
-    service = _default or _service()
-    if service is not None:
-        service.track_event_sync(event_type, properties)
+    (_default or _service()).track_event_sync(event_type, properties)
 
 
 def track_error_sync(exc: BaseException, context: Mapping[str, Any] | None = None) -> None:
     """Record an exception (type, first message line, anonymized frames) with optional context."""
-    service = _default or _service()
-    if service is not None:
-        service.track_error_sync(exc, context)
+    (_default or _service()).track_error_sync(exc, context)
 
 
 def track_performance_sync(metric_name: str, value: float, unit: str = "ms") -> None:
     """Record a measurement: ``track_performance_sync("api_response_time", 150.5, "ms")``."""
-    service = _default or _service()
-    if service is not None:
-        service.track_performance_sync(metric_name, value, unit)
+    (_default or _service()).track_performance_sync(metric_name, value, unit)
 
 
 async def track_event(event_type: str, properties: Mapping[str, Any] | None = None) -> None:

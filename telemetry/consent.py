@@ -9,6 +9,10 @@ for inspection (``*.corrupt-<time>``) and never crashes the app.
 The anonymous id is HMAC-SHA256 over machine information, keyed with a random per-install secret kept in
 its own file (mode 0600) and never recorded or exported: nobody holding the machine's identifiers can
 recompute the id, and rotating the secret (when the user erases their data) gives a new, unlinkable one.
+
+Nothing is written until it is needed: loading only reads. The secret and the id are created the first
+time something asks for them (consent given, the consent page showing the id), so an app whose user never
+opts in leaves no file behind.
 """
 
 from __future__ import annotations
@@ -17,11 +21,9 @@ import hashlib
 import hmac
 import logging
 import os
-import platform
 import secrets
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,20 +64,41 @@ class ConsentStore:
         self._secret_path = secret_path
         self.do_not_track = do_not_track
         self.policy_version = policy_version
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         if config_path.parent.name == "config":  # the data home's layout: <home>/config/<file>
             secure_home(config_path.parent.parent)
         remove_stale_temp_files(config_path.parent)
-        self._secret = self._load_or_create_secret()
+        self._secret: bytes | None = None
+        self._anonymous_id: str | None = None
         self.record = self._load_record()
-        self.anonymous_id = self._derive_anonymous_id()
-        if self.record.anonymous_id != self.anonymous_id or self.record.created_at is None:
-            self.record = self.record.model_copy(
-                update={"anonymous_id": self.anonymous_id, "created_at": self.record.created_at or _now()}
-            )
-            self._save_quietly()
         self.enabled = self.record.enabled and not do_not_track
         self._seen = self._file_state()
+
+    def _ensure_identity(self) -> tuple[bytes, str]:
+        """The secret and the id, read or created (and saved) on first use."""
+        secret, anonymous_id = self._secret, self._anonymous_id
+        if secret is not None and anonymous_id is not None:
+            return secret, anonymous_id
+        with self._lock:
+            if self._secret is None:
+                self._secret = self._load_or_create_secret()
+            self._anonymous_id = self._derive_anonymous_id()
+            if self.record.anonymous_id != self._anonymous_id or self.record.created_at is None:
+                self.record = self.record.model_copy(
+                    update={"anonymous_id": self._anonymous_id, "created_at": self.record.created_at or _now()}
+                )
+                self._save_quietly()
+            return self._secret, self._anonymous_id
+
+    @property
+    def anonymous_id(self) -> str:
+        """The id the user is known by; created (with the secret) the first time it is asked for."""
+        return self._ensure_identity()[1]
+
+    @property
+    def identity_created(self) -> bool:
+        """Whether the secret and id exist in this process yet (reading them would create them)."""
+        return self._anonymous_id is not None
 
     # -- what the rest of the system reads -----------------------------------------------------------
 
@@ -106,7 +129,7 @@ class ConsentStore:
 
     def secret(self) -> bytes:
         """The per-install key for HMACs; never stored in the event log, never exported."""
-        return self._secret
+        return self._ensure_identity()[0]
 
     # -- changes -------------------------------------------------------------------------------------
 
@@ -146,12 +169,13 @@ class ConsentStore:
             self._secret = secrets.token_bytes(_SECRET_BYTES)
             atomic_write(self._secret_path, self._secret.hex().encode(), mode=0o600)
             self._seen = self._file_state()
-            self.anonymous_id = self._derive_anonymous_id()
-            self.record = self.record.model_copy(update={"anonymous_id": self.anonymous_id})
-            return self.anonymous_id
+            self._anonymous_id = self._derive_anonymous_id()
+            self.record = self.record.model_copy(update={"anonymous_id": self._anonymous_id})
+            return self._anonymous_id
 
     def save(self) -> None:
         """Write the record durably (temp file, fsync, rename, fsync of the folder)."""
+        self._ensure_identity()  # a saved choice always carries the id it was made under
         with self._lock:
             self._write_locked()
 
@@ -171,9 +195,9 @@ class ConsentStore:
         with self._lock:
             self._seen = state
             secret = self._read_secret()
-            if secret is not None and secret != self._secret:
+            if secret is not None and secret != self._secret and self._secret is not None:
                 self._secret = secret
-                self.anonymous_id = self._derive_anonymous_id()
+                self._anonymous_id = self._derive_anonymous_id()
             try:
                 raw = self._config_path.read_bytes()
                 self.record = ConsentRecord.model_validate_json(raw)
@@ -253,11 +277,15 @@ class ConsentStore:
         )
 
     def _derive_anonymous_id(self) -> str:
+        assert self._secret is not None
         return hmac.new(self._secret, _machine_fingerprint(), hashlib.sha256).hexdigest()[:16]
 
 
 def _machine_fingerprint() -> bytes:
     """Stable machine information. It only ever enters a keyed HMAC and is never stored."""
+    import platform  # here: only needed once the identity is created
+    import uuid
+
     parts = [platform.system(), platform.machine(), platform.node(), f"{uuid.getnode():x}"]
     for candidate in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
         try:

@@ -18,11 +18,12 @@ import orjson
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanContext, SpanKind, TraceFlags, get_current_span
+from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from exporters.eventlog import schema
+from telemetry._parent import current_parent as current_parent  # re-exported: one home for it
 from telemetry.categories import categorize, categorize_type
 
 MAX_ATTRIBUTES = 128
@@ -124,12 +125,6 @@ class SpanFactory:
         # instrumentation_info (deprecated).
         return ReadableSpan(name, context, parent, self.resource, attributes, events, (), _INTERNAL, None,
                             status or _UNSET, start_ns, end_ns, self.scope)  # fmt: skip
-
-
-def current_parent() -> SpanContext | None:
-    """The active span's context, so a tracked event joins the trace it happened in."""
-    context = get_current_span().get_span_context()
-    return None if context is INVALID_SPAN_CONTEXT or not context.is_valid else context
 
 
 def _clean_name(value: object) -> str:

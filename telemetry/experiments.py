@@ -209,6 +209,6 @@ def experiment(name: str, variants: Sequence[str], weights: Sequence[float] | No
 
     d = design(name, variants, weights)
     service = api._default or api._service()
-    if service is None:
+    if isinstance(service, api._Unavailable):
         return d.variants[0]
     return experiment_for(service, name, variants, weights)

@@ -1,18 +1,16 @@
-"""The telemetry service: builds the pipeline and owns it.
+"""The telemetry service: consent, the anonymous identity, and the recording pipeline once there is consent.
 
-::
-
-    app code ─ track_* (plain data) ──────────────┐
-    OTel code ─ Tracer(ConsentSampler) ─ ConsentGateProcessor ─┤
-                                                  ▼
-                      BackgroundSpanProcessor (bounded queue, one worker thread)
-                                                  ▼  worker thread from here on
-                      AnonymizingSpanProcessor ─ BatchExportingProcessor ─ DuckDBSpanExporter ─ file
-    metrics ─ PeriodicExportingMetricReader ─ ConsentGated ─ Anonymizing ─ DuckDBMetricExporter ─ file
+Most users never opt in, so what the service costs with consent off is what most installs pay: with no
+consent it holds the settings and the consent record and nothing else (no thread, no file written, no
+DuckDB, Arrow or analytics imported). The pipeline (:mod:`telemetry.pipeline`) is built the first time
+consent is on: at start when it was given in an earlier run, on :meth:`TelemetryService.enable`, when
+another process enables it (noticed by the next ``track_*`` call, at most once per ``consent_poll_s``), or
+when something asks for a part of it (the event log, the tracer provider).
 
 Nothing on the caller's side does I/O, blocks or raises. Consent writes, erasure and export run on a
 serial daemon thread and hand back :class:`~telemetry.pending.Pending` results (await them or call
-``.result()``).
+``.result()``); building the pipeline after
+``enable()`` runs there too, and ``track_*`` calls made meanwhile are held (bounded) and replayed into it.
 """
 
 from __future__ import annotations
@@ -21,82 +19,41 @@ import atexit
 import collections
 import logging
 import os
+import secrets
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-from opentelemetry import metrics as metrics_api
-from opentelemetry import trace as trace_api
-from opentelemetry.metrics import Histogram
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import SpanExporter
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from pydantic import BaseModel
-
-from analytics import Analytics
-from exporters.debug import StderrSpanExporter
-from exporters.duckdb_exporter import DuckDBMetricExporter, DuckDBSpanExporter
-from exporters.eventlog import EventLog, schema
-from exporters.fs import make_private_dirs
-from exporters.otlp_json import ExportSummary, write_otlp_json
-from processors.anonymizer import Anonymizer, PrivacyPolicy
-from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanProcessor
-from processors.background import BackgroundSpanProcessor, BatchExportingProcessor
-from processors.consent import ConsentGatedMetricExporter, ConsentGateProcessor, ConsentSampler
 from telemetry import capture
-from telemetry._background_io import SerialExecutor
-from telemetry._export_names import default_export_path
-from telemetry._files import erase_library_files, open_private
+from telemetry._held import HeldCalls, Recording
 from telemetry.consent import ConsentStore
-from telemetry.events import ErrorRecord, EventRecord, PerformanceRecord, SpanFactory, current_parent
 from telemetry.pending import Pending, pending_from
 from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
-from telemetry.system import build_resource, register_resource_gauges
+from telemetry.stats import Completed, PipelineStats
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    from opentelemetry.trace import Tracer
+
+    from analytics import Analytics
+    from exporters.eventlog import EventLog
+    from exporters.otlp_json import ExportSummary
+    from processors.anonymizer import Anonymizer
+    from telemetry._background_io import SerialExecutor
+    from telemetry.pipeline import Pipeline
+
+__all__ = ["SCOPE_NAME", "PipelineStats", "TelemetryService"]
 
 _logger = logging.getLogger(__name__)
 
 SCOPE_NAME = "peft_studio.telemetry"
-
-
-class PipelineStats(BaseModel):
-    """Counters that show what the pipeline did and, above all, what it dropped and why."""
-
-    queued: int
-    processed: int
-    exported: int
-    dropped_queue_full: int
-    dropped_anonymizer_failed: int
-    dropped_export_failed: int
-    dropped_without_consent: int
-    failed_exports: int
-    internal_errors: dict[str, int]
-
-
-class _Completed:
-    """A finished result that may also be awaited, so ``await telemetry.shutdown()`` (the spec's form)
-    and plain ``telemetry.shutdown()`` both work."""
-
-    def __init__(self, value: bool) -> None:
-        self.value = value
-
-    def __bool__(self) -> bool:
-        return self.value
-
-    def result(self, timeout: float | None = None) -> bool:
-        """The outcome, like :meth:`telemetry.Pending.result` (already known: never waits)."""
-        return self.value
-
-    def __await__(self) -> Any:
-        if False:  # pragma: no cover - makes this a generator without suspending
-            yield None
-        return self.value
+_MAX_OFF_STRIDE = 1024
 
 
 class TelemetryService:
@@ -112,84 +69,99 @@ class TelemetryService:
         self.settings = settings = settings or TelemetrySettings()
         self._internal_errors: collections.Counter[str] = collections.Counter()
         self._closed = False
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.consent = ConsentStore(
             settings.config_path,
             settings.secret_path,
             do_not_track=settings.do_not_track,
             policy_version=CONSENT_POLICY_VERSION,
         )
-        self.session_id = uuid.uuid4().hex
+        self.session_id = secrets.token_hex(16)  # 32 hex digits, like uuid4().hex
         self.session_start = datetime.now(UTC)
-        self.anonymizer = Anonymizer(
-            PrivacyPolicy(
-                extra_denied_keys=settings.extra_denied_keys,
-                extra_patterns=settings.extra_patterns,
-                allowlist_keys=settings.allowlist_keys,
-            ),
-            secret=self.consent.secret,
-        )
-        self.event_log = EventLog(
-            settings.db_path,
-            max_events=settings.max_events,
-            max_age_days=settings.max_age_days,
-            memory_limit=settings.db_memory_limit,
-            lock_timeout_s=settings.lock_timeout_s,
-        )
-        self.resource = build_resource(settings.app_name, settings.app_version, self.session_id)
-        is_enabled = self._is_enabled
-
-        span_exporter: SpanExporter = (
-            StderrSpanExporter() if settings.debug_print else DuckDBSpanExporter(self.event_log)
-        )
-        self._exporting = BatchExportingProcessor(span_exporter, max_retained=settings.queue_size)
-        self._anonymizing = AnonymizingSpanProcessor(self.anonymizer, self._exporting)
-        self._background = BackgroundSpanProcessor(
-            self._anonymizing,
-            max_queue_size=settings.queue_size,
-            max_batch_size=settings.batch_size,
-            schedule_delay_s=settings.flush_interval_s,
-        )
-        self._gate = ConsentGateProcessor(is_enabled, self._background)
-        #: The entry of the span pipeline, for spans built elsewhere (the OTLP receiver) to pass the same
-        #: consent gate, anonymizer and exporter as everything else.
-        self.span_processor: SpanProcessor = self._gate
-        self.tracer_provider = TracerProvider(
-            resource=self.resource, sampler=ConsentSampler(is_enabled), shutdown_on_exit=False
-        )
-        self.tracer_provider.add_span_processor(self._gate)
-        self.tracer = self.tracer_provider.get_tracer(SCOPE_NAME)
-
-        self.metric_exporter: MetricExporter = ConsentGatedMetricExporter(
-            is_enabled, AnonymizingMetricExporter(self.anonymizer, DuckDBMetricExporter(self.event_log))
-        )
-        self._metric_reader = PeriodicExportingMetricReader(
-            self.metric_exporter, export_interval_millis=settings.metrics_interval_s * 1000
-        )
-        self.meter_provider = MeterProvider(
-            resource=self.resource, metric_readers=[self._metric_reader], shutdown_on_exit=False
-        )
-        self._meter = self.meter_provider.get_meter(SCOPE_NAME)
-        self._histograms: dict[tuple[str, str], Histogram] = {}
-        if settings.sample_resources:
-            register_resource_gauges(self._meter, is_enabled)
-        self._factory = SpanFactory(
-            self.resource, InstrumentationScope(SCOPE_NAME, "", ""), record_measurement=self._record_histogram
-        )
-        self._io = SerialExecutor("peft-telemetry-io")
+        self._build_lock = threading.Lock()
+        self._built: Pipeline | None = None
+        self._held = HeldCalls(settings.queue_size)
+        self._recorder: Recording = self._held
+        self._io: SerialExecutor | None = None
+        self._io_lock = threading.Lock()
         self._watcher_stop = threading.Event()
-        threading.Thread(target=self._watch_consent, name="peft-telemetry-consent", daemon=True).start()
-        if settings.install_global:
-            self._install_globals()
-        if settings.capture_exceptions and self.consent.enabled:
-            capture.install(self)
+        self._next_consent_look = time.monotonic() + settings.consent_poll_s
+        self._off_calls = 1  # track_* calls with consent off until the next look at the clock
+        self._off_stride = 1
         atexit.register(self.shutdown)
+        if self.consent.enabled:
+            self._pipeline()  # consent given in an earlier run: record from the very first call
+            if settings.capture_exceptions:
+                capture.install(self)
         self._follow_sharing("start")
 
-    # -- consent -------------------------------------------------------------------------------------
+    # -- the pipeline, built on first need -----------------------------------------------------------
 
-    def _is_enabled(self) -> bool:
-        return self.consent.enabled
+    def _pipeline(self) -> Pipeline:
+        built = self._built
+        if built is not None:
+            return built
+        with self._build_lock:
+            if self._built is None:
+                from telemetry.pipeline import Pipeline
+
+                pipeline = Pipeline(self.settings, self.consent, self.session_id, self._internal_error)
+                self._held.replay_into(pipeline.recorder, self._internal_error)
+                self._recorder = pipeline.recorder
+                self._built = pipeline
+                # Exit hooks run last-registered first: ours must run before those the pipeline's modules
+                # registered on import (the event log closes its files in one).
+                atexit.unregister(self.shutdown)
+                atexit.register(self.shutdown)
+                threading.Thread(target=self._watch_consent, name="peft-telemetry-consent", daemon=True).start()
+            return self._built
+
+    def _executor(self) -> SerialExecutor:
+        io = self._io
+        if io is None:
+            with self._io_lock:
+                if self._io is None:
+                    from telemetry._background_io import SerialExecutor
+
+                    self._io = SerialExecutor("peft-telemetry-io")
+                io = self._io
+        return io
+
+    @property
+    def event_log(self) -> EventLog:
+        """The local event log (builds the pipeline if consent never was on in this process)."""
+        return self._pipeline().event_log
+
+    @property
+    def anonymizer(self) -> Anonymizer:
+        return self._pipeline().anonymizer
+
+    @property
+    def resource(self) -> Resource:
+        return self._pipeline().resource
+
+    @property
+    def tracer_provider(self) -> TracerProvider:
+        return self._pipeline().tracer_provider
+
+    @property
+    def tracer(self) -> Tracer:
+        return self._pipeline().tracer
+
+    @property
+    def meter_provider(self) -> MeterProvider:
+        return self._pipeline().meter_provider
+
+    @property
+    def span_processor(self) -> SpanProcessor:
+        """The entry of the span pipeline, for spans built elsewhere (the OTLP receiver) to pass the same
+        consent gate, anonymizer and exporter as everything else."""
+        return self._pipeline().span_processor
+
+    @property
+    def metric_exporter(self) -> MetricExporter:
+        return self._pipeline().metric_exporter
+
+    # -- consent -------------------------------------------------------------------------------------
 
     def _watch_consent(self) -> None:
         # Another process (the CLI, the service) may change consent or erase the data: follow it
@@ -212,8 +184,37 @@ class TelemetryService:
         except Exception:
             self._internal_error("sharing")
 
+    def _look_for_consent(self) -> None:
+        """Consent off and no pipeline (so no watcher thread): at most once per ``consent_poll_s``, on a
+        caller's thread, stat the consent files; if another process gave consent, build the pipeline on
+        the I/O thread.
+
+        Reading the clock costs more than the rest of an off ``track_*`` call on some virtual machines,
+        so it is read once every ``_off_stride`` calls: the stride doubles while calls come faster than
+        the poll interval and halves when one comes later, keeping about one clock read per interval.
+        """
+        if self._built is not None:
+            self._off_calls = 1 << 30  # the watcher thread follows consent from here on
+            return
+        now = time.monotonic()
+        if now < self._next_consent_look:
+            self._off_stride = min(self._off_stride * 2, _MAX_OFF_STRIDE)
+            self._off_calls = self._off_stride
+            return
+        self._off_stride = max(self._off_stride // 2, 1)
+        self._off_calls = self._off_stride
+        self._next_consent_look = now + self.settings.consent_poll_s
+        try:
+            if self.consent.refresh() and self.consent.enabled and not self._closed:
+                self._executor().submit(self._pipeline)
+        except Exception:
+            self._internal_error("consent refresh")
+
     def is_enabled(self) -> bool:
         """True when events are being recorded: the user agreed and DO_NOT_TRACK is not set."""
+        if not self.consent.enabled and self._built is None:
+            self._off_calls = 0  # an explicit question: look now if the interval is over
+            self._look_for_consent()
         return self.consent.enabled
 
     def enable(self, *, source: str = "api") -> Pending[None]:
@@ -231,33 +232,23 @@ class TelemetryService:
         if enabled and self.settings.capture_exceptions:
             capture.install(self)
         action = "granted" if enabled else "revoked"
-        return pending_from(self._io.submit(lambda: self._persist_consent(action, source)), f"consent {action}")
+        return pending_from(self._executor().submit(lambda: self._persist_consent(action, source)), f"consent {action}")
 
     def _persist_consent(self, action: str, source: str) -> None:
         self.consent.save()  # an unwritable config is the caller's to see, through the Pending
         try:
-            self._append_ledger(action, source)
+            self._pipeline().append_ledger(action, source)
         except Exception:
             # The choice itself is saved; only its proof in the log is missing. Counted and logged once.
             self._internal_error("consent ledger")
 
-    def _append_ledger(self, action: str, source: str) -> None:
-        values = [action, self.consent.policy_version, self.consent.anonymous_id, source]
-        # Our own constants, but every string that reaches the file passes the anonymizer all the same.
-        action, policy, anon_id, source = (self.anonymizer.scrub_text(v)[0] for v in values)
-        table = pa.table(
-            {
-                "time_ns": pa.array([time.time_ns()], pa.int64()),
-                "action": [action],
-                "policy_version": [policy],
-                "anonymous_id": [anon_id],
-                "source": [source],
-            }
-        )
-        self.event_log.append(schema.CONSENT_LEDGER, table.select(schema.column_names(schema.CONSENT_LEDGER)))
+    def append_ledger(self, action: str, source: str) -> None:
+        """Append an entry to the consent ledger (sharing's consent uses it too); builds the pipeline."""
+        self._pipeline().append_ledger(action, source)
 
     @property
     def anonymous_user_id(self) -> str:
+        """The anonymous id (created, with the install secret, the first time it is asked for)."""
         return self.consent.anonymous_id
 
     @property
@@ -272,21 +263,24 @@ class TelemetryService:
         >>> service.track_event_sync("model_loaded", {"model_name": "llama-2-7b"})
         """
         if not self.consent.enabled:
+            self._off_calls -= 1
+            if self._off_calls <= 0:
+                self._look_for_consent()
             return
         try:
-            props = dict(properties) if properties else None
-            self._background.submit(EventRecord(self._factory, event_type, props, time.time_ns(), current_parent()))
+            self._recorder.event(event_type, properties)
         except Exception:
             self._internal_error("track_event")
 
     def track_error_sync(self, exc: BaseException, context: Mapping[str, Any] | None = None) -> None:
         """Record an exception: type, first line of the message, frames, context and a category."""
         if not self.consent.enabled:
+            self._off_calls -= 1
+            if self._off_calls <= 0:
+                self._look_for_consent()
             return
         try:
-            ctx = dict(context) if context else None
-            record = ErrorRecord.from_exception(self._factory, exc, ctx, time.time_ns(), current_parent())
-            self._background.submit(record)
+            self._recorder.error(exc, context)
         except Exception:
             self._internal_error("track_error")
 
@@ -295,23 +289,24 @@ class TelemetryService:
     ) -> None:
         """Record an error reported from elsewhere (the browser, another process) as text."""
         if not self.consent.enabled:
+            self._off_calls -= 1
+            if self._off_calls <= 0:
+                self._look_for_consent()
             return
         try:
-            ctx = dict(context) if context else None
-            record = ErrorRecord(
-                self._factory, str(error_type)[:200], str(message), str(stack), ctx, time.time_ns(), None
-            )
-            self._background.submit(record)
+            self._recorder.reported_error(error_type, message, stack, context)
         except Exception:
             self._internal_error("track_reported_error")
 
     def track_performance_sync(self, metric_name: str, value: float, unit: str = "ms") -> None:
         """Record a measurement, e.g. ``("api_response_time", 150.5, "ms")``."""
         if not self.consent.enabled:
+            self._off_calls -= 1
+            if self._off_calls <= 0:
+                self._look_for_consent()
             return
         try:
-            record = PerformanceRecord(self._factory, metric_name, value, unit, time.time_ns(), current_parent())
-            self._background.submit(record)
+            self._recorder.performance(metric_name, value, unit)
         except Exception:
             self._internal_error("track_performance")
 
@@ -323,24 +318,6 @@ class TelemetryService:
 
     async def track_performance(self, metric_name: str, value: float, unit: str = "ms") -> None:
         self.track_performance_sync(metric_name, value, unit)
-
-    def _record_histogram(self, name: str, value: float, unit: str) -> None:
-        # Runs on the export worker. The instrument name is cleaned to what OTel accepts; the span that
-        # carries the same measurement is what the anonymizer scrubs and analytics read.
-        key = (name, unit)
-        histogram = self._histograms.get(key)
-        if histogram is None:
-            if len(self._histograms) >= 1_000:
-                return
-            # OTel accepts ASCII letters, digits and ``._-/`` only (and raises otherwise, which would lose
-            # the measurement): "épochs" must not cost the span that carries the same value.
-            clean = "".join(c if (c.isascii() and c.isalnum()) or c in "._-/" else "_" for c in name)[:255]
-            if not clean[:1].isalpha():
-                clean = "m_" + clean
-            clean_unit = "".join(c if c.isascii() and c.isprintable() else "_" for c in unit)[:63]
-            histogram = self._meter.create_histogram(clean[:255], unit=clean_unit)
-            self._histograms[key] = histogram
-        histogram.record(value)
 
     def _internal_error(self, where: str) -> None:
         self._internal_errors[where] += 1
@@ -354,96 +331,88 @@ class TelemetryService:
 
         False when something was not written: spans still waiting for a retry, or lost meanwhile."""
         deadline = time.monotonic() + timeout_s
-        lost_before = self._exporting.dropped_export_failed
-        spans = self._background.force_flush(int(timeout_s * 1000))
-        remaining = max(0.0, deadline - time.monotonic())
-        metrics = self._metric_reader.force_flush(timeout_millis=remaining * 1000)
-        io_done = self._io.submit(lambda: None)
+        done = self._wait_for_io(deadline)  # a pipeline being built after enable() comes up first
+        built = self._built
+        if built is not None:
+            done = built.flush(deadline) and done
+            done = self._wait_for_io(deadline) and done
+        return done
+
+    def _wait_for_io(self, deadline: float) -> bool:
+        if self._io is None:
+            return True
         try:
-            io_done.result(max(0.0, deadline - time.monotonic()))
+            self._io.submit(lambda: None).result(max(0.0, deadline - time.monotonic()))
         except Exception:
             return False
-        # Spans still held for a retry were not written; spans dropped meanwhile are lost.
-        written = not self._exporting.pending and self._exporting.dropped_export_failed == lost_before
-        return bool(spans and metrics) and written
+        return True
 
     def export_all(
         self, path: str | os.PathLike[str] | None = None, *, start_ns: int | None = None, end_ns: int | None = None
     ) -> Pending[ExportSummary]:
         """Write everything recorded as OTLP JSON Lines to ``path`` (default: ``<home>/exports/``).
 
+        A folder the caller names must exist; only the default exports folder is created (0700).
+
         >>> summary = await service.export_all("telemetry.jsonl")  # or .result(30) in sync code
         """
+        from telemetry._export_names import default_export_path
+
+        own_folder = path is None
         target = Path(path) if path is not None else default_export_path(self.settings.home / "exports")
-
-        def run() -> ExportSummary:
-            self._background.force_flush()
-            if path is None:  # our own exports folder (0700); a folder the caller named must already exist
-                make_private_dirs(target.parent)
-            with os.fdopen(open_private(target), "wb") as out:  # 0600 from the start
-                return write_otlp_json(self.event_log, out, start_ns=start_ns, end_ns=end_ns)
-
-        return pending_from(self._io.submit(run), "export")
+        job = self._executor().submit(lambda: self._pipeline().export(target, start_ns, end_ns, own_folder))
+        return pending_from(job, "export")
 
     def delete_all(self) -> Pending[None]:
         """Erase every recorded byte, rotate the anonymous identity, and keep the user's consent choice.
 
         Queued events are discarded first; the database is then rebuilt from nothing (deleting rows is
-        not erasing, see the field notes). If consent is on, the fresh log starts with a ledger entry so
-        it can still prove what the user agreed to.
+        not erasing). If consent is on, the fresh log starts with a ledger entry so it can still prove
+        what the user agreed to.
         """
 
         def run() -> None:
-            self._background.discard_pending()
-            self._background.force_flush()
-            self._metric_reader.force_flush()
-            self.event_log.erase()
+            from telemetry._files import erase_library_files
+
+            pipeline = self._pipeline()
+            pipeline.erase()
             erase_library_files(self.settings.home)  # default exports, set-aside config files
             self._follow_sharing("delete_all")
             self.consent.rotate_identity()
             # Keyed hashes cached under the old secret must not outlive it.
-            self.anonymizer.clear_caches()
+            pipeline.anonymizer.clear_caches()
             self.consent.save()
             if self.consent.user_choice:
-                self._append_ledger("granted", "delete_all")
+                pipeline.append_ledger("granted", "delete_all")
 
-        return pending_from(self._io.submit(run), "delete")
+        return pending_from(self._executor().submit(run), "delete")
 
     @property
     def analytics(self) -> Analytics:
         """SQL analytics over this service's event log (reads work while the exporter writes)."""
+        from analytics import Analytics
+
         return Analytics(self.event_log.reader)
 
     def stats(self) -> PipelineStats:
+        built = self._built
+        errors = dict(self._internal_errors)
+        if built is not None:
+            return built.stats(errors)
+        dropped = self._held.dropped
         return PipelineStats(
-            queued=self._background.queued,
-            processed=self._background.processed,
-            exported=self._exporting.exported,
-            dropped_queue_full=self._background.dropped_queue_full,
-            dropped_anonymizer_failed=self._anonymizing.dropped,
-            dropped_export_failed=self._exporting.dropped_export_failed,
-            dropped_without_consent=self._gate.dropped_without_consent,
-            failed_exports=self._exporting.failed_exports,
-            internal_errors=dict(self._internal_errors + self._background.failures),
-        )
+            queued=0, processed=0, exported=0, dropped_queue_full=dropped, dropped_anonymizer_failed=0,
+            dropped_export_failed=0, dropped_without_consent=0, failed_exports=0, internal_errors=errors,
+        )  # fmt: skip
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
-    def _install_globals(self) -> None:
-        current = trace_api.get_tracer_provider()
-        if isinstance(current, TracerProvider):
-            # The app installed its own SDK provider first: our gate still guards what reaches our log.
-            current.add_span_processor(self._gate)
-        else:
-            trace_api.set_tracer_provider(self.tracer_provider)
-        metrics_api.set_meter_provider(self.meter_provider)
-
-    def shutdown(self, timeout: float | None = None) -> _Completed:
+    def shutdown(self, timeout: float | None = None) -> Completed:
         """Flush and stop, within ``timeout`` seconds even if the disk hangs. Safe to call twice.
 
         False when spans were lost in this run (counted in ``stats().dropped_export_failed``)."""
         if self._closed:
-            return _Completed(True)
+            return Completed(True)
         self._closed = True
         capture.uninstall(self)
         self._watcher_stop.set()
@@ -451,19 +420,19 @@ class TelemetryService:
         atexit.unregister(self.shutdown)
         budget = self.settings.shutdown_timeout_s if timeout is None else timeout
         deadline = time.monotonic() + budget
-
-        def left() -> float:
-            return max(0.0, deadline - time.monotonic())
-
+        clean = True
+        built = self._built
         try:
-            self._background.shutdown(int(left() * 1000))
-            # Any span the export lost in this run (a full disk, a log locked too long) makes it unclean.
-            clean = not self._background.queued and not self._exporting.dropped_export_failed
-            self._metric_reader.shutdown(timeout_millis=left() * 1000)
-            clean = self._io.shutdown(left()) and clean
-            return _Completed(clean)
+            if built is not None:
+                clean = built.stop(deadline)
+            if self._io is not None:
+                clean = self._io.shutdown(max(0.0, deadline - time.monotonic())) and clean
+            if self._built is not None and self._built is not built:  # built by a job that just ran
+                clean = self._built.stop(deadline) and clean
+            return Completed(clean)
         except Exception:
             self._internal_error("shutdown")
-            return _Completed(False)
+            return Completed(False)
         finally:
-            self.event_log.close()
+            if self._built is not None:
+                self._built.close()

@@ -75,7 +75,7 @@ def enable_sharing(service: TelemetryService, endpoint: str, *, source: str = "a
             st.save(data_dir, st.ShareState.fresh(endpoint, state))
     consent.set_sharing(True, endpoint)
     consent.save()
-    service._append_ledger("share_granted", source)
+    service.append_ledger("share_granted", source)
     follow(service, "start")
     return sharing_status(service)
 
@@ -89,7 +89,7 @@ def disable_sharing(
     consent.refresh()
     consent.set_sharing(False)
     consent.save()
-    service._append_ledger("share_revoked", source)
+    service.append_ledger("share_revoked", source)
     stop_worker(service)
     if delete:
         request_deletion(service, source=source, wait=wait)
@@ -139,7 +139,7 @@ def confirm_pending(service: TelemetryService, *, source: str = "api") -> list[d
             current.pending_deletions = left
             current.confirmations.append(confirmation)
             st.save(data_dir, current)
-        service._append_ledger("share_deletion_confirmed", source)
+        service.append_ledger("share_deletion_confirmed", source)
         confirmed.append(confirmation.model_dump())
     return confirmed
 

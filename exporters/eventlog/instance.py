@@ -13,7 +13,9 @@ process may keep the file open for long. The rules here:
   the lock (it announces itself on ``<db>.lock.want``): after a pause in our use longer than
   ``_HANDOVER_IDLE_S``, or once our time slice ``_SLICE_S`` is over (then new users in this process queue
   up behind the other process, except nested uses on a thread that already holds a cursor). While
-  lingering, a small daemon thread probes for waiters every ``_POLL_S``.
+  lingering, a small daemon thread sleeps until the linger ends or a waiting process rings the lock's
+  doorbell (``lock.py``), then probes the want file; only where the doorbell is unavailable does it
+  probe on a timer, every ``_POLL_S``.
 * A foreign DuckDB connection that ignores our lock makes ``duckdb.connect`` fail with a lock conflict;
   that is retried with backoff until the timeout, then reported as ``EventLogLockTimeout``.
 * A damaged database or WAL is set aside loudly and a fresh log opens (``recovery.py``). A write that
@@ -58,9 +60,8 @@ from exporters.eventlog.migrate import migrate
 
 logger = logging.getLogger("exporters.eventlog")
 
-# How often a lingering instance checks for waiting processes. Each timed wait costs ~0.15 ms of CPU on a
-# small VM (measured), so 5 ms polling burned ~30 ms of CPU per second whenever the file was open; at 25 ms
-# it is ~7 ms, and a waiting process gets the file at most 25 ms later (opening it costs ~40 ms anyway).
+# How often a lingering instance probes for waiting processes where the lock's doorbell cannot be used;
+# with the doorbell it probes only when a waiter rings.
 _POLL_S = 0.025
 # With another process waiting, we keep the file for up to one slice while we have work (each handover
 # costs both sides an open+close, ~30 ms), and give it up after a short pause in our use.
@@ -88,8 +89,9 @@ class SharedDatabase:
         self.path = path
         self._config = config
         self._linger_s = linger_s
-        self._lock = FileLock(path.with_name(path.name + ".lock"))
+        self._lock = FileLock(path.with_name(path.name + ".lock"), on_waiter=self._on_waiter)
         self._cond = threading.Condition()
+        self._rung = False  # a waiter rang since we last probed the want file
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._refs = 0
         self._busy = False  # a thread opens, closes or holds exclusive access; others wait
@@ -173,6 +175,7 @@ class SharedDatabase:
                         self._conn = conn
                         self._opened_at = time.monotonic()
                         self._draining = False
+                        self._rung = True  # one probe after opening: a waiter may have rung nobody
                         self._refs += 1
                     self._cond.notify_all()
             assert conn is not None
@@ -348,6 +351,20 @@ class SharedDatabase:
             self._closer = threading.Thread(target=self._closer_loop, name="eventlog-linger", daemon=True)
             self._closer.start()
 
+    def _on_waiter(self) -> None:
+        """Called on the lock's doorbell thread when another process starts waiting for the file."""
+        with self._cond:
+            self._rung = True
+            self._cond.notify_all()
+
+    def _waiter_present(self) -> bool:
+        """Under the condition: probe the want file if a waiter rang (or if rings cannot reach us)."""
+        if not self._lock.listening:
+            return self._lock.contended()
+        if self._rung and not self._lock.contended():
+            self._rung = False  # it got the file meanwhile, or gave up
+        return self._rung
+
     def _closer_loop(self) -> None:
         with self._cond:
             while not self._closed:
@@ -357,9 +374,14 @@ class SharedDatabase:
                         return  # nothing to watch; started again at the next linger
                     continue
                 idle = time.monotonic() - self._idle_since
-                handover = (idle >= _HANDOVER_IDLE_S or self._slice_over()) and self._lock.contended()
-                if idle < self._linger_s and not handover:
-                    self._cond.wait(min(_POLL_S, self._linger_s - idle))
+                wait = self._linger_s - idle
+                if self._waiter_present():
+                    # Hand over after a short pause in our use, or at once if our slice is over.
+                    wait = 0.0 if self._slice_over() else min(wait, _HANDOVER_IDLE_S - idle)
+                elif not self._lock.listening:
+                    wait = min(wait, _POLL_S)
+                if wait > 0:
+                    self._cond.wait(wait)
                     continue
                 self._busy = True
                 self._cond.release()
@@ -405,4 +427,5 @@ class SharedDatabase:
         self._closer = None
         self._cond = threading.Condition()
         self._local = threading.local()
+        self._rung = False
         self._lock.forget()

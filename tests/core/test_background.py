@@ -1,5 +1,6 @@
 import threading
 import time
+from collections.abc import Callable
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -194,3 +195,80 @@ def test_a_full_batch_arriving_meanwhile_is_taken_in_the_same_wake_up() -> None:
     assert sum(exporter.sizes) == 7
     assert background.queued == 0
     background.shutdown()
+
+
+def _in_forked_child(check: Callable[[], bool]) -> bool:
+    """Run ``check`` in a real forked child; True when it returned True there."""
+    import os
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # "multi-threaded process forked": on purpose
+        pid = os.fork()
+    if pid == 0:
+        try:
+            os._exit(0 if check() else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_forked_child_gets_its_own_worker_and_shut_down_processors_stay_shut_down() -> None:
+    import gc
+    import weakref
+
+    dropped = BackgroundSpanProcessor(BatchExportingProcessor(InMemorySpanExporter()))
+    dropped.shutdown()
+    gone = weakref.ref(dropped)
+    del dropped
+    gc.collect()
+    assert gone() is None, "the fork hook keeps a shut-down processor alive"
+
+    memory = InMemorySpanExporter()
+    live = BackgroundSpanProcessor(BatchExportingProcessor(memory), schedule_delay_s=60)
+    stopped = BackgroundSpanProcessor(BatchExportingProcessor(InMemorySpanExporter()))
+    stopped.shutdown()
+    one = spans(1)[0]
+
+    def child_works() -> bool:
+        workers = [t for t in threading.enumerate() if t.name == "peft-telemetry-export"]
+        live.on_end(one)
+        stopped.on_end(one)
+        return (
+            len(workers) == 1
+            and live.force_flush(10_000)
+            and len(memory.get_finished_spans()) == 1
+            and stopped.force_flush(100) is False
+            and stopped.dropped_queue_full == 1
+        )
+
+    assert _in_forked_child(child_works)
+    assert memory.get_finished_spans() == ()  # the child's export stayed in the child
+    live.shutdown()
+
+
+def test_an_idle_worker_sleeps_until_work_arrives_and_writes_within_the_delay() -> None:
+    flushes = 0
+
+    class Counting(BatchExportingProcessor):
+        def force_flush(self, timeout_millis: int = 30_000) -> bool:
+            nonlocal flushes
+            flushes += 1
+            return super().force_flush(timeout_millis)
+
+    memory = InMemorySpanExporter()
+    processor = BackgroundSpanProcessor(Counting(memory), schedule_delay_s=0.05)
+    try:
+        time.sleep(0.3)  # six schedule delays with nothing queued
+        assert flushes == 0
+        processor.on_end(spans(1)[0])
+        deadline = time.monotonic() + 10
+        while not memory.get_finished_spans() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(memory.get_finished_spans()) == 1  # written without a flush() call
+        written = flushes
+        time.sleep(0.3)
+        assert flushes == written  # and asleep again
+    finally:
+        processor.shutdown()

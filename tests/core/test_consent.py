@@ -67,7 +67,7 @@ def test_rotating_the_identity_changes_secret_and_id(tmp_path: Path) -> None:
 
 
 def test_secret_file_is_private(tmp_path: Path) -> None:
-    make_store(tmp_path)
+    make_store(tmp_path).secret()
     mode = os.stat(tmp_path / "config" / "telemetry_secret").st_mode & 0o777
     assert mode == 0o600
 
@@ -87,8 +87,18 @@ def test_corrupt_config_means_consent_off_and_is_kept_aside(tmp_path: Path) -> N
             p.unlink()
 
 
+def test_nothing_is_written_until_the_identity_is_needed(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    assert store.enabled is False and store.identity_created is False
+    assert not tmp_path.joinpath("config").exists()
+    anon_id = store.anonymous_id  # the consent page shows it: now it exists, and it lasts
+    assert sorted(p.name for p in (tmp_path / "config").iterdir()) == ["telemetry_config.json", "telemetry_secret"]
+    assert json.loads((tmp_path / "config" / "telemetry_config.json").read_text())["enabled"] is False
+    assert make_store(tmp_path).anonymous_id == anon_id
+
+
 def test_leftover_temp_files_are_cleaned_at_start(tmp_path: Path) -> None:
-    make_store(tmp_path)
+    make_store(tmp_path).save()
     leftover = tmp_path / "config" / "telemetry_config.json.abc.tmp-write"
     leftover.write_text("{")
     long_ago = time.time() - 2 * 3600

@@ -43,3 +43,27 @@ def test_a_timed_out_wait_does_not_keep_the_lock_later(tmp_path: Path) -> None:
     finally:
         for lock in (holder, quitter, third):
             lock.close()
+
+
+def test_a_listening_holder_is_told_when_someone_starts_waiting(tmp_path: Path) -> None:
+    rung = threading.Event()
+    holder = FileLock(tmp_path / "db.lock", on_waiter=rung.set)
+    waiter = FileLock(tmp_path / "db.lock")
+    try:
+        assert holder.acquire(1)
+        assert holder.listening
+        got: list[bool] = []
+        thread = threading.Thread(target=lambda: got.append(waiter.acquire(30)))
+        thread.start()
+        assert rung.wait(30), "the waiter's ring did not reach the holder"
+        assert holder.contended()
+        holder.release()
+        assert not holder.listening
+        thread.join()
+        assert got == [True]
+        waiter.release()
+        # Released means unbound: the next holder (here the same lock again) can listen.
+        assert holder.acquire(1) and holder.listening
+    finally:
+        holder.close()
+        waiter.close()
