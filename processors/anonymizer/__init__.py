@@ -22,19 +22,20 @@ list is what the consent screen shows. Decisions, each documented where it is ma
   become JSON text, NaN and infinities become strings (structures.py).
 """
 
+from .declared import EventDeclarations, PropertySpec
 from .engine import HASH_HEX_CHARS, Anonymizer
 from .policy import DEFAULT_HASHED_KEYS, PolicyError, PrivacyPolicy
 from .rules import KEY_MARKER, RuleInfo, builtin_rules
-from .spans import ScrubbedSpan
 
 __all__ = [
     "DEFAULT_HASHED_KEYS",
     "HASH_HEX_CHARS",
     "KEY_MARKER",
     "Anonymizer",
+    "EventDeclarations",
     "PolicyError",
     "PrivacyPolicy",
+    "PropertySpec",
     "RuleInfo",
-    "ScrubbedSpan",
     "builtin_rules",
 ]

@@ -24,6 +24,7 @@ from urllib.parse import unquote
 from . import patterns as X
 from . import rules as R
 from .keys import HASH, KeyClassifier
+from .normalize import base64_tokens, decoded_form, fold_text
 from .paths import HomeSpec, home_patterns, reduce_path
 from .policy import PrivacyPolicy
 from .postpass import replace_emails, replace_random
@@ -59,10 +60,14 @@ _SPLIT_CHARS: Final = frozenset(" \t:=\"'")
 # A string cut before scanning must not end inside a token, or half a secret could slip past a detector.
 _TOKEN_TAIL: Final = re.compile(r"[^\s\"'<>,;()\[\]{}|]*")
 _CACHE_LIMIT: Final = 4096
+#: Characters dropped before a pre-scan cut: longer than any match that can hold blanks and straddle it.
+_CUT_BACKOFF: Final = 256
+_MIN_BASE64: Final = 12
 _DROP_DIGITS: Final = str.maketrans("", "", "0123456789")
 _KV_BARE: Final = re.compile(X.KV_BARE)
 _MIN_KEY_TOKEN: Final = 15  # shortest provider token; shorter kv keys cannot hide one
 _VALUE_END: Final = re.compile(r"[\r\n,;&)\]}\"'<>|]")
+_LINE_END: Final = re.compile(r"[\r\n]")
 #: What a handler returns: the replacement, a replacement plus where scanning resumes, or None to decline.
 Result = str | tuple[str, int] | None
 
@@ -112,10 +117,34 @@ class Scanner:
 
     # --- entry points ------------------------------------------------------------------------------------
     def scan_text(self, text: str, counts: Counts, version_key: bool = False) -> str:
-        """Every detector over free text, then the length limit."""
+        """Every detector over free text, on every decoded form (see :mod:`.normalize`), then the length limit.
+
+        The most decoded form that holds a finding is what is stored, scrubbed; when no decoded form
+        holds one, the original is scanned and stored (benign text keeps its spelling).
+        """
+        folded = fold_text(text)
+        forms: tuple[str, ...]
+        if folded is not text and folded != text:
+            decoded = decoded_form(folded)
+            forms = (decoded, folded) if decoded != folded else (folded,)
+        else:
+            decoded = decoded_form(text)
+            forms = (decoded,) if decoded != text else ()
+        for form in forms:
+            local: Counts = {}
+            out = self._scan_form(form, local, version_key)
+            if local:
+                for rule, n in local.items():
+                    count(counts, rule, n)
+                return out
+        return self._scan_form(text, counts, version_key)
+
+    def _scan_form(self, text: str, counts: Counts, version_key: bool) -> str:
         truncated = False
         if len(text) > self._scan_cap:
-            cut = text[: self._scan_cap]
+            # Cut before scanning (the cost is linear in what is scanned), then back off far enough that no
+            # match with blanks in it (a grouped card or phone number, "password: x y") can straddle the cut.
+            cut = text[: self._scan_cap - _CUT_BACKOFF]
             tail = _TOKEN_TAIL.match(cut[::-1])  # the token the cut went through, read backwards
             text = cut[: len(cut) - (tail.end() if tail is not None else 0)] or R.MARKERS[R.LIMIT_TRUNCATED]
             truncated = True
@@ -127,17 +156,42 @@ class Scanner:
             # there (version_key): an address has no blanks, and a version key's value must stay.
             out = self.scan(out, counts, X.FULL, True, X.REPAIR_FAMILIES)
         out = self.finish(out, counts)
+        if len(out) >= _MIN_BASE64:
+            out = self._encoded(out, counts)
         if len(out) > self._max:
-            out = out[: self._max] + R.MARKERS[R.LIMIT_TRUNCATED]
-            truncated = True
+            out = self.limit(out, counts)
+            truncated = False  # counted by limit
         if truncated:
             count(counts, R.LIMIT_TRUNCATED)
         return out
+
+    def _encoded(self, out: str, counts: Counts) -> str:
+        """Base64-looking tokens whose decoded text holds a finding become ``<secret:encoded>``."""
+        found = base64_tokens(out)
+        if not found:
+            return out
+        parts: list[str] = []
+        emitted = 0
+        for start, end, decoded in found:
+            local: Counts = {}
+            self._scan_form(decoded, local, False)
+            if local:
+                parts += [out[emitted:start], R.MARKERS[R.SECRET_ENCODED]]
+                emitted = end
+                count(counts, R.SECRET_ENCODED)
+        if not parts:
+            return out
+        parts.append(out[emitted:])
+        return "".join(parts)
 
     def finish(self, out: str, counts: Counts) -> str:
         """The passes that run over finished text: e-mail addresses, random-looking secrets, policy patterns."""
         if "@" in out or "%40" in out:
             out = replace_emails(out, counts)
+        if len(out) >= 14 and out.count(".") >= 2:
+            out, n = X.MAC_DOTTED.subn(R.MARKERS[R.VALUE_MAC], out)
+            if n:
+                count(counts, R.VALUE_MAC, n)
         if len(out) >= 20:
             out = replace_random(out, counts)
         for rule_id, rx, marker in self._custom:
@@ -147,11 +201,15 @@ class Scanner:
         return out
 
     def limit(self, text: str, counts: Counts) -> str:
-        """The length limit alone, for text that is already scrubbed."""
+        """The length limit, for text that is already scrubbed: cut at a token boundary, then marked."""
         if len(text) <= self._max:
             return text
         count(counts, R.LIMIT_TRUNCATED)
-        return text[: self._max] + R.MARKERS[R.LIMIT_TRUNCATED]
+        cut = text[: self._max]
+        tail = _TOKEN_TAIL.match(cut[::-1])
+        if tail is not None and tail.end() < len(cut):
+            cut = cut[: len(cut) - tail.end()]
+        return cut + R.MARKERS[R.LIMIT_TRUNCATED]
 
     def is_home(self, text: str) -> bool:
         """Whether text starts with the current user's home folder (any spelling)."""
@@ -409,8 +467,9 @@ class Scanner:
         if quote:
             return f"{shown_key}{sep}{quote}{R.KEY_MARKER}{quote}", end
         # An unquoted secret may run on past a space ("password: correct horse battery"): everything up to
-        # the end of the line or the next delimiter goes.
-        stop = _VALUE_END.search(text, start + 1)
+        # the end of the line or the next delimiter goes; a cookie header's value is every cookie to the end
+        # of the line.
+        stop = (_LINE_END if decision == R.KEY_COOKIE else _VALUE_END).search(text, start + 1)
         return f"{shown_key}{sep}{R.KEY_MARKER}", (stop.start() if stop is not None else len(text))
 
     def leaf_name(self, name: str, counts: Counts) -> str:

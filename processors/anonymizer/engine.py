@@ -18,8 +18,10 @@ from typing import Any
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 
-from . import rules as R
+from . import rules
+from .declared import EventDeclarations
 from .detectors import Counts, Scanner
+from .freetext import FreeTextPolicy
 from .keys import KeyClassifier
 from .paths import parse_home
 from .policy import PolicyError, PrivacyPolicy
@@ -55,6 +57,7 @@ class Anonymizer:
         secret: Callable[[], bytes] | None = None,
         home_dir: str | os.PathLike[str] | None = None,
         redactions_key: str = "peft.redactions",
+        catalog: EventDeclarations | None = None,
     ) -> None:
         if policy is None:
             policy = PrivacyPolicy()
@@ -64,6 +67,8 @@ class Anonymizer:
             raise PolicyError("secret must be a callable returning bytes (it is re-read after rotation)")
         if not isinstance(redactions_key, str) or not redactions_key:
             raise PolicyError("redactions_key must be a non-empty string")
+        if catalog is not None and not isinstance(catalog, EventDeclarations):
+            raise PolicyError(f"catalog must be an EventDeclarations, not {type(catalog).__name__}")
         if secret is None:
             fallback = _secrets.token_bytes(32)
             secret = lambda: fallback  # noqa: E731
@@ -71,9 +76,11 @@ class Anonymizer:
         self._secret = secret
         self._keys = KeyClassifier(policy)
         self._scanner = Scanner(policy, self._keys, parse_home(home_dir), self.hash_identifier)
-        self._walker = Walker(self._scanner, self._keys)
-        known = frozenset(r.id for r in R.builtin_rules()) | frozenset(policy.extra_patterns)
-        self._spans = SpanScrubber(self._scanner, self._walker, redactions_key, known)
+        self._walker = Walker(self._scanner, self._keys, FreeTextPolicy())
+        self._walker.strict = catalog is not None and catalog.strict
+        known = frozenset(r.id for r in rules.builtin_rules()) | frozenset(policy.extra_patterns)
+        self._spans = SpanScrubber(self._scanner, self._walker, redactions_key, known, catalog)
+        self.catalog = catalog
         self.redactions_key = redactions_key
 
     # --- identifiers -------------------------------------------------------------------------------------
@@ -98,6 +105,7 @@ class Anonymizer:
         return self._walker.attributes(attrs, counts), Counter(counts)
 
     def scrub_text(self, text: str) -> tuple[str, Counter[str]]:
+        """Free text (a message, a name): the detectors, then the free-text policy."""
         counts: Counts = {}
         return self._walker.text(text, counts), Counter(counts)
 
@@ -125,8 +133,14 @@ class Anonymizer:
         return self._spans.resource(resource, counts), Counter(counts)
 
     def scrub_scope(self, scope: Any) -> Any:
+        """An instrumentation scope with scrubbed name, version and attributes (cached per scope object)."""
         counts: Counts = {}
         return self._spans.scope(scope, counts)
+
+    def scrub_metric_text(self, text: str) -> str:
+        """A metric's name, unit or description (code usually, but apps and OTLP senders choose them)."""
+        counts: Counts = {}
+        return self._walker.text(text, counts)
 
     # --- preview and description -------------------------------------------------------------------------
     def preview(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -149,26 +163,26 @@ class Anonymizer:
 
     def rules(self) -> list[RuleInfo]:
         """Every rule this engine applies: the source of the consent screen's "what we never collect"."""
-        out = R.builtin_rules()
+        out = rules.builtin_rules()
         hashed = ", ".join(self.policy.hashed_keys)
         out = [
             r.model_copy(update={"description": f"{r.description} Hashed keys: {hashed}."})
-            if r.id == R.ID_HASHED
+            if r.id == rules.ID_HASHED
             else r
             for r in out
         ]
         if self.policy.extra_denied_keys:
             out = [
                 r.model_copy(update={"description": f"{r.description} ({', '.join(self.policy.extra_denied_keys)})"})
-                if r.id == R.KEY_CUSTOM
+                if r.id == rules.KEY_CUSTOM
                 else r
                 for r in out
             ]
         out += [
-            R.RuleInfo(
+            rules.RuleInfo(
                 id=rule_id,
                 kind="value",
-                marker=R.marker_for(rule_id),
+                marker=rules.marker_for(rule_id),
                 description="A pattern from your privacy policy.",
             )
             for rule_id in self.policy.extra_patterns
@@ -182,4 +196,4 @@ class Anonymizer:
         self._scanner.clear_caches()
 
 
-RuleInfo = R.RuleInfo
+RuleInfo = rules.RuleInfo

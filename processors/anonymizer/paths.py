@@ -237,6 +237,8 @@ def reduce_path(text: str, origin: str) -> tuple[str, str] | None:
     if origin == "tilde":
         return (tail, R.PATH_PACKAGE) if tail else (parts[-1], R.PATH_HOME)
     first = parts[0].lower()
+    if origin == "posix" and parts[0] == "users" and not _EXT.search(parts[-1]):
+        return None  # /users/me/adapters: a lowercase route; macOS homes are /Users/<name>
     if (
         origin == "posix"
         and first not in FS_ROOTS

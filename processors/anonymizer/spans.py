@@ -25,6 +25,9 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, Status
 
+from .._sdk import attribute_map, build_span, dropped_counts
+from .bounded import BoundedCache
+from .declared import Declared, EventDeclarations
 from .detectors import Counts, Scanner, count
 from .mapcache import MapCache
 from .stacktrace import first_line, scrub_stacktrace
@@ -32,42 +35,34 @@ from .structures import Special, Walker
 
 _CACHE_LIMIT: Final = 64
 _IDENTIFIER_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
-_NOTHING_DROPPED: Final = (0, 0, 0)
-_PLAIN_SEQUENCES: Final = (tuple, list)
-
-
-class ScrubbedSpan(ReadableSpan):
-    """A rebuilt span that still reports how many attributes, events and links the SDK had dropped (only
-    built when it dropped something: a plain ``ReadableSpan`` reports zero by itself)."""
-
-    def __init__(self, dropped: tuple[int, int, int], *args: Any) -> None:
-        super().__init__(*args)
-        self._dropped_counts = dropped
-
-    @property
-    def dropped_attributes(self) -> int:
-        return self._dropped_counts[0]
-
-    @property
-    def dropped_events(self) -> int:
-        return self._dropped_counts[1]
-
-    @property
-    def dropped_links(self) -> int:
-        return self._dropped_counts[2]
 
 
 class SpanScrubber:
     """Owns the span-shaped parts of the engine (and the per-resource / per-scope caches)."""
 
-    def __init__(self, scanner: Scanner, walker: Walker, redactions_key: str, known_rules: frozenset[str]) -> None:
+    def __init__(
+        self,
+        scanner: Scanner,
+        walker: Walker,
+        redactions_key: str,
+        known_rules: frozenset[str],
+        catalog: EventDeclarations | None = None,
+        event_type_key: str = "peft.event_type",
+        category_key: str = "peft.category",
+    ) -> None:
         self._known_rules = known_rules
         self._scan = scanner
         self._walk = walker
         self.redactions_key = redactions_key
+        self._catalog = catalog
+        self._event_type_key = event_type_key
+        self._category_key = category_key
         self._lock = threading.Lock()
-        self._resources: dict[int, tuple[Resource, Resource, Counts]] = {}
-        self._scopes: dict[int, tuple[InstrumentationScope, InstrumentationScope, Counts]] = {}
+        # Keyed by id() and checked by identity on a hit: a recycled id never returns another object's result.
+        self._resources: BoundedCache[int, tuple[Resource, Resource, Counts]] = BoundedCache(_CACHE_LIMIT)
+        self._scopes: BoundedCache[int, tuple[InstrumentationScope, InstrumentationScope, Counts]] = BoundedCache(
+            _CACHE_LIMIT
+        )
         self.attribute_maps = MapCache()
         self.event_special: Special = {
             "exception.message": self._message,
@@ -95,9 +90,7 @@ class SpanScrubber:
             clean = Resource(attrs, resource.schema_url)
             hit = (resource, clean, local)
             with self._lock:
-                if len(self._resources) >= _CACHE_LIMIT:
-                    self._resources.clear()
-                self._resources[id(resource)] = hit
+                self._resources.put(id(resource), hit)
         for rule, n in hit[2].items():
             count(counts, rule, n)
         return hit[1]
@@ -109,17 +102,16 @@ class SpanScrubber:
         if hit is None or hit[0] is not scope:
             local: Counts = {}
             version = scope.version
+            text = self._walk.text
             clean = InstrumentationScope(
-                self._scan.scan_text(scope.name, local),
-                self._scan.scan_text(version, local) if version else version,
+                text(scope.name, local),
+                text(version, local) if version else version,
                 scope.schema_url,
                 self._walk.attributes(scope.attributes, local, allowlist=False),
             )
             hit = (scope, clean, local)
             with self._lock:
-                if len(self._scopes) >= _CACHE_LIMIT:
-                    self._scopes.clear()
-                self._scopes[id(scope)] = hit
+                self._scopes.put(id(scope), hit)
         for rule, n in hit[2].items():
             count(counts, rule, n)
         return hit[1]
@@ -142,14 +134,20 @@ class SpanScrubber:
         return clean
 
     def _span_attributes(self, attrs: Mapping[str, Any], counts: Counts) -> dict[str, Any]:
-        return self._walk.attributes(attrs, counts, skip=self.redactions_key)
+        return self._walk.attributes(attrs, counts, skip=self.redactions_key, declared=self._declared(attrs))
+
+    def _declared(self, attrs: Mapping[str, Any]) -> Declared | None:
+        """The catalog entry that applies to a ``track_event`` span (None for other spans)."""
+        if self._catalog is None or attrs.get(self._category_key) != "event":
+            return None
+        return self._catalog.for_event(attrs.get(self._event_type_key))
 
     def scrub(self, span: ReadableSpan) -> ReadableSpan:
         counts: Counts = {}
         # Names and messages go through the walker's cache: they repeat far more than they vary.
         text = self._walk.text
         name = text(span.name, counts)
-        raw_attrs = _attribute_map(span)
+        raw_attrs = attribute_map(span)
         attributes = self.attribute_maps.scrub(raw_attrs, counts, self._span_attributes) if raw_attrs else {}
         raw_events = span.events
         events: Sequence[Event] = (
@@ -178,38 +176,10 @@ class SpanScrubber:
         _merge_previous(raw_attrs, self.redactions_key, counts, self._known_rules)
         if counts:
             attributes[self.redactions_key] = orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode()
-        dropped = _dropped_of(span)
-        # Positional arguments, in ReadableSpan's order: keyword passing cost ~1 us per span.
-        args = (name, span.context, span.parent, resource, attributes, events, links, span.kind, None, status,
-                span.start_time, span.end_time, scope)  # fmt: skip
-        if dropped == _NOTHING_DROPPED:
-            return ReadableSpan(*args)
-        return ScrubbedSpan(dropped, *args)
-
-
-def _attribute_map(span: ReadableSpan) -> Mapping[str, Any]:
-    """The span's attributes without the public property's ``MappingProxyType`` over the SDK's
-    ``BoundedAttributes`` (whose Python-level ``__iter__``/``__getitem__`` cost ~1 us per key). Only read."""
-    raw = getattr(span, "_attributes", None)
-    if type(raw) is dict:
-        return raw
-    inner = getattr(raw, "_dict", None)
-    if type(inner) is dict and isinstance(raw, BoundedAttributes):
-        return inner
-    return span.attributes or {}
-
-
-def _dropped_of(span: ReadableSpan) -> tuple[int, int, int]:
-    """What the SDK dropped; a plain ``ReadableSpan`` over plain containers (every materialized
-    ``track_*`` event) dropped nothing, which is known without three ``isinstance`` checks against ABCs."""
-    if (
-        type(span) is ReadableSpan
-        and type(getattr(span, "_attributes", None)) is dict
-        and type(getattr(span, "_events", None)) in _PLAIN_SEQUENCES
-        and type(getattr(span, "_links", None)) in _PLAIN_SEQUENCES
-    ):
-        return _NOTHING_DROPPED
-    return (span.dropped_attributes, span.dropped_events, span.dropped_links)
+        return build_span(
+            name, span.context, span.parent, resource, attributes, events, links, span.kind, status,
+            span.start_time, span.end_time, scope, dropped_counts(span),
+        )  # fmt: skip
 
 
 def _merge_previous(attrs: Mapping[str, Any] | None, key: str, counts: Counts, known: frozenset[str]) -> None:

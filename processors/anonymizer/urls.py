@@ -38,8 +38,7 @@ def _params(scanner: Scanner, text: str, counts: Counts) -> str:
         decision = scanner.keys.classify(plain_name)
         shown_name = name if len(name) < 15 else scanner.scan(name, counts, X.LEAF)
         if decision == HASH:
-            R_id = R.ID_HASHED
-            counts[R_id] = counts.get(R_id, 0) + 1
+            counts[R.ID_HASHED] = counts.get(R.ID_HASHED, 0) + 1
             out.append(f"{shown_name}={scanner.hash(unquote_plus(value))}")
         elif decision is not None:
             counts[decision] = counts.get(decision, 0) + 1
@@ -77,7 +76,12 @@ def scrub_url(scanner: Scanner, url: str, counts: Counts) -> str:
         return _file_url(scanner, rest, counts)
     rest, hash_mark, fragment = rest.partition("#")
     rest, question, query = rest.partition("?")
-    netloc, slash, path = rest.partition("/")
+    # A password may hold "/": userinfo ends at the last "@" before the query when a ":" precedes it.
+    at, colon = rest.rfind("@"), rest.find(":")
+    if 0 <= colon < at:
+        netloc, slash, path = rest[: at + 1] + rest[at + 1 :].partition("/")[0], *rest[at + 1 :].partition("/")[1:]
+    else:
+        netloc, slash, path = rest.partition("/")
     if "@" in netloc:
         netloc = f"{R.MARKERS[R.SECRET_URL_USERINFO]}@{netloc.rpartition('@')[2]}"
         counts[R.SECRET_URL_USERINFO] = counts.get(R.SECRET_URL_USERINFO, 0) + 1

@@ -1,0 +1,287 @@
+"""Classifying values, and the free-text policy for those that are not safe by shape.
+
+Runs after the detectors, over their output. A value that is **safe by shape** passes unchanged: a number,
+a version (``8.6.1.6``, ``2.1.0+cu121``), a hex digest, a UUID, a hub id (``org/name``), a file name, a
+marker, or a short identifier in a safe charset whose words are all in the vocabulary (:mod:`.vocabulary`).
+Everything else is **free text**, and what stays of it does not depend on knowing what a name looks like:
+
+* quoted substrings (``'...'``, ``"..."``) become ``<text>`` unless the quoted part is safe by shape
+  (``KeyError: 'input_ids'`` stays; ``KeyError: 'maria'`` and a quoted dataset row do not);
+* credentials in prose (``my password is hunter2``) lose the value;
+* digit runs that a phone-number library accepts as a phone number somewhere become ``<phone>``;
+* host names become ``<host>`` unless public (:mod:`.hosts`);
+* every other token is kept only when each of its words is in the vocabulary; a token with an unknown word
+  becomes ``<word>`` (split at ``/`` first, so ``/users/<word>/adapters`` keeps its route); a capitalized
+  word inside a sentence that the dictionary also spells as a name (``Baker``, ``Grant``) becomes ``<name>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Final
+
+from . import rules
+from .hosts import HOST_MARKER, is_host, is_public_host
+from .vocabulary import Vocabulary, vocabulary
+
+Counts = dict[str, int]
+
+_NUMBER: Final = re.compile(r"[-+]?(?:\d+(?:[.,_]\d+)*\.?|\.\d+)(?:[eE][-+]?\d+)?%?")
+_VERSION: Final = re.compile(r"[vV]?\d+(?:\.\d+){1,5}(?:[-+._]?[A-Za-z0-9]+){0,4}")
+_HEX: Final = re.compile(r"(?:0x|(?:sha\d{1,3}|md5|blake2[bs]?|crc32):)?[0-9a-fA-F]{7,128}")
+_UUID: Final = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HUB_ID: Final = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
+_FILE_NAME: Final = re.compile(r"[\w.+-]{1,128}\.[A-Za-z][A-Za-z0-9]{0,9}")
+_SHORT_ID: Final = re.compile(r"[A-Za-z0-9_.:+@#-]{1,64}")
+#: Special tokens of tokenizers: [PAD], <s>, </s>, <|endoftext|>, <|im_start|>.
+_SPECIAL_TOKEN: Final = re.compile(r"\[[A-Z_]{2,16}\]|</?[a-z]{1,4}>|<\|[\w]{1,32}\|>")
+_MARKERS_ONLY: Final = re.compile(r"(?:<[a-z][a-z0-9_.:-]{0,40}>|[\s/.:,;_-])+")
+_SUB_WORDS: Final = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[^\W\d_A-Za-z]+")
+_QUOTED: Final = re.compile(r"(?<![\w\\])(['\"`])([^'\"`\n]{1,400})\1(?!\w)")
+_MARKER: Final = re.compile(r"<[a-z][a-z0-9_.:-]{0,40}>")
+_CHUNK: Final = re.compile(r"(?:<[a-z][a-z0-9_.:-]{0,40}>|[^\s\"'`()\[\]{},;|<>=])+")
+_EDGE_PUNCT: Final = ".,:;!?*"
+_SENTENCE_END: Final = re.compile(r"(?:^|[.!?:]\s+|\n\s*)$")  # searched in the 4 characters before a word
+_CREDENTIAL_PROSE: Final = re.compile(
+    r"(?i)(?<![\w])(password|passwd|passphrase|pass ?word|secret|api[ _-]?key|token|contrase[ñn]a|passwort|"
+    r"kennwort|mot de passe|senha|пароль|密码|パスワード)(\s+(?:is|was|ist|es|est|é|è|:|=)\s*|\s+(?=\S*\d))"
+    r"(?P<value>[^\s,;]+)"
+)
+_PHONE_RUN: Final = re.compile(r"(?<![\w.+-])(?:\+|00)?\(?\d[\d ().-]{6,22}\d(?![\w]|\.\d)")
+_DATE_LIKE: Final = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|\d{1,2}:\d{2}")
+_PHONE_REGIONS: Final = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "BR", "RU", "JP", "CN", "IN", "AU", "MX")
+_MAX_POLICED: Final = 100_000
+
+_NETWORK_SCHEMES: Final = frozenset(("http", "https", "ftp", "ftps", "ws", "wss", "ssh", "git", "smb"))
+_TITLES: Final = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "dr",
+        "prof",
+        "sir",
+        "madam",
+        "dear",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "by",
+        "user",
+        "from",
+    ]
+)
+_PREVIOUS_WORD: Final = re.compile(r"([A-Za-z]+)[\s,]+$")
+_NEXT_WORD: Final = re.compile(r"[\s,]+([A-Za-z]+)")
+
+
+def _titlecase(word: str) -> bool:
+    return word[:1].isupper() and word[1:].islower()
+
+
+def _names_around(before: str, after: str) -> bool:
+    """A family-name word is a name next to a title (Mr, Dr, by) or another capitalized word."""
+    prev = _PREVIOUS_WORD.search(before)
+    nxt = _NEXT_WORD.match(after)
+    if prev is not None and (prev.group(1).lower() in _TITLES or _titlecase(prev.group(1))):
+        return True
+    return nxt is not None and _titlecase(nxt.group(1))
+
+
+WORD_MARKER: Final = rules.MARKERS[rules.TEXT_UNKNOWN_WORD]
+NAME_MARKER: Final = rules.MARKERS[rules.TEXT_NAME]
+QUOTED_MARKER: Final = rules.MARKERS[rules.TEXT_QUOTED]
+
+
+def _count(counts: Counts, rule: str) -> None:
+    counts[rule] = counts.get(rule, 0) + 1
+
+
+def is_phone_number(candidate: str) -> bool:
+    """Whether ``phonenumbers`` (libphonenumber) takes a digit run for a valid number in a common region."""
+    digits = "".join(c for c in candidate if c.isdigit())
+    if not 8 <= len(digits) <= 15 or _DATE_LIKE.search(candidate):
+        return False
+    import phonenumbers  # loaded on first digit run only
+
+    international = candidate.startswith("+") or candidate.startswith("00")
+    text = "+" + digits[2:] if candidate.startswith("00") else candidate
+    regions: tuple[str | None, ...] = (None,) if international else _PHONE_REGIONS
+    if not international and digits[0] != "0" and not (len(digits) == 10 or (len(digits) == 11 and digits[0] == "1")):
+        return False  # a national number starts with its trunk prefix, except in North America
+    for region in regions:
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return True
+    return False
+
+
+class FreeTextPolicy:
+    """The classification and policy above, over one vocabulary (the shipped one by default)."""
+
+    def __init__(self, vocab: Callable[[], Vocabulary] = vocabulary) -> None:
+        self._vocab_factory = vocab
+        self._vocab: Vocabulary | None = None
+
+    @property
+    def vocab(self) -> Vocabulary:
+        if self._vocab is None:
+            self._vocab = self._vocab_factory()
+        return self._vocab
+
+    # --- classification ----------------------------------------------------------------------------------
+    def known_identifier(self, token: str) -> bool:
+        """Every word of an identifier (split at case changes, digits and separators) is in the vocabulary;
+        words of one or two letters carry no name and always pass."""
+        known = self.vocab.known_word
+        for word in _SUB_WORDS.findall(token):
+            if len(word) > 2 and not known(word.lower()) and not (len(word) == 3 and word.isupper()):
+                return False
+        return True
+
+    def safe_by_shape(self, value: str) -> bool:
+        """Numbers, versions, digests, UUIDs, hub ids, file names, markers, known short identifiers."""
+        if not value or len(value) > 256:
+            return not value
+        if (
+            _NUMBER.fullmatch(value)
+            or _VERSION.fullmatch(value)
+            or _HEX.fullmatch(value)
+            or _UUID.fullmatch(value)
+            or _MARKERS_ONLY.fullmatch(value)
+        ):
+            return True
+        if is_host(value):
+            return is_public_host(value)
+        if _HUB_ID.fullmatch(value):
+            return True
+        if _FILE_NAME.fullmatch(value):
+            stem = value.rsplit(".", 1)[0]
+            return self.known_identifier(stem) or any(c.isdigit() for c in stem)
+        return _SHORT_ID.fullmatch(value) is not None and "@" not in value and self.known_identifier(value)
+
+    # --- policy ------------------------------------------------------------------------------------------
+    def value(self, text: str, counts: Counts) -> str:
+        """A whole value: unchanged when safe by shape, else the free-text policy."""
+        if self.safe_by_shape(text):
+            return text
+        return self.police(text, counts)
+
+    def police(self, text: str, counts: Counts) -> str:
+        """The free-text policy (see the module docstring) over text the detectors already scrubbed."""
+        if len(text) > _MAX_POLICED:
+            text = text[:_MAX_POLICED]
+        if "'" in text or '"' in text or "`" in text:
+            text = _QUOTED.sub(lambda m: self._quoted(m, counts), text)
+        text = _CREDENTIAL_PROSE.sub(lambda m: self._credential(m, counts), text)
+        if any(c.isdigit() for c in text):
+            text = _PHONE_RUN.sub(lambda m: self._phone(m, counts), text)
+        return _CHUNK.sub(lambda m: self._chunk(m, counts), text)
+
+    def _quoted(self, m: re.Match[str], counts: Counts) -> str:
+        inner = m.group(2)
+        if (self.safe_by_shape(inner) or _SPECIAL_TOKEN.fullmatch(inner)) and not (
+            inner.isalpha() and inner.lower() in self.vocab.surnames
+        ):
+            return m.group(0)
+        _count(counts, rules.TEXT_QUOTED)
+        return f"{m.group(1)}{QUOTED_MARKER}{m.group(1)}"
+
+    @staticmethod
+    def _credential(m: re.Match[str], counts: Counts) -> str:
+        value = m.group("value")
+        if value.startswith("<") and value.endswith(">"):
+            return m.group(0)
+        _count(counts, rules.KEY_PASSWORD)
+        return m.group(0)[: m.start("value") - m.start()] + rules.KEY_MARKER
+
+    @staticmethod
+    def _phone(m: re.Match[str], counts: Counts) -> str:
+        if not is_phone_number(m.group()):
+            return m.group()
+        _count(counts, rules.VALUE_PHONE)
+        return rules.MARKERS[rules.VALUE_PHONE]
+
+    def _chunk(self, m: re.Match[str], counts: Counts) -> str:
+        chunk = m.group()
+        if _MARKER.fullmatch(chunk) or _SPECIAL_TOKEN.fullmatch(chunk):
+            return chunk
+        core = chunk.strip(_EDGE_PUNCT)
+        if not core:
+            return chunk
+        head = chunk[: chunk.index(core)]
+        tail = chunk[len(head) + len(core) :]
+        if is_host(core):
+            if is_public_host(core):
+                return chunk
+            _count(counts, rules.VALUE_HOST)
+            return f"{head}{HOST_MARKER}{tail}"
+        if (
+            _NUMBER.fullmatch(core)
+            or _VERSION.fullmatch(core)
+            or _HEX.fullmatch(core)
+            or _UUID.fullmatch(core)
+            or _MARKERS_ONLY.fullmatch(core)
+        ):
+            return chunk
+        if "://" in core:
+            return f"{head}{self._url(core, counts)}{tail}"
+        text = m.string
+        before = text[max(0, m.start() - 4) : m.start()]
+        neighbours = (text[max(0, m.start() - 24) : m.start()], text[m.end() : m.end() + 24])
+        policed = self._segments(core, counts, _SENTENCE_END.search(before), neighbours)
+        return chunk if policed is None else f"{head}{policed}{tail}"
+
+    def _url(self, url: str, counts: Counts) -> str:
+        """A URL: kept on a public host; elsewhere the host becomes ``<host>`` and the path is policed."""
+        scheme, _, rest = url.partition("://")
+        cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+        netloc, after = rest[:cut], rest[cut:]
+        userinfo, at, hostport = netloc.rpartition("@")
+        host, colon, port = hostport.partition(":")
+        if is_public_host(host) or host.startswith("<") or host in ("127.0.0.1", "0.0.0.0", "[::1]"):
+            return url
+        if scheme.lower() not in _NETWORK_SCHEMES and "." not in host:
+            return url  # hf://datasets/..., s3://bucket/...: a repository type or bucket, not a machine
+        if host:
+            _count(counts, rules.VALUE_HOST)
+            netloc = f"{userinfo}{at}{HOST_MARKER}{colon}{port}"
+        policed = self._segments(after, counts, None) if after else None
+        return f"{scheme}://{netloc}{after if policed is None else policed}"
+
+    def _segments(
+        self, core: str, counts: Counts, sentence_start: object, neighbours: tuple[str, str] | None = None
+    ) -> str | None:
+        """Each ``/``-separated segment of a token policed; None when nothing changed."""
+        segments = re.split(r"([/\\]+)", core)
+        changed = False
+        for i in range(0, len(segments), 2):
+            seg = segments[i]
+            if not seg or _MARKERS_ONLY.fullmatch(seg):
+                continue
+            if is_host(seg):
+                if not is_public_host(seg):
+                    _count(counts, rules.VALUE_HOST)
+                    segments[i], changed = HOST_MARKER, True
+                continue
+            if not self.known_identifier(seg):
+                _count(counts, rules.TEXT_UNKNOWN_WORD)
+                segments[i], changed = WORD_MARKER, True
+            elif (
+                seg.isalpha()
+                and seg[0].isupper()
+                and seg[1:].islower()
+                and seg.lower() in self.vocab.surnames
+                and not sentence_start
+                and neighbours is not None
+                and _names_around(*neighbours)
+            ):
+                _count(counts, rules.TEXT_NAME)
+                segments[i], changed = NAME_MARKER, True
+        return "".join(segments) if changed else None
