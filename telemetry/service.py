@@ -21,6 +21,7 @@ import collections
 import logging
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future
@@ -271,9 +272,7 @@ class TelemetryService:
             return
         try:
             ctx = dict(context) if context else None
-            record = ErrorRecord(
-                self._factory, str(error_type)[:200], str(message), str(stack), ctx, time.time_ns(), None
-            )
+            record = ErrorRecord(self._factory, str(error_type), str(message), str(stack), ctx, time.time_ns(), None)
             self._background.submit(record)
         except Exception:
             self._internal_error("track_reported_error")
@@ -305,9 +304,13 @@ class TelemetryService:
         if histogram is None:
             if len(self._histograms) >= 1_000:
                 return
+            # Scrubbed before the characters OTel refuses are replaced: that replacement would hide an "@"
+            # from the detectors. The metric exporter scrubs the name again (it sees every road).
+            name, unit = self.anonymizer.scrub_text(name)[0], self.anonymizer.scrub_text(unit)[0]
             # OTel accepts ASCII letters, digits and ``._-/`` only (and raises otherwise, which would lose
             # the measurement): "épochs" must not cost the span that carries the same value.
-            clean = "".join(c if (c.isascii() and c.isalnum()) or c in "._-/" else "_" for c in name)[:255]
+            plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+            clean = "".join(c if (c.isascii() and c.isalnum()) or c in "._-/" else "_" for c in plain)[:255]
             if not clean[:1].isalpha():
                 clean = "m_" + clean
             clean_unit = "".join(c if c.isascii() and c.isprintable() else "_" for c in unit)[:63]

@@ -200,12 +200,13 @@ class Scanner:
                 count(counts, rule_id, n)
         return out
 
-    def limit(self, text: str, counts: Counts) -> str:
+    def limit(self, text: str, counts: Counts, limit: int | None = None) -> str:
         """The length limit, for text that is already scrubbed: cut at a token boundary, then marked."""
-        if len(text) <= self._max:
+        limit = self._max if limit is None else limit
+        if len(text) <= limit:
             return text
         count(counts, R.LIMIT_TRUNCATED)
-        cut = text[: self._max]
+        cut = text[:limit]
         tail = _TOKEN_TAIL.match(cut[::-1])
         if tail is not None and tail.end() < len(cut):
             cut = cut[: len(cut) - tail.end()]

@@ -23,6 +23,7 @@ from typing import Final
 
 from . import rules
 from .hosts import HOST_MARKER, is_host, is_public_host
+from .normalize import strip_marks
 from .vocabulary import Vocabulary, vocabulary
 
 Counts = dict[str, int]
@@ -140,8 +141,12 @@ class FreeTextPolicy:
         """Every word of an identifier (split at case changes, digits and separators) is in the vocabulary;
         words of one or two letters carry no name and always pass."""
         known = self.vocab.known_word
+        if not token.isascii():
+            token = strip_marks(token)  # café -> cafe: accented spellings of known words
         for word in _SUB_WORDS.findall(token):
-            if len(word) > 2 and not known(word.lower()) and not (len(word) == 3 and word.isupper()):
+            if len(word) <= 2 or (len(word) == 3 and word.isupper()):
+                continue
+            if not known(word.lower()):
                 return False
         return True
 

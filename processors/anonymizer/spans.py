@@ -34,6 +34,8 @@ from .stacktrace import first_line, scrub_stacktrace
 from .structures import Special, Walker
 
 _CACHE_LIMIT: Final = 64
+#: Longest span or event name stored (cut at a token boundary, after scrubbing).
+MAX_NAME_LENGTH: Final = 128
 _IDENTIFIER_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
@@ -69,6 +71,10 @@ class SpanScrubber:
             "exception.stacktrace": self._stacktrace,
             "exception.type": self._exception_type,
         }
+
+    def _name(self, name: str, counts: Counts) -> str:
+        """Span and event names are cut to MAX_NAME_LENGTH after scrubbing (never before)."""
+        return name if len(name) <= MAX_NAME_LENGTH else self._scan.limit(name, counts, MAX_NAME_LENGTH)
 
     def _message(self, value: str, counts: Counts) -> str:
         return self._walk.text(first_line(value, counts), counts)
@@ -146,14 +152,14 @@ class SpanScrubber:
         counts: Counts = {}
         # Names and messages go through the walker's cache: they repeat far more than they vary.
         text = self._walk.text
-        name = text(span.name, counts)
+        name = self._name(text(span.name, counts), counts)
         raw_attrs = attribute_map(span)
         attributes = self.attribute_maps.scrub(raw_attrs, counts, self._span_attributes) if raw_attrs else {}
         raw_events = span.events
         events: Sequence[Event] = (
             [
                 Event(
-                    name=text(event.name, counts),
+                    name=self._name(text(event.name, counts), counts),
                     attributes=self._attrs(event.attributes, event.dropped_attributes, counts, self.event_special),
                     timestamp=event.timestamp,
                 )
