@@ -50,6 +50,7 @@ from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanPro
 from processors.background import BackgroundSpanProcessor, BatchExportingProcessor
 from processors.consent import ConsentGatedMetricExporter, ConsentGateProcessor, ConsentSampler
 from telemetry._background_io import SerialExecutor
+from telemetry.catalog import EventCatalog, default_catalog
 from telemetry.consent import ConsentStore
 from telemetry.events import ErrorRecord, EventRecord, PerformanceRecord, SpanFactory, current_parent
 from telemetry.settings import CONSENT_POLICY_VERSION, TelemetrySettings
@@ -99,8 +100,10 @@ class TelemetryService:
     >>> service.flush()
     """
 
-    def __init__(self, settings: TelemetrySettings | None = None) -> None:
+    def __init__(self, settings: TelemetrySettings | None = None, catalog: EventCatalog | None = None) -> None:
         self.settings = settings = settings or TelemetrySettings()
+        #: Declared events (telemetry.catalog): enforced by the anonymizer, listed on the consent page.
+        self.catalog = catalog if catalog is not None else default_catalog()
         self._internal_errors: collections.Counter[str] = collections.Counter()
         self._closed = False
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -119,6 +122,7 @@ class TelemetryService:
                 allowlist_keys=settings.allowlist_keys,
             ),
             secret=self.consent.secret,
+            catalog=self.catalog.declarations(),
         )
         self.event_log = EventLog(
             settings.db_path,

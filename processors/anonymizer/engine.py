@@ -151,10 +151,14 @@ class Anonymizer:
         """
         counts: Counts = {}
         out: dict[str, Any] = {}
+        declared = self.catalog.for_event(event.get("event_type")) if self.catalog is not None else None
         for field, value in event.items():
             name = str(field)
             if isinstance(value, Mapping):
-                out[name] = self._walker.attributes(value, counts)
+                if declared is not None and name == "properties":
+                    out[name] = self._walker.attributes(_flatten(value), counts, declared=declared)
+                else:
+                    out[name] = self._walker.attributes(value, counts)
             else:
                 cleaned = self._walker.value(value, counts, None)
                 out[name] = None if cleaned is DROP else cleaned
@@ -197,3 +201,14 @@ class Anonymizer:
 
 
 RuleInfo = rules.RuleInfo
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested properties as dotted keys, the way ``track_event`` stores them (catalog keys are dotted)."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out

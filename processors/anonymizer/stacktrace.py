@@ -149,7 +149,11 @@ def _exception(scrub_text: Callable[[str, Counts], str], m: re.Match[str], count
     message = m.group("msg")
     if message is not None:
         body = message.lstrip(" ")
-        text += ":" + message[: len(message) - len(body)] + (scrub_text(body, counts) if body.strip() else body)
+        if body.strip():
+            # Scrubbed with its type in front: the "type" may be a key ("Cookie: a=1; b=2"). The type itself
+            # is kept as written (exception types are code).
+            body = scrub_text(f"{m.group('type')}: {body}", counts).partition(":")[2].lstrip(" ")
+        text += ":" + message[: len(message) - len(message.lstrip(" "))] + body
     return text
 
 
