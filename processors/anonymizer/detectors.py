@@ -23,6 +23,7 @@ from urllib.parse import unquote
 
 from . import patterns as X
 from . import rules as R
+from .hosts import is_public_host
 from .keys import HASH, KeyClassifier
 from .normalize import base64_tokens, decoded_form, fold_text
 from .paths import HomeSpec, home_patterns, reduce_path
@@ -70,6 +71,19 @@ _VALUE_END: Final = re.compile(r"[\r\n,;&)\]}\"'<>|]")
 _LINE_END: Final = re.compile(r"[\r\n]")
 #: What a handler returns: the replacement, a replacement plus where scanning resumes, or None to decline.
 Result = str | tuple[str, int] | None
+
+
+_VERSION_CONTEXT: Final = re.compile(
+    r"(?i)(?:cudnn|cuda|tensorrt|trt|nccl|driver|version|ver|release|build|v)[\s:=_-]*$"
+)
+
+
+def _version_like(octets: list[int], before: str) -> bool:
+    """Four dotted numbers that are a version: after a product or version word (``TensorRT 10.0.1.6``), or
+    small first three parts outside every private range (``8.9.2.26``: cuDNN, TensorRT and driver builds)."""
+    if _VERSION_CONTEXT.search(before):
+        return True
+    return octets[0] <= 9 and octets[1] <= 20 and octets[2] <= 20
 
 
 class KvHead:
@@ -403,8 +417,11 @@ class Scanner:
         if group == "url":
             return scrub_url(self, text, counts)
         if group == "ipv4":
-            if vk or text.startswith("127.") or text == "0.0.0.0" or any(int(o) > 255 for o in text.split(".")):
+            octets = [int(o) for o in text.split(".")]
+            if vk or text.startswith("127.") or text == "0.0.0.0" or any(o > 255 for o in octets):
                 return None  # versions; loopback and "any" addresses say nothing about anyone
+            if _version_like(octets, m.string[max(0, m.start() - 24) : m.start()]):
+                return None
             count(counts, R.VALUE_IPV4)
             return R.MARKERS[R.VALUE_IPV4]
         if group == "ipv6":
@@ -459,6 +476,8 @@ class Scanner:
         else:
             bare = _KV_BARE.match(text, start)
             value, end = (bare.group(), bare.end()) if bare is not None else ("", start)
+        if decision == R.KEY_HOST and is_public_host(value):
+            return f"{shown_key}{sep}{quote}{value}{quote}", end  # host='huggingface.co' names no one
         if decision is None:  # a version key: dotted quads there are versions, not addresses
             return f"{shown_key}{sep}{quote}{self.scan(value, counts, X.NO_KV, True)}{quote}", max(end, start)
         if decision == HASH and end != -1:

@@ -41,7 +41,15 @@ _MARKERS_ONLY: Final = re.compile(r"(?:<[a-z][a-z0-9_.:-]{0,40}>|[\s/.:,;_-])+")
 _SUB_WORDS: Final = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[^\W\d_A-Za-z]+")
 _QUOTED: Final = re.compile(r"(?<![\w\\])(['\"`])([^'\"`\n]{1,400})\1(?!\w)")
 _MARKER: Final = re.compile(r"<[a-z][a-z0-9_.:-]{0,40}>")
-_CHUNK: Final = re.compile(r"(?:<[a-z][a-z0-9_.:-]{0,40}>|[^\s\"'`()\[\]{},;|<>=])+")
+_CHUNK: Final = re.compile(
+    r"[A-Za-z][\w+.-]{0,15}://[^\s\"'`<>]+|(?:<[a-z][a-z0-9_.:-]{0,40}>|[^\s\"'`()\[\]{},;|<>=])+"
+)
+#: Exception types (dotted paths ending in Error, Exception, Warning, ...): code, and kept in every message.
+_EXCEPTION_TYPE: Final = re.compile(
+    r"(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|Failure|Unsupported|Timeout)"
+)
+_SEGMENT_SEPARATORS: Final = re.compile(r"([/\\?&#=]+)")
+_ERRNO: Final = re.compile(r"\[Errno -?\d+\]")
 _EDGE_PUNCT: Final = ".,:;!?*"
 _SENTENCE_END: Final = re.compile(r"(?:^|[.!?:]\s+|\n\s*)$")  # searched in the 4 characters before a word
 _CREDENTIAL_PROSE: Final = re.compile(
@@ -190,13 +198,20 @@ class FreeTextPolicy:
         return _CHUNK.sub(lambda m: self._chunk(m, counts), text)
 
     def _quoted(self, m: re.Match[str], counts: Counts) -> str:
-        inner = m.group(2)
-        if (self.safe_by_shape(inner) or _SPECIAL_TOKEN.fullmatch(inner)) and not (
-            inner.isalpha() and inner.lower() in self.vocab.surnames
-        ):
+        quote, inner = m.group(1), m.group(2)
+        if quote == "`":  # code, not data: policed like any other text
+            return f"`{self.police(inner, counts)}`"
+        if inner.isalpha() and inner.lower() in self.vocab.surnames:
+            pass  # 'Baker': a name even though the word is in the dictionary
+        elif self.safe_by_shape(inner) or _SPECIAL_TOKEN.fullmatch(inner):
             return m.group(0)
+        elif not any(c.isspace() for c in inner):
+            local: Counts = {}
+            if self.police(inner, local) == inner:
+                return m.group(0)  # one token that the policy keeps as it is ('padding=True', a public URL)
         _count(counts, rules.TEXT_QUOTED)
-        return f"{m.group(1)}{QUOTED_MARKER}{m.group(1)}"
+        errno = _ERRNO.search(inner)
+        return f"{quote}{QUOTED_MARKER}{' ' + errno.group() if errno else ''}{quote}"
 
     @staticmethod
     def _credential(m: re.Match[str], counts: Counts) -> str:
@@ -237,6 +252,8 @@ class FreeTextPolicy:
             return chunk
         if "://" in core:
             return f"{head}{self._url(core, counts)}{tail}"
+        if _EXCEPTION_TYPE.fullmatch(core):
+            return chunk
         text = m.string
         before = text[max(0, m.start() - 4) : m.start()]
         neighbours = (text[max(0, m.start() - 24) : m.start()], text[m.end() : m.end() + 24])
@@ -264,11 +281,13 @@ class FreeTextPolicy:
         self, core: str, counts: Counts, sentence_start: object, neighbours: tuple[str, str] | None = None
     ) -> str | None:
         """Each ``/``-separated segment of a token policed; None when nothing changed."""
-        segments = re.split(r"([/\\]+)", core)
+        segments = _SEGMENT_SEPARATORS.split(core)
         changed = False
         for i in range(0, len(segments), 2):
             seg = segments[i]
-            if not seg or _MARKERS_ONLY.fullmatch(seg):
+            if not seg or _MARKERS_ONLY.fullmatch(seg) or _NUMBER.fullmatch(seg) or _HEX.fullmatch(seg):
+                continue
+            if _VERSION.fullmatch(seg) or _UUID.fullmatch(seg) or _EXCEPTION_TYPE.fullmatch(seg):
                 continue
             if is_host(seg):
                 if not is_public_host(seg):

@@ -136,6 +136,8 @@ def looks_random(candidate: str) -> bool:
     if len(text) < 20:
         return False
     # Cheapest tests first: this runs on every long identifier in every string.
+    if text.count("/") >= 2 and max(map(len, text.split("/"))) < 16:
+        return False  # a path or route of short segments (/experiments/3/runs/9f8e7d6c5b4a)
     piece = max(_PIECES.split(text), key=len)
     n = len(piece)
     if n < 16 or _HEX.fullmatch(piece) or _UUID.fullmatch(text):

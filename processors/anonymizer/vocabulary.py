@@ -23,6 +23,7 @@ from typing import Final
 
 _MIN_COMPOUND_PART: Final = 3
 _SUFFIXES: Final = ("s", "es", "ed", "ing", "er")
+_PREFIXES: Final = ("un", "de", "re", "non", "pre", "sub", "multi", "auto")
 
 
 class Vocabulary:
@@ -39,8 +40,13 @@ class Vocabulary:
         known = self._known
         if word in known:
             return True
-        # A plural or verb form of a known word (tokenizers, adapters, quantized).
+        # A plural or verb form of a known word (tokenizers, adapters, quantized), or a negated one (unscale).
         if any(word.endswith(suffix) and word[: -len(suffix)] in known for suffix in _SUFFIXES):
+            return True
+        if any(
+            word.startswith(prefix) and len(word) - len(prefix) >= 4 and self.known_word(word[len(prefix) :])
+            for prefix in _PREFIXES
+        ):
             return True
         n = len(word)
         if n < 2 * _MIN_COMPOUND_PART or n > 32:
