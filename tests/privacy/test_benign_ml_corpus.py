@@ -56,7 +56,7 @@ def test_error_messages_keep_type_file_names_and_numbers(stored: tuple[dict[str,
     _, errors = stored
     assert len(errors) == len(ERRORS)
     missing = []
-    for i, (message, must_keep) in enumerate(ERRORS):
+    for i, (_, must_keep) in enumerate(ERRORS):
         stored_message = errors[f"e{i}"]
         missing += [(part, stored_message) for part in must_keep if part not in stored_message]
     unchanged = sum(errors[f"e{i}"].endswith(m) for i, (m, _) in enumerate(ERRORS))
