@@ -162,15 +162,20 @@ class AnonymizingMetricExporter(MetricExporter):
 
     def _resource_metrics(self, rm: ResourceMetrics) -> ResourceMetrics:
         resource, _ = self._anonymizer.scrub_resource(rm.resource)
+        text = self._anonymizer.scrub_metric_text
         scopes = [
             ScopeMetrics(
                 scope=self._anonymizer.scrub_scope(sm.scope),
                 metrics=self._metrics(sm.metrics),
-                schema_url=sm.schema_url,
+                schema_url=text(sm.schema_url) if sm.schema_url else sm.schema_url,
             )
             for sm in rm.scope_metrics
         ]
-        return ResourceMetrics(resource=resource, scope_metrics=scopes, schema_url=rm.schema_url)
+        return ResourceMetrics(
+            resource=resource,
+            scope_metrics=scopes,
+            schema_url=text(rm.schema_url) if rm.schema_url else rm.schema_url,
+        )
 
     def _metrics(self, metrics: Sequence[Metric]) -> list[Metric]:
         out = []

@@ -23,7 +23,7 @@ from typing import Final
 
 from . import rules
 from .hosts import HOST_MARKER, is_host, is_public_host
-from .normalize import strip_marks
+from .normalize import decoded_form, fold_text, strip_marks
 from .vocabulary import Vocabulary, vocabulary
 
 Counts = dict[str, int]
@@ -181,9 +181,21 @@ class FreeTextPolicy:
 
     # --- policy ------------------------------------------------------------------------------------------
     def value(self, text: str, counts: Counts) -> str:
-        """A whole value: unchanged when safe by shape, else the free-text policy."""
+        """A whole value: unchanged when safe by shape, else the free-text policy.
+
+        Judged on the most decoded form (:mod:`.normalize`): when the policy changes that form, the policed
+        decoded form is stored; otherwise the original is policed as written.
+        """
         if self.safe_by_shape(text):
             return text
+        decoded = decoded_form(fold_text(text))
+        if decoded != text:
+            local: Counts = {}
+            policed = self.police(decoded, local)
+            if policed != decoded:
+                for rule, n in local.items():
+                    counts[rule] = counts.get(rule, 0) + n
+                return policed
         return self.police(text, counts)
 
     def police(self, text: str, counts: Counts) -> str:

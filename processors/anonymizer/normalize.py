@@ -42,6 +42,7 @@ _ENTITY: Final = re.compile(r"&(?:#\d{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});
 # only: a bare " at " is ordinary English).
 _AT: Final = re.compile(r"\s*(?:[\[({<]\s*(?:at|@)\s*[\])}>]|\s(?:AT|At)\s)\s*")
 _DOT: Final = re.compile(r"\s*(?:[\[({<]\s*(?:dot|\.)\s*[\])}>]|\s(?:DOT|Dot)\s)\s*")
+_BRACKET_DOT: Final = re.compile(r"\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*")
 _BASE64: Final = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{12,}={0,2}(?![A-Za-z0-9+/=_-])")
 
 # Latin letters that other scripts draw alike (the part of Unicode's confusables.txt an attacker uses to
@@ -86,6 +87,8 @@ def decoded_form(text: str) -> str:
         out = html.unescape(out)
     if ("at" in out or "AT" in out or "At" in out) and _AT.search(out) is not None:
         out = _DOT.sub(".", _AT.sub("@", out))
+    elif ("dot" in out or "." in out) and _BRACKET_DOT.search(out) is not None:
+        out = _BRACKET_DOT.sub(".", out)  # git [dot] corp [dot] internal: a host spelled out
     return fold_text(out) if out is not text else out
 
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 import orjson
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, Status
+from opentelemetry.trace import Link, SpanContext, Status, TraceState
 
 from .._sdk import attribute_map, build_span, dropped_counts
 from .bounded import BoundedCache
@@ -33,6 +33,7 @@ from .mapcache import MapCache
 from .stacktrace import first_line, scrub_stacktrace
 from .structures import Special, Walker
 
+_Context = TypeVar("_Context", SpanContext, SpanContext | None)
 _CACHE_LIMIT: Final = 64
 #: Longest span or event name stored (cut at a token boundary, after scrubbing).
 MAX_NAME_LENGTH: Final = 128
@@ -72,6 +73,23 @@ class SpanScrubber:
             "exception.type": self._exception_type,
         }
 
+    def _optional_text(self, value: str | None, counts: Counts) -> str | None:
+        return self._walk.text(value, counts) if value else value
+
+    def _context(self, context: _Context, counts: Counts) -> _Context:
+        """The span context with its trace state scrubbed: entries that scrubbing changes are left out (a
+        trace state's keys and values have a strict syntax, and a marker is not worth one)."""
+        if context is None or not context.trace_state:
+            return context
+        kept = []
+        for key, value in context.trace_state.items():
+            if self._walk.text(key, counts) == key and self._walk.text(value, counts) == value:
+                kept.append((key, value))
+        if len(kept) == len(context.trace_state):
+            return context
+        clean = SpanContext(context.trace_id, context.span_id, context.is_remote, context.trace_flags, TraceState(kept))
+        return cast(_Context, clean)
+
     def _name(self, name: str, counts: Counts) -> str:
         """Span and event names are cut to MAX_NAME_LENGTH after scrubbing (never before)."""
         return name if len(name) <= MAX_NAME_LENGTH else self._scan.limit(name, counts, MAX_NAME_LENGTH)
@@ -93,7 +111,7 @@ class SpanScrubber:
         if hit is None or hit[0] is not resource:
             local: Counts = {}
             attrs = self._walk.attributes(resource.attributes, local, allowlist=False)
-            clean = Resource(attrs, resource.schema_url)
+            clean = Resource(attrs, self._optional_text(resource.schema_url, local))
             hit = (resource, clean, local)
             with self._lock:
                 self._resources.put(id(resource), hit)
@@ -112,7 +130,7 @@ class SpanScrubber:
             clean = InstrumentationScope(
                 text(scope.name, local),
                 text(version, local) if version else version,
-                scope.schema_url,
+                self._optional_text(scope.schema_url, local),
                 self._walk.attributes(scope.attributes, local, allowlist=False),
             )
             hit = (scope, clean, local)
@@ -170,7 +188,10 @@ class SpanScrubber:
         )
         raw_links = span.links
         links: Sequence[Link] = (
-            [Link(link.context, self._attrs(link.attributes, link.dropped_attributes, counts)) for link in raw_links]
+            [
+                Link(self._context(link.context, counts), self._attrs(link.attributes, link.dropped_attributes, counts))
+                for link in raw_links
+            ]
             if raw_links
             else ()
         )
@@ -182,8 +203,9 @@ class SpanScrubber:
         _merge_previous(raw_attrs, self.redactions_key, counts, self._known_rules)
         if counts:
             attributes[self.redactions_key] = orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode()
+        context = self._context(span.context, counts)
         return build_span(
-            name, span.context, span.parent, resource, attributes, events, links, span.kind, status,
+            name, context, span.parent, resource, attributes, events, links, span.kind, status,
             span.start_time, span.end_time, scope, dropped_counts(span),
         )  # fmt: skip
 
