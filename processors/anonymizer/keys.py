@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from . import rules as R
+from . import rules
 from .bounded import BoundedCache
 from .keywords import PERSON_LAST_WORDS, VERSION_WORDS, folded_words
 from .normalize import fold_key_words
@@ -115,7 +115,7 @@ def key_words(key: str) -> list[str]:
 
 
 _I18N_SUBSTRINGS, _I18N_WORDS = folded_words()
-_HOST_RULE_WORDS: Final = frozenset(w for w, rule in _I18N_WORDS.items() if rule == R.KEY_HOST)
+_HOST_RULE_WORDS: Final = frozenset(w for w, rule in _I18N_WORDS.items() if rule == rules.KEY_HOST)
 
 
 def _i18n_rule(norm: str, words: list[str]) -> str | None:
@@ -124,7 +124,7 @@ def _i18n_rule(norm: str, words: list[str]) -> str | None:
             return rule
     for word in words:
         found = _I18N_WORDS.get(word)
-        if found is not None and (found != R.KEY_HOST or word == words[-1]):
+        if found is not None and (found != rules.KEY_HOST or word == words[-1]):
             return found
     return None
 
@@ -184,49 +184,49 @@ def builtin_key_rule(key: str) -> str | None:
     words = key_words(key)
     wordset = set(words)
     if "email" in norm or norm.endswith("mail") or "mail" in wordset:
-        return R.KEY_EMAIL
+        return rules.KEY_EMAIL
     if any(p in norm for p in ("password", "passwd", "passphrase")) or wordset & {"pwd", "pw"}:
-        return R.KEY_PASSWORD
+        return rules.KEY_PASSWORD
     if "secret" in norm or any(
         p in norm for p in ("privatekey", "signingkey", "encryptionkey", "hmackey", "masterkey", "sshkey")
     ):
-        return R.KEY_SECRET
+        return rules.KEY_SECRET
     if "apikey" in norm or "accesskey" in norm or "subscriptionkey" in norm or "licensekey" in norm:
-        return R.KEY_API_KEY
+        return rules.KEY_API_KEY
     if _credential_token(norm, words):
-        return R.KEY_TOKEN
+        return rules.KEY_TOKEN
     if _auth(norm, words):
-        return R.KEY_AUTH
+        return rules.KEY_AUTH
     if "cookie" in norm:
-        return R.KEY_COOKIE
+        return rules.KEY_COOKIE
     if "credential" in norm or "creds" in wordset:
-        return R.KEY_CREDENTIAL
+        return rules.KEY_CREDENTIAL
     if (
         "ssn" in wordset
         or any(p in norm for p in ("socialsecurity", "nationalid", "taxid", "passport", "driverslicense"))
         or norm in ("ssn", "sin", "nino")
     ):
-        return R.KEY_GOVERNMENT_ID
+        return rules.KEY_GOVERNMENT_ID
     if "phone" in norm or "msisdn" in norm or "mobilenumber" in norm or "fax" in wordset:
-        return R.KEY_PHONE
+        return rules.KEY_PHONE
     if "ip" in wordset or norm == "ip" or norm.endswith(_IP_SUFFIXES) or "forwardedfor" in norm:
-        return R.KEY_IP
+        return rules.KEY_IP
     if "hostname" in norm or "computername" in norm or "machinename" in norm:
-        return R.KEY_HOST
+        return rules.KEY_HOST
     if "birth" in norm or "dob" in wordset:
-        return R.KEY_BIRTHDATE
+        return rules.KEY_BIRTHDATE
     if (
         "address" in norm
         or any(p in norm for p in ("street", "postal", "postcode", "zipcode", "latitude", "longitude"))
         or wordset & {"addr", "geo", "gps"}
     ):
-        return R.KEY_ADDRESS
+        return rules.KEY_ADDRESS
     if "username" in norm or "userlogin" in norm:
-        return R.KEY_USERNAME
+        return rules.KEY_USERNAME
     if words and (words[-1] in ("user", "owner", "login", "uname") or norm in ("user", "owner", "whoami")):
-        return R.KEY_USERNAME
+        return rules.KEY_USERNAME
     if _person_name(norm, words):
-        return R.KEY_PERSON_NAME
+        return rules.KEY_PERSON_NAME
     before = words[-2] if len(words) > 1 else ""
     if (
         words
@@ -234,7 +234,7 @@ def builtin_key_rule(key: str) -> str | None:
         and before not in _THING_OWNERS
         and (words[-1] != "by" or before in _DONE_BY)
     ):
-        return R.KEY_PERSON_NAME
+        return rules.KEY_PERSON_NAME
     return _i18n_rule(norm, words)
 
 
@@ -265,7 +265,7 @@ class KeyClassifier:
     def _decide(self, key: str) -> str | None:
         norm = normalize_key(key)
         if any(extra in norm for extra in self._extra):
-            return R.KEY_CUSTOM
+            return rules.KEY_CUSTOM
         if norm in self._hashed:
             return HASH
         return builtin_key_rule(key)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from . import paths as P
+from . import paths
 
 _NB: Final = r"[\s\S]"  # the first character, already consumed, inside a two-character look-behind
 
@@ -160,8 +160,8 @@ def _alternatives(home: list[str]) -> list[tuple[int, str, str]]:
     alts += [(HOME_F, f"home{i}", src) for i, src in enumerate(home)]
     alts += [
         (URL_F, "url", URL),
-        (WIN_F, "win", P.WIN_ABS),
-        (UNC_F, "unc", P.UNC),
+        (WIN_F, "win", paths.WIN_ABS),
+        (UNC_F, "unc", paths.UNC),
         (TOKEN_F, "jwt", JWT),
         (TOKEN_F, "anthropic", ANTHROPIC),
         (TOKEN_F, "openai", OPENAI),
@@ -180,9 +180,9 @@ def _alternatives(home: list[str]) -> list[tuple[int, str, str]]:
         (PHONE_F, "phone_intl", PHONE_INTL),
         (PHONE_F, "phone_nanp", PHONE_NANP),
         (CARD_F, "card", CARD),
-        (TILDE_F, "tilde", P.TILDE),
-        (REL_F, "rel", P.RELATIVE),
-        (POSIX_F, "posix", P.POSIX_ABS),
+        (TILDE_F, "tilde", paths.TILDE),
+        (REL_F, "rel", paths.RELATIVE),
+        (POSIX_F, "posix", paths.POSIX_ABS),
     ]
     return alts
 

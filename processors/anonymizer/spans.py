@@ -200,10 +200,10 @@ class SpanScrubber:
             status = Status(status.status_code, text(first_line(status.description, counts), counts))
         resource = self.resource(span.resource, counts)
         scope = self.scope(span.instrumentation_scope, counts)
+        context = self._context(span.context, counts)
         _merge_previous(raw_attrs, self.redactions_key, counts, self._known_rules)
         if counts:
             attributes[self.redactions_key] = orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode()
-        context = self._context(span.context, counts)
         return build_span(
             name, context, span.parent, resource, attributes, events, links, span.kind, status,
             span.start_time, span.end_time, scope, dropped_counts(span),

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from . import rules as R
+from . import rules
 from .detectors import Counts, Scanner, count
 from .paths import reduce_frame_path
 
@@ -40,7 +40,7 @@ def first_line(message: str, counts: Counts) -> str:
     """The spec's rule for error messages: only the first line is kept."""
     head, sep, rest = message.partition("\n")
     if sep and rest.strip():
-        count(counts, R.MESSAGE_EXTRA_LINES)
+        count(counts, rules.MESSAGE_EXTRA_LINES)
     return head.rstrip("\r")
 
 
@@ -69,8 +69,8 @@ def scrub_stacktrace(
         # Frames and source lines recur across errors: what each became is remembered (None: dropped).
         known = lines.get(line)
         if known is not None:
-            shown, rules = known
-            for rule, n in rules:
+            shown, found = known
+            for rule, n in found:
                 count(counts, rule, n)
             if shown is None:
                 dropped += 1
@@ -109,7 +109,7 @@ def scrub_stacktrace(
     if not recognized:
         return scrub_error_message(scanner, trace.strip(), counts)
     if dropped:
-        count(counts, R.STACK_SOURCE_LINES, dropped)
+        count(counts, rules.STACK_SOURCE_LINES, dropped)
     return _limit(scanner, "\n".join(out), counts)
 
 
@@ -131,9 +131,9 @@ def _frame(scanner: Scanner, m: re.Match[str], counts: Counts) -> str:
     shown = reduce_frame_path(file)
     if shown != file:
         if scanner.is_home(file) and "/" not in shown:
-            count(counts, R.PATH_HOME)
+            count(counts, rules.PATH_HOME)
         else:
-            count(counts, R.PATH_PACKAGE if "/" in shown else R.PATH_ABSOLUTE)
+            count(counts, rules.PATH_PACKAGE if "/" in shown else rules.PATH_ABSOLUTE)
     shown = scanner.scan_text(shown, counts) if not shown.startswith("<") else shown
     text = f'{m.group("prefix")}File "{shown}", line {m.group("line")}'
     func = m.group("func")
@@ -162,5 +162,5 @@ def _limit(scanner: Scanner, text: str, counts: Counts) -> str:
     limited = scanner.limit(text, counts)
     if limited is text:
         return text
-    keep = len(limited) - len(R.MARKERS[R.LIMIT_TRUNCATED])
-    return R.MARKERS[R.LIMIT_TRUNCATED] + "\n" + text[-keep:]
+    keep = len(limited) - len(rules.MARKERS[rules.LIMIT_TRUNCATED])
+    return rules.MARKERS[rules.LIMIT_TRUNCATED] + "\n" + text[-keep:]

@@ -28,7 +28,7 @@ from typing import Any, Final
 
 import orjson
 
-from . import rules as R
+from . import rules
 from .bounded import BoundedCache
 from .declared import Declared, PropertySpec
 from .detectors import Counts, Scanner, count
@@ -136,7 +136,7 @@ class Walker:
         out = self._text_uncached(s, local, key, depth, version, free)
         for rule, n in local.items():
             counts[rule] = counts.get(rule, 0) + n
-        if cacheable and R.ID_HASHED not in local:  # hashes change when the secret rotates
+        if cacheable and rules.ID_HASHED not in local:  # hashes change when the secret rotates
             cache.put(s, (out, tuple(local.items())))
         return out
 
@@ -168,7 +168,7 @@ class Walker:
             if decision is None:
                 return self._value(v, counts, key, depth)
             if decision == HASH:
-                count(counts, R.ID_HASHED)
+                count(counts, rules.ID_HASHED)
                 return self.hash_any(v)
             if decision is not None:
                 count(counts, decision)
@@ -183,21 +183,21 @@ class Walker:
             return v
         if t is int:
             if is_card_int(v):
-                count(counts, R.VALUE_CARD)
-                return R.MARKERS[R.VALUE_CARD]
+                count(counts, rules.VALUE_CARD)
+                return rules.MARKERS[rules.VALUE_CARD]
             if not _INT64_MIN <= v <= _INT64_MAX:
                 return self.text(str(v), counts)  # OTel and JSON writers take 64-bit ints only
             return v
         if t is float:
             return self._float(v, counts)
         if depth >= self._max_depth:
-            count(counts, R.LIMIT_DEPTH)
-            return R.MARKERS[R.LIMIT_DEPTH]
+            count(counts, rules.LIMIT_DEPTH)
+            return rules.MARKERS[rules.LIMIT_DEPTH]
         if isinstance(v, Mapping):
             out: dict[str, Any] = {}
             for i, (k, item) in enumerate(v.items()):
                 if i >= self._max_items:
-                    count(counts, R.LIMIT_DEPTH)
+                    count(counts, rules.LIMIT_DEPTH)
                     break
                 ks = str(k)
                 cleaned = self.value(item, counts, f"{key}.{ks}" if key else ks, depth + 1)
@@ -207,17 +207,17 @@ class Walker:
         if isinstance(v, (list, tuple, set, frozenset)):
             items = list(v)
             if len(items) > self._max_items:
-                count(counts, R.LIMIT_DEPTH)
+                count(counts, rules.LIMIT_DEPTH)
                 items = items[: self._max_items]
             if self._split_finding(items, counts):
-                return [R.MARKERS[R.VALUE_SPLIT]]
+                return [rules.MARKERS[rules.VALUE_SPLIT]]
             return [self._value(item, counts, key, depth + 1) for item in items]
         return self._value(self._plain(v, counts), counts, key, depth + 1)
 
     def _float(self, v: float, counts: Counts) -> float | str:
         if v.is_integer() and 1e12 <= abs(v) < 1e19 and is_card_int(int(abs(v))):
-            count(counts, R.VALUE_CARD)
-            return R.MARKERS[R.VALUE_CARD]
+            count(counts, rules.VALUE_CARD)
+            return rules.MARKERS[rules.VALUE_CARD]
         return _finite(v)
 
     def _split_finding(self, items: list[Any], counts: Counts) -> bool:
@@ -234,7 +234,7 @@ class Walker:
                 for piece in pieces:
                     self._scan.scan_text(piece, alone)
                 if any(local.get(rule, 0) > alone.get(rule, 0) for rule in local):
-                    count(counts, R.VALUE_SPLIT)
+                    count(counts, rules.VALUE_SPLIT)
                     return True
         return False
 
@@ -265,8 +265,8 @@ class Walker:
         try:
             return str(v)
         except Exception:
-            count(counts, R.VALUE_UNSERIALIZABLE)
-            return R.MARKERS[R.VALUE_UNSERIALIZABLE]
+            count(counts, rules.VALUE_UNSERIALIZABLE)
+            return rules.MARKERS[rules.VALUE_UNSERIALIZABLE]
 
     def hash_any(self, v: Any) -> Any:
         """Keyed hash of an identifier; structure is not worth keeping for an id, so one hash per value."""
@@ -314,13 +314,13 @@ class Walker:
                 out[ks] = special[ks](v, counts)
                 continue
             if allowlist and not self._keys.allowed(ks):
-                count(counts, R.KEY_NOT_ALLOWLISTED)
+                count(counts, rules.KEY_NOT_ALLOWLISTED)
                 continue
             if declared is not None and not ks.startswith(system_prefix):
                 spec: PropertySpec | None = declared.get(ks)
                 if spec is None:
                     if self.strict:
-                        count(counts, R.KEY_UNDECLARED)
+                        count(counts, rules.KEY_UNDECLARED)
                         continue
                 elif spec.accepts(v) and self._declared(ks, v, out, counts):
                     continue
@@ -368,7 +368,7 @@ class Walker:
         shown, decision, version, _ = info
         if decision is not None:
             if decision == HASH:
-                count(counts, R.ID_HASHED)
+                count(counts, rules.ID_HASHED)
                 hashed = self.hash_any(v)
                 if hashed is not None:
                     out[shown] = hashed
@@ -382,8 +382,8 @@ class Walker:
             out[shown] = v
         elif t is int:
             if is_card_int(v):
-                count(counts, R.VALUE_CARD)
-                out[shown] = R.MARKERS[R.VALUE_CARD]
+                count(counts, rules.VALUE_CARD)
+                out[shown] = rules.MARKERS[rules.VALUE_CARD]
             elif not _INT64_MIN <= v <= _INT64_MAX:
                 out[shown] = self.text(str(v), counts)
             else:
@@ -394,8 +394,8 @@ class Walker:
             return  # OTel has no null attribute value
         elif isinstance(v, Mapping):
             if depth >= self._max_depth:
-                count(counts, R.LIMIT_DEPTH)
-                out[shown] = R.MARKERS[R.LIMIT_DEPTH]
+                count(counts, rules.LIMIT_DEPTH)
+                out[shown] = rules.MARKERS[rules.LIMIT_DEPTH]
                 return
             for k2, v2 in v.items():
                 child = f"{path}.{k2}"

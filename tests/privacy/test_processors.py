@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
+from processors._sdk import READABLE_SPAN_PARAMETERS
 from processors.anonymizer import Anonymizer
 from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanProcessor
 
@@ -89,12 +90,15 @@ def test_every_field_of_a_full_span_survives_the_rebuild(anon: Anonymizer) -> No
 
 
 def test_readable_span_takes_its_arguments_in_the_order_the_hot_path_passes_them() -> None:
-    """Spans are built positionally on the hot path (keywords cost ~1 us each): an SDK release that
-    reorders ReadableSpan's parameters must fail here, not silently swap fields."""
-    assert list(inspect.signature(ReadableSpan).parameters)[:13] == [
+    """processors._sdk builds spans positionally (keywords cost ~1 us each): an SDK release that reorders
+    ReadableSpan's parameters must fail here, not silently swap fields."""
+    assert tuple(inspect.signature(ReadableSpan).parameters)[: len(READABLE_SPAN_PARAMETERS)] == (
+        READABLE_SPAN_PARAMETERS
+    )
+    assert READABLE_SPAN_PARAMETERS == (
         "name", "context", "parent", "resource", "attributes", "events", "links", "kind",
         "instrumentation_info", "status", "start_time", "end_time", "instrumentation_scope",
-    ]  # fmt: skip
+    )  # fmt: skip
 
 
 def test_dropped_counts_survive_the_rebuild(anon: Anonymizer) -> None:
