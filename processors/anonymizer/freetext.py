@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Final
 
 from . import rules
+from .bounded import BoundedCache
 from .hosts import HOST_MARKER, is_host, is_public_host
 from .normalize import decoded_form, fold_text, strip_marks
 from .vocabulary import Vocabulary, vocabulary
@@ -57,10 +58,18 @@ _CREDENTIAL_PROSE: Final = re.compile(
     r"kennwort|mot de passe|senha|пароль|密码|パスワード)(\s+(?:is|was|ist|es|est|é|è|:|=)\s*|\s+(?=\S*\d))"
     r"(?P<value>[^\s,;]+)"
 )
+#: Cheap tests that every match of the two patterns below implies (most text has neither).
+_CREDENTIAL_WORDS: Final = ("pass", "secret", "key", "token", "contrase", "kennwort", "mot de", "senha", "пароль",
+                            "密码", "パスワード")  # fmt: skip
+_PLAIN_NUMBER: Final = re.compile(r"\d{1,7}[.,:]?")  # too short for a phone number or a card
+_PHONE_GATE: Final = re.compile(r"\d[\d ().-]{6,}\d")
+#: A capital letter opening a word (the family-name rule may apply: the result depends on the neighbours).
+_TITLE_WORD: Final = re.compile(r"(?<![A-Za-z])[A-Z][a-z]+(?![A-Za-z])")
 _PHONE_RUN: Final = re.compile(r"(?<![\w.+-])(?:\+|00)?\(?\d[\d ().-]{6,22}\d(?![\w]|\.\d)")
 _DATE_LIKE: Final = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|\d{1,2}:\d{2}")
 _PHONE_REGIONS: Final = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "BR", "RU", "JP", "CN", "IN", "AU", "MX")
 _MAX_POLICED: Final = 100_000
+_CHUNK_CACHE_LIMIT: Final = 8192
 
 _NETWORK_SCHEMES: Final = frozenset(("http", "https", "ftp", "ftps", "ws", "wss", "ssh", "git", "smb"))
 _TITLES: Final = frozenset(
@@ -137,6 +146,13 @@ class FreeTextPolicy:
     def __init__(self, vocab: Callable[[], Vocabulary] = vocabulary) -> None:
         self._vocab_factory = vocab
         self._vocab: Vocabulary | None = None
+        self._chunks: BoundedCache[str, tuple[str, tuple[tuple[str, int], ...]]] = BoundedCache(_CHUNK_CACHE_LIMIT)
+        #: Chunks that come out unchanged whatever surrounds them (a subset of _chunks).
+        self._kept: BoundedCache[str, None] = BoundedCache(_CHUNK_CACHE_LIMIT)
+
+    def clear_caches(self) -> None:
+        self._chunks.clear()
+        self._kept.clear()
 
     @property
     def vocab(self) -> Vocabulary:
@@ -162,6 +178,8 @@ class FreeTextPolicy:
         """Numbers, versions, digests, UUIDs, hub ids, file names, markers, known short identifiers."""
         if not value or len(value) > 256:
             return not value
+        if " " in value:  # no shape below holds a blank
+            return _MARKERS_ONLY.fullmatch(value) is not None
         if (
             _NUMBER.fullmatch(value)
             or _VERSION.fullmatch(value)
@@ -204,9 +222,14 @@ class FreeTextPolicy:
             text = text[:_MAX_POLICED]
         if "'" in text or '"' in text or "`" in text:
             text = _QUOTED.sub(lambda m: self._quoted(m, counts), text)
-        text = _CREDENTIAL_PROSE.sub(lambda m: self._credential(m, counts), text)
-        if any(c.isdigit() for c in text):
+        low = text.lower()
+        if any(word in low for word in _CREDENTIAL_WORDS):
+            text = _CREDENTIAL_PROSE.sub(lambda m: self._credential(m, counts), text)
+        if _PHONE_GATE.search(text) is not None:
             text = _PHONE_RUN.sub(lambda m: self._phone(m, counts), text)
+        unknown = set(_CHUNK.findall(text)).difference(self._kept)
+        if not unknown or all(_PLAIN_NUMBER.fullmatch(c) for c in unknown):
+            return text  # every token is one the policy keeps as it is (the common case, checked in C)
         return _CHUNK.sub(lambda m: self._chunk(m, counts), text)
 
     def _quoted(self, m: re.Match[str], counts: Counts) -> str:
@@ -241,6 +264,24 @@ class FreeTextPolicy:
         return rules.MARKERS[rules.VALUE_PHONE]
 
     def _chunk(self, m: re.Match[str], counts: Counts) -> str:
+        chunk = m.group()
+        hit = self._chunks.get(chunk)
+        if hit is None:
+            local: Counts = {}
+            result = self._chunk_uncached(m, local)
+            for rule, n in local.items():
+                counts[rule] = counts.get(rule, 0) + n
+            # Remembered only when the words around cannot matter (no capitalized family-name word in it).
+            if not any(w.lower() in self.vocab.surnames for w in _TITLE_WORD.findall(chunk)):
+                self._chunks.put(chunk, (result, tuple(local.items())))
+                if result == chunk and not local:
+                    self._kept.put(chunk, None)
+            return result
+        for rule, n in hit[1]:
+            counts[rule] = counts.get(rule, 0) + n
+        return hit[0]
+
+    def _chunk_uncached(self, m: re.Match[str], counts: Counts) -> str:
         chunk = m.group()
         if _MARKER.fullmatch(chunk) or _SPECIAL_TOKEN.fullmatch(chunk):
             return chunk

@@ -85,9 +85,10 @@ def decoded_form(text: str) -> str:
         out = decoded
     if "&" in out and _ENTITY.search(out) is not None:
         out = html.unescape(out)
-    if ("at" in out or "AT" in out or "At" in out) and _AT.search(out) is not None:
+    brackets = "[" in out or "(" in out or "{" in out or "<" in out
+    if (brackets or " AT " in out or " At " in out) and _AT.search(out) is not None:
         out = _DOT.sub(".", _AT.sub("@", out))
-    elif ("dot" in out or "." in out) and _BRACKET_DOT.search(out) is not None:
+    elif brackets and _BRACKET_DOT.search(out) is not None:
         out = _BRACKET_DOT.sub(".", out)  # git [dot] corp [dot] internal: a host spelled out
     return fold_text(out) if out is not text else out
 
@@ -109,8 +110,8 @@ def base64_tokens(text: str) -> list[tuple[int, int, str]]:
     found = []
     for m in _BASE64.finditer(text):
         token = m.group()
-        if token.isalpha() or token.isdigit():
-            continue  # a word or a number; base64 of text mixes cases, digits or symbols
+        if token.isalpha() or token.isdigit() or token.lower() == token or token.upper() == token:
+            continue  # a word, a number, a snake_case name; base64 of text mixes upper and lower case
         body = token.rstrip("=")
         padded = body + "=" * (-len(body) % 4)
         try:

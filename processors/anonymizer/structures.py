@@ -93,6 +93,7 @@ class Walker:
         self._text_cache.clear()
         self._declared_cache.clear()
         self._key_cache.clear()
+        self.free_text.clear_caches()
 
     # --- keys --------------------------------------------------------------------------------------------
     def key_info(self, key: str) -> KeyInfo:
