@@ -18,11 +18,8 @@ something changed).
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import os
 from collections.abc import Callable, Mapping
-from enum import Enum
 from math import isfinite
 from typing import Any, Final
 
@@ -34,6 +31,7 @@ from .declared import Declared, PropertySpec
 from .detectors import Counts, Scanner, count
 from .freetext import FreeTextPolicy
 from .keys import HASH, KeyClassifier, is_version_key
+from .plain import plain_data
 from .validators import is_card_int
 
 AttrValue = str | bool | int | float | tuple[str, ...] | tuple[bool, ...] | tuple[int, ...] | tuple[float, ...]
@@ -213,7 +211,7 @@ class Walker:
             if self._split_finding(items, counts):
                 return [rules.MARKERS[rules.VALUE_SPLIT]]
             return [self._value(item, counts, key, depth + 1) for item in items]
-        return self._value(self._plain(v, counts), counts, key, depth + 1)
+        return self._value(plain_data(v, counts), counts, key, depth + 1)
 
     def _float(self, v: float, counts: Counts) -> float | str:
         if v.is_integer() and 1e12 <= abs(v) < 1e19 and is_card_int(int(abs(v))):
@@ -238,36 +236,6 @@ class Walker:
                     count(counts, rules.VALUE_SPLIT)
                     return True
         return False
-
-    def _plain(self, v: Any, counts: Counts) -> Any:
-        """Other types as plain data: ints, floats and strings keep their meaning; anything else is text."""
-        if isinstance(v, bool):
-            return bool(v)
-        if isinstance(v, Enum):
-            return v.value if isinstance(v.value, (str, int, float, bool)) else str(v.value)
-        if isinstance(v, int):
-            return int(v)
-        if isinstance(v, float):
-            return float(v)
-        if isinstance(v, str):
-            return str(v)
-        if isinstance(v, (bytes, bytearray, memoryview)):
-            return bytes(v).decode("utf-8", errors="replace")
-        if isinstance(v, (dt.datetime, dt.date, dt.time)):
-            return v.isoformat()
-        if isinstance(v, os.PathLike):
-            return os.fspath(v) if isinstance(os.fspath(v), str) else repr(v)
-        dump = getattr(v, "model_dump", None)
-        if callable(dump):  # pydantic models
-            try:
-                return dump(mode="json")
-            except Exception:
-                pass
-        try:
-            return str(v)
-        except Exception:
-            count(counts, rules.VALUE_UNSERIALIZABLE)
-            return rules.MARKERS[rules.VALUE_UNSERIALIZABLE]
 
     def hash_any(self, v: Any) -> Any:
         """Keyed hash of an identifier; structure is not worth keeping for an id, so one hash per value."""
@@ -407,7 +375,7 @@ class Walker:
         elif isinstance(v, (list, tuple, set, frozenset)):
             out[shown] = self._sequence(self._value(list(v), counts, path, depth + 1))
         else:
-            self._flat(path, info, self._plain(v, counts), out, counts, depth + 1)
+            self._flat(path, info, plain_data(v, counts), out, counts, depth + 1)
 
     @staticmethod
     def _sequence(items: Any) -> AttrValue:
