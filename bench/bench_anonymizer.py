@@ -17,11 +17,12 @@ Ours also applies the free-text policy (every message token checked against the 
 percent-encoded, HTML-escaped and base64 forms; logfire runs one regex over keys and values.
 
 Figures (CPU microseconds per span on this thread, median of interleaved rounds): ``rebuild only`` is the
-floor (copying a span into a new ReadableSpan, no scrubbing); ``ours`` is ``Anonymizer.scrub_span``;
-``logfire scrubber`` is what logfire's processor wrapper does to scrub a span (``span_to_dict`` ->
-``Scrubber.scrub_span`` -> ``ReadableSpan(**dict)``). The ratio is ours / logfire (below 1: we are faster). A coverage line counts what
-each leaves behind of the personal data planted in one span. logfire is a bench-only extra
-(``pip install logfire``); without it those figures are skipped. Results go to bench/results/anonymizer.json.
+floor (copying a span into a new ReadableSpan, no scrubbing); ``ours`` is ``Anonymizer.scrub_span``; ``logfire
+scrubber`` is what logfire's processor wrapper does to scrub a span (``span_to_dict`` ->
+``Scrubber.scrub_span`` -> ``ReadableSpan(**dict)``). The ratio is ours / logfire (below 1: we are faster). A
+coverage line counts what each leaves behind of the personal data planted in one span. logfire is a bench-only
+extra (``pip install logfire``); without it those figures are skipped. Results go to
+bench/results/anonymizer.json.
 """
 
 from __future__ import annotations
