@@ -39,6 +39,8 @@ _SHORT_ID: Final = re.compile(r"[A-Za-z0-9_.:+@#-]{1,64}")
 #: Special tokens of tokenizers: [PAD], <s>, </s>, <|endoftext|>, <|im_start|>.
 _SPECIAL_TOKEN: Final = re.compile(r"\[[A-Z_]{2,16}\]|</?[a-z]{1,4}>|<\|[\w]{1,32}\|>")
 _MARKERS_ONLY: Final = re.compile(r"(?:<[a-z][a-z0-9_.:-]{0,40}>|[\s/.:,;_-])+")
+_ID_PARTS: Final = re.compile(r"[_.:/+@#\s-]+")
+_HEX_PART: Final = re.compile(r"(?=[a-fA-F]*\d)[0-9a-fA-F]{4,64}")
 _SUB_WORDS: Final = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[^\W\d_A-Za-z]+")
 _QUOTED: Final = re.compile(r"(?<![\w\\])(['\"`])([^'\"`\n]{1,400})\1(?!\w)")
 _MARKER: Final = re.compile(r"<[a-z][a-z0-9_.:-]{0,40}>")
@@ -167,11 +169,14 @@ class FreeTextPolicy:
         known = self.vocab.known_word
         if not token.isascii():
             token = strip_marks(token)  # café -> cafe: accented spellings of known words
-        for word in _SUB_WORDS.findall(token):
-            if len(word) <= 2 or (len(word) == 3 and word.isupper()):
-                continue
-            if not known(word.lower()):
-                return False
+        for part in _ID_PARTS.split(token):
+            if _HEX_PART.fullmatch(part):
+                continue  # run_3fa2b1c9, srv_6e065e: a digest or generated id, not a word
+            for word in _SUB_WORDS.findall(part):
+                if len(word) <= 2 or (len(word) == 3 and word.isupper()):
+                    continue
+                if not known(word.lower()):
+                    return False
         return True
 
     def safe_by_shape(self, value: str) -> bool:

@@ -6,8 +6,8 @@ home and office networks: ``.local``, ``.lan``, ``.internal``, ``.home.arpa``, `
 (``config.json``, ``train.py``) and Python module paths (``torch.nn.functional``) are not hosts.
 
 A host stays only when it is, or is under, a public host on :data:`PUBLIC_HOSTS` (the hub, code and package
-sites ML users link to); every other host becomes ``<host>``: a company's or a home machine's name says who
-or where someone is.
+sites ML users link to, and opentelemetry.io, where instrumentation schema URLs point); every other host
+becomes ``<host>``: a company's or a home machine's name says who or where someone is.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ PUBLIC_HOSTS: Final = (
     "readthedocs.io",
     "kaggle.com",
     "arxiv.org",
+    "opentelemetry.io",
     "localhost",
 )
 _PUBLIC_SUFFIXES: Final = tuple("." + h for h in PUBLIC_HOSTS)
