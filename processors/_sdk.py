@@ -4,8 +4,8 @@ Everything here reads or builds a ``ReadableSpan`` faster than the public API al
 pinned by a test (tests/privacy/test_processors.py checks ``ReadableSpan``'s parameter order) so an SDK
 release that changes them fails a test instead of swapping fields:
 
-* :func:`build_span` passes ``ReadableSpan``'s arguments positionally (keywords cost about a microsecond per
-  span on the export worker);
+* :func:`build_span` passes ``ReadableSpan``'s arguments positionally (keyword passing is measurably slower
+  on the export worker's hot path; bench/README.md has the figures);
 * :func:`attribute_map` reads the plain dict behind a span's attributes (the public property wraps the SDK's
   ``BoundedAttributes`` in a ``MappingProxyType`` whose per-key access runs Python code);
 * :func:`dropped_counts` tells a plain span that dropped nothing without three ``isinstance`` checks.

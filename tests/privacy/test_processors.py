@@ -90,8 +90,8 @@ def test_every_field_of_a_full_span_survives_the_rebuild(anon: Anonymizer) -> No
 
 
 def test_readable_span_takes_its_arguments_in_the_order_the_hot_path_passes_them() -> None:
-    """processors._sdk builds spans positionally (keywords cost ~1 us each): an SDK release that reorders
-    ReadableSpan's parameters must fail here, not silently swap fields."""
+    """processors._sdk builds spans positionally (the hot path): an SDK release that reorders ReadableSpan's
+    parameters must fail here, not silently swap fields."""
     assert tuple(inspect.signature(ReadableSpan).parameters)[: len(READABLE_SPAN_PARAMETERS)] == (
         READABLE_SPAN_PARAMETERS
     )
