@@ -26,7 +26,7 @@ from .keys import KeyClassifier
 from .paths import parse_home
 from .policy import PolicyError, PrivacyPolicy
 from .spans import SpanScrubber
-from .stacktrace import scrub_error_message, scrub_stacktrace
+from .stacktrace import first_line, scrub_stacktrace
 from .structures import DROP, AttrValue, Walker
 
 #: Hash length in hex characters (64 bits): enough to tell users apart, short enough to read.
@@ -112,12 +112,12 @@ class Anonymizer:
     def scrub_error_message(self, message: str) -> tuple[str, Counter[str]]:
         """First line only, then scrubbed."""
         counts: Counts = {}
-        return scrub_error_message(self._scanner, message, counts), Counter(counts)
+        return self._walker.text(first_line(message, counts), counts), Counter(counts)
 
     def scrub_stacktrace(self, trace: str) -> tuple[str, Counter[str]]:
         """Exception types, file names, line numbers and function names survive; the rest does not."""
         counts: Counts = {}
-        return scrub_stacktrace(self._scanner, trace, counts), Counter(counts)
+        return scrub_stacktrace(self._scanner, trace, counts, self._walker.text), Counter(counts)
 
     # --- spans -------------------------------------------------------------------------------------------
     def scrub_span(self, span: ReadableSpan) -> ReadableSpan:

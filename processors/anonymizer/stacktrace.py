@@ -24,7 +24,6 @@ _FRAME: Final = re.compile(_PREFIX + r'File "(?P<file>[^"\n]*)", line (?P<line>\
 _EXCEPTION: Final = re.compile(r"(?P<prefix>(?:[ \t]*[|+][ \t|+-]*)?)(?P<type>[A-Za-z_][\w.]*)(?::(?P<msg>.*))?$")
 _FOREIGN_FRAME: Final = re.compile(r"[ \t]+at [^\n]+$")
 _GROUP_RULE: Final = re.compile(r"[ \t|+\-0-9.]+$")
-_IDENT: Final = re.compile(r"[\w<>.]+")
 _FRAME_CACHE_LIMIT: Final = 4096
 _CHAIN: Final = frozenset(
     {
@@ -86,7 +85,7 @@ def scrub_stacktrace(
             continue
         frame = _FRAME.match(line)
         if frame is not None:
-            out.append(_cached_frame(scanner, line, frame, counts))
+            out.append(_cached_frame(scanner, line, frame, counts, scrub_text))
             recognized = expect_exception = True
             continue
         if _GROUP_RULE.match(line) and ("+" in line or "|" in line):
@@ -100,24 +99,29 @@ def scrub_stacktrace(
                 expect_exception = False
                 continue
         if _FOREIGN_FRAME.match(line):
-            out.append(scanner.scan_text(line, counts))
+            out.append(scrub_text(line, counts))
             recognized = True
             continue
         dropped += 1
         if expect_exception and line[0] in " \t" and len(lines) < _FRAME_CACHE_LIMIT:
             lines[line] = (None, ())  # a source line under a frame: the same line is dropped next time
     if not recognized:
-        return scrub_error_message(scanner, trace.strip(), counts)
+        return scrub_text(first_line(trace.strip(), counts), counts)
     if dropped:
         count(counts, rules.STACK_SOURCE_LINES, dropped)
     return _limit(scanner, "\n".join(out), counts)
 
 
-def _cached_frame(scanner: Scanner, line: str, m: re.Match[str], counts: Counts) -> str:
-    """A frame line, scrubbed and remembered (scrub_stacktrace looks lines up before parsing them)."""
+def _cached_frame(
+    scanner: Scanner, line: str, m: re.Match[str], counts: Counts, scrub_text: Callable[[str, Counts], str]
+) -> str:
+    """A frame line, scrubbed and remembered (scrub_stacktrace looks lines up before parsing them).
+
+    Every caller passes the same ``scrub_text`` (the engine's, free-text policy included), so a line's
+    result does not depend on who asked first."""
     cache = scanner.frame_cache
     local: Counts = {}
-    shown = _frame(scanner, m, local)
+    shown = _frame(scanner, m, local, scrub_text)
     if len(cache) >= _FRAME_CACHE_LIMIT:
         cache.clear()
     cache[line] = (shown, tuple(local.items()))
@@ -126,7 +130,7 @@ def _cached_frame(scanner: Scanner, line: str, m: re.Match[str], counts: Counts)
     return shown
 
 
-def _frame(scanner: Scanner, m: re.Match[str], counts: Counts) -> str:
+def _frame(scanner: Scanner, m: re.Match[str], counts: Counts, scrub_text: Callable[[str, Counts], str]) -> str:
     file = m.group("file")
     shown = reduce_frame_path(file)
     if shown != file:
@@ -134,13 +138,11 @@ def _frame(scanner: Scanner, m: re.Match[str], counts: Counts) -> str:
             count(counts, rules.PATH_HOME)
         else:
             count(counts, rules.PATH_PACKAGE if "/" in shown else rules.PATH_ABSOLUTE)
-    shown = scanner.scan_text(shown, counts) if not shown.startswith("<") else shown
+    shown = scrub_text(shown, counts) if not shown.startswith("<") else shown
     text = f'{m.group("prefix")}File "{shown}", line {m.group("line")}'
     func = m.group("func")
     if func is not None:
-        if not _IDENT.fullmatch(func):
-            func = scanner.scan_text(func, counts)
-        text += f", in {func}"
+        text += f", in {scrub_text(func, counts)}"  # function names are code, but callers can name them
     return text
 
 
