@@ -95,7 +95,11 @@ def _plant_in_process(run: Run, attack: Attack) -> None:
                 raise error from cause
         except ValueError as exc:
             span.record_exception(exc)
-    run.cases += [(label, f"otel.span.{part}") for part in ("name", "attributes", "event", "status", "exception")]
+        # An exception event written by hand: the "stack trace" is any text the app chose.
+        span.add_event("exception", {"exception.type": "RedteamError", "exception.message": name,
+                                     "exception.stacktrace": name})  # fmt: skip
+    parts = ("name", "attributes", "event", "status", "exception", "exception_event")
+    run.cases += [(label, f"otel.span.{part}") for part in parts]
     meter = service.meter_provider.get_meter("redteam")
     counter = meter.create_counter("redteam_counter", unit="1", description=name)
     counter.add(1, _otel_attrs(attack))
