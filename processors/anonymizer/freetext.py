@@ -276,8 +276,9 @@ class FreeTextPolicy:
             result = self._chunk_uncached(m, local)
             for rule, n in local.items():
                 counts[rule] = counts.get(rule, 0) + n
-            # Remembered only when the words around cannot matter (no capitalized family-name word in it).
-            if not any(w.lower() in self.vocab.surnames for w in _TITLE_WORD.findall(chunk)):
+            # Remembered only when the words around cannot matter (no capitalized family-name word or
+            # two-letter capitalized word in it: whether those are names depends on the sentence).
+            if not any(len(w) == 2 or w.lower() in self.vocab.surnames for w in _TITLE_WORD.findall(chunk)):
                 self._chunks.put(chunk, (result, tuple(local.items())))
                 if result == chunk and not local:
                     self._kept.put(chunk, None)
@@ -355,6 +356,15 @@ class FreeTextPolicy:
             if not self.known_identifier(seg):
                 _count(counts, rules.TEXT_UNKNOWN_WORD)
                 segments[i], changed = WORD_MARKER, True
+            elif (
+                len(seg) == 2
+                and seg[0].isupper()
+                and seg[1].islower()
+                and not sentence_start
+                and not self.vocab.known_word(seg.lower())
+            ):
+                _count(counts, rules.TEXT_NAME)  # Li, Wu, Ng: a two-letter capitalized word that is no word
+                segments[i], changed = NAME_MARKER, True
             elif (
                 seg.isalpha()
                 and seg[0].isupper()

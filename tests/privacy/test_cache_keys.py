@@ -64,3 +64,12 @@ def test_the_key_a_value_is_found_under_decides_not_the_cache() -> None:
         assert anon.scrub_attributes({"comment": "c0ffee55319a"})[0] == {"comment": "c0ffee55319a"}
         assert anon.scrub_attributes({"contraseña": "c0ffee55319a"})[0] == {}
         assert anon.scrub_value({"passwort": "c0ffee55319a"})[0] == {}
+
+
+def test_a_word_whose_fate_depends_on_its_sentence_is_never_served_from_the_cache() -> None:
+    anon = _anon()
+    for _ in range(2):
+        assert anon.scrub_text("Li finished the run")[0] == "Li finished the run"  # sentence start
+        assert anon.scrub_text("run finished by Li today")[0] == "run finished by <name> today"
+        assert anon.scrub_text("Baker finished the run")[0] == "Baker finished the run"
+        assert anon.scrub_text("run reviewed by Baker today")[0] == "run reviewed by <name> today"
