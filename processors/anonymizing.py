@@ -2,13 +2,13 @@
 
 * :class:`AnonymizingSpanProcessor` wraps a ``SpanProcessor``: ``on_end`` rebuilds the span scrubbed and
   hands the copy to the inner processor. It runs on the thread that ends the span.
-* :class:`AnonymizingSpanExporter` wraps a ``SpanExporter``: it scrubs in ``export``, i.e. on the batch
-  processor's worker thread, so the application's thread pays nothing (the field notes measured 1.35x the
-  caller's cost when scrubbing in ``on_end``). Prefer it behind a ``BatchSpanProcessor``.
-* :class:`AnonymizingMetricExporter` wraps a ``MetricExporter``: data point, exemplar, resource and scope
-  attributes are scrubbed; metric names, descriptions and units come from code and are kept.
+  The service puts it behind its background queue, so that thread is the export worker, never the app's.
+* :class:`AnonymizingMetricExporter` wraps a ``MetricExporter``: the choke point of every metric, whichever
+  road it took (``track_performance``'s histograms, the global meter, the OTLP receiver). Metric names,
+  units and descriptions, data point and exemplar attributes, resource and scope are all scrubbed: apps and
+  OTLP senders choose names too.
 
-All three fail closed: if scrubbing raises, the span (or metric) is dropped and counted, never passed on
+Both fail closed: if scrubbing raises, the span (or metric) is dropped and counted, never passed on
 raw. Errors are logged once per wrapper, without any attribute value. Nothing here raises into the app.
 """
 
@@ -34,7 +34,6 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .anonymizer import Anonymizer
 
@@ -132,39 +131,6 @@ class AnonymizingSpanProcessor(SpanProcessor):
             return False
 
 
-class AnonymizingSpanExporter(SpanExporter):
-    """Scrubs spans in ``export`` (the export thread), dropping and counting any that fail."""
-
-    def __init__(self, anonymizer: Anonymizer, inner: SpanExporter, on_drop: OnDrop | None = None) -> None:
-        if not isinstance(anonymizer, Anonymizer):
-            raise TypeError("anonymizer must be an Anonymizer")
-        self._anonymizer = anonymizer
-        self._inner = inner
-        self._drops = _DropCounter("span", on_drop)
-
-    @property
-    def dropped(self) -> int:
-        return self._drops.dropped
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        clean: list[ReadableSpan] = []
-        scrub = self._anonymizer.scrub_span
-        for span in spans:
-            try:
-                clean.append(scrub(span))
-            except Exception as exc:
-                self._drops.drop(exc)
-        if not clean:
-            return SpanExportResult.SUCCESS
-        return self._inner.export(clean)
-
-    def shutdown(self) -> None:
-        self._inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._inner.force_flush(timeout_millis)
-
-
 class AnonymizingMetricExporter(MetricExporter):
     """Scrubs metric attributes before the wrapped exporter sees them; a metric that fails is dropped."""
 
@@ -196,21 +162,35 @@ class AnonymizingMetricExporter(MetricExporter):
 
     def _resource_metrics(self, rm: ResourceMetrics) -> ResourceMetrics:
         resource, _ = self._anonymizer.scrub_resource(rm.resource)
+        text = self._anonymizer.scrub_metric_text
         scopes = [
             ScopeMetrics(
                 scope=self._anonymizer.scrub_scope(sm.scope),
                 metrics=self._metrics(sm.metrics),
-                schema_url=sm.schema_url,
+                schema_url=text(sm.schema_url) if sm.schema_url else sm.schema_url,
             )
             for sm in rm.scope_metrics
         ]
-        return ResourceMetrics(resource=resource, scope_metrics=scopes, schema_url=rm.schema_url)
+        return ResourceMetrics(
+            resource=resource,
+            scope_metrics=scopes,
+            schema_url=text(rm.schema_url) if rm.schema_url else rm.schema_url,
+        )
 
     def _metrics(self, metrics: Sequence[Metric]) -> list[Metric]:
         out = []
+        text = self._anonymizer.scrub_metric_text
         for metric in metrics:
             try:
-                out.append(replace(metric, data=self._data(metric.data)))
+                out.append(
+                    replace(
+                        metric,
+                        name=text(metric.name),
+                        description=text(metric.description) if metric.description else metric.description,
+                        unit=text(metric.unit) if metric.unit else metric.unit,
+                        data=self._data(metric.data),
+                    )
+                )
             except Exception as exc:
                 self._drops.drop(exc)
         return out

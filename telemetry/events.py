@@ -129,7 +129,9 @@ class SpanFactory:
 
 def _clean_name(value: object) -> str:
     name = value if isinstance(value, str) else str(value)
-    return name[:MAX_NAME_LENGTH] or "unnamed"
+    # Not cut here: a cut before scrubbing could leave half an e-mail address or token. The anonymizer cuts
+    # names to MAX_NAME_LENGTH after scrubbing.
+    return name or "unnamed"
 
 
 class EventRecord:
@@ -172,7 +174,7 @@ class PerformanceRecord:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ValueError("track_performance needs a finite number")
         name = _clean_name(self.metric_name)
-        unit = str(self.unit)[:32]
+        unit = str(self.unit)
         attributes: dict[str, AttributeValue] = {
             schema.ATTR_CATEGORY: "performance",
             schema.ATTR_EVENT_TYPE: "performance",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from exporters.eventlog import EventLog, schema
 from exporters.eventlog.log import DEFAULT_LINGER_S
 from exporters.fs import make_private_dirs
 from exporters.otlp_json import ExportSummary, write_otlp_json
-from processors.anonymizer import Anonymizer, PrivacyPolicy
+from processors.anonymizer import Anonymizer, EventDeclarations, PrivacyPolicy
 from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanProcessor
 from processors.background import BackgroundSpanProcessor, BatchExportingProcessor
 from processors.consent import ConsentGatedMetricExporter, ConsentGateProcessor, ConsentSampler
@@ -84,7 +85,7 @@ class Recorder:
                        time_ns: int | None = None, parent: SpanContext | None = None) -> None:  # fmt: skip
         ctx = dict(context) if context else None
         when = time.time_ns() if time_ns is None else time_ns
-        self._submit(ErrorRecord(self._factory, str(error_type)[:200], str(message), str(stack), ctx, when, None))
+        self._submit(ErrorRecord(self._factory, str(error_type), str(message), str(stack), ctx, when, None))
 
     def performance(self, metric_name: str, value: float, unit: str,
                     time_ns: int | None = None, parent: SpanContext | None = None) -> None:  # fmt: skip
@@ -101,6 +102,7 @@ class Pipeline:
         consent: ConsentStore,
         session_id: str,
         on_internal_error: Callable[[str], None],
+        catalog: EventDeclarations | None = None,
     ) -> None:
         self.settings = settings
         self.consent = consent
@@ -113,6 +115,7 @@ class Pipeline:
                 allowlist_keys=settings.allowlist_keys,
             ),
             secret=consent.secret,
+            catalog=catalog,
         )
         self.event_log = EventLog(
             settings.db_path,
@@ -182,9 +185,13 @@ class Pipeline:
         if histogram is None:
             if len(self._histograms) >= _MAX_HISTOGRAMS:
                 return
+            # Scrubbed before the characters OTel refuses are replaced: that replacement would hide an "@"
+            # from the detectors. The metric exporter scrubs the name again (it sees every road).
+            name, unit = self.anonymizer.scrub_text(name)[0], self.anonymizer.scrub_text(unit)[0]
             # OTel accepts ASCII letters, digits and ``._-/`` only (and raises otherwise, which would lose
             # the measurement): "épochs" must not cost the span that carries the same value.
-            clean = "".join(c if (c.isascii() and c.isalnum()) or c in "._-/" else "_" for c in name)[:255]
+            plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+            clean = "".join(c if (c.isascii() and c.isalnum()) or c in "._-/" else "_" for c in plain)[:255]
             if not clean[:1].isalpha():
                 clean = "m_" + clean
             clean_unit = "".join(c if c.isascii() and c.isprintable() else "_" for c in unit)[:63]

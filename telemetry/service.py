@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from exporters.otlp_json import ExportSummary
     from processors.anonymizer import Anonymizer
     from telemetry._background_io import SerialExecutor
+    from telemetry.catalog import EventCatalog
     from telemetry.pipeline import Pipeline
 
 __all__ = ["SCOPE_NAME", "PipelineStats", "TelemetryService"]
@@ -65,8 +66,11 @@ class TelemetryService:
     >>> service.flush()
     """
 
-    def __init__(self, settings: TelemetrySettings | None = None) -> None:
+    def __init__(self, settings: TelemetrySettings | None = None, catalog: EventCatalog | None = None) -> None:
         self.settings = settings = settings or TelemetrySettings()
+        # Declared events (telemetry.catalog), enforced by the anonymizer; PEFT Studio's by default, built
+        # on first need (the catalog imports the anonymizer, which the consent-off path never loads).
+        self._catalog = catalog
         self._internal_errors: collections.Counter[str] = collections.Counter()
         self._closed = False
         self.consent = ConsentStore(
@@ -104,7 +108,9 @@ class TelemetryService:
             if self._built is None:
                 from telemetry.pipeline import Pipeline
 
-                pipeline = Pipeline(self.settings, self.consent, self.session_id, self._internal_error)
+                pipeline = Pipeline(
+                    self.settings, self.consent, self.session_id, self._internal_error, self.catalog.declarations()
+                )
                 self._held.replay_into(pipeline.recorder, self._internal_error)
                 self._recorder = pipeline.recorder
                 self._built = pipeline
@@ -125,6 +131,15 @@ class TelemetryService:
                     self._io = SerialExecutor("peft-telemetry-io")
                 io = self._io
         return io
+
+    @property
+    def catalog(self) -> EventCatalog:
+        """The declared events: enforced by the anonymizer, listed on the consent page."""
+        if self._catalog is None:
+            from telemetry.catalog import default_catalog
+
+            self._catalog = default_catalog()
+        return self._catalog
 
     @property
     def event_log(self) -> EventLog:

@@ -3,38 +3,39 @@
 Public names::
 
     from processors.anonymizer import Anonymizer, PrivacyPolicy, PolicyError, RuleInfo
+    from processors.anonymizer import EventDeclarations, PropertySpec
 
-One :class:`Anonymizer` scrubs every string that can be stored (span names, attributes, events with
-exception messages and stack traces, status, links, resource, scope, metric attributes); its ``rules()``
-list is what the consent screen shows. Decisions, each documented where it is made:
+One :class:`Anonymizer` scrubs every string that can be stored (span, event and link names and attributes,
+status, resource and scope, metric names, units, descriptions and attributes, exception messages and
+stack traces); its ``rules()`` list is what the consent screen shows. The order, each step in its module:
 
-* A field whose key a key rule denies is removed with its whole value (keys.py); in text and URLs the value
-  becomes ``<redacted>``. ``name`` means a person unless a thing owns it (``model_name`` is kept);
-  ``token`` means a credential unless it counts text (``max_tokens`` is kept).
-* User ids and other chosen keys become HMAC-SHA256 with the per-install secret, 16 hex characters.
-* Values: e-mails, IPs (any dotted quad but loopback; versions under version keys), MACs, cards (Luhn and
-  issuer), phones, JWTs, Bearer/Basic, provider tokens, PEM keys, URL userinfo and query secrets, and long
-  random strings; hex digests (git, sha256) and UUIDs are kept (validators.py, rules.py).
-* Paths keep their file name, package-relative inside site-packages; the home folder becomes ``~`` in every
-  spelling; other users' homes become ``<home>`` (paths.py). Routes such as /api/... are not paths.
-* Markers never echo what they replace. Each span carries ``{rule_id: count}`` under ``redactions_key``.
-* Attributes stay valid OpenTelemetry values: nested mappings are flattened to dotted keys, mixed lists
-  become JSON text, NaN and infinities become strings (structures.py).
+1. normalize (:mod:`.normalize`): NFKC, invisible characters, repeated percent-decoding, HTML entities,
+   ``[at]``/``[dot]``, base64 tokens; keys folded (confusables, diacritics) for matching;
+2. key rules (:mod:`.keys`, :mod:`.keywords`): a denied key removes its value; ids are HMAC-hashed;
+3. detectors on every decoded form (:mod:`.detectors`, :mod:`.handlers`, :mod:`.patterns`,
+   :mod:`.paths`, :mod:`.urls`, :mod:`.postpass`, :mod:`.validators`);
+4. classification and the free-text policy (:mod:`.freetext`, :mod:`.vocabulary`, :mod:`.hosts`), unless
+   the event catalog declares the property (:mod:`.declared`);
+5. the length limit, after scrubbing.
+
+Markers never echo what they replace; each span carries ``{rule_id: count}`` under ``redactions_key``.
+Attributes stay valid OpenTelemetry values (:mod:`.structures`).
 """
 
+from .declared import EventDeclarations, PropertySpec
 from .engine import HASH_HEX_CHARS, Anonymizer
 from .policy import DEFAULT_HASHED_KEYS, PolicyError, PrivacyPolicy
 from .rules import KEY_MARKER, RuleInfo, builtin_rules
-from .spans import ScrubbedSpan
 
 __all__ = [
     "DEFAULT_HASHED_KEYS",
     "HASH_HEX_CHARS",
     "KEY_MARKER",
     "Anonymizer",
+    "EventDeclarations",
     "PolicyError",
     "PrivacyPolicy",
+    "PropertySpec",
     "RuleInfo",
-    "ScrubbedSpan",
     "builtin_rules",
 ]

@@ -17,38 +17,33 @@ Counts go into a plain ``dict[str, int]`` passed by the caller (cheaper than a C
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Final
-from urllib.parse import unquote
 
-from . import patterns as X
-from . import rules as R
+from . import patterns, rules
+from .bounded import BoundedCache
+from .handlers import Counts, Hasher, KvHead, MatchHandlers, Result, count
 from .keys import HASH, KeyClassifier
-from .paths import HomeSpec, home_patterns, reduce_path
+from .normalize import base64_tokens, decoded_form, fold_text
+from .paths import HomeSpec, home_patterns
 from .policy import PrivacyPolicy
 from .postpass import replace_emails, replace_random
-from .urls import scrub_url
-from .validators import is_basic_credential, is_bearer_credential, is_card, is_ipv6, phone_digits_ok
-
-Counts = dict[str, int]
-Hasher = Callable[[str], str]
 
 # Alternatives whose every match is a finding: group name -> rule id.
 _SIMPLE: Final[dict[str, str]] = {
-    "pem": R.SECRET_PRIVATE_KEY,
-    "jwt": R.SECRET_JWT,
-    "anthropic": R.SECRET_ANTHROPIC,
-    "openai": R.SECRET_OPENAI,
-    "huggingface": R.SECRET_HUGGINGFACE,
-    "github": R.SECRET_GITHUB,
-    "gitlab": R.SECRET_GITLAB,
-    "slack": R.SECRET_SLACK,
-    "google": R.SECRET_GOOGLE,
-    "aws": R.SECRET_AWS,
-    "stripe": R.SECRET_STRIPE,
-    "registry": R.SECRET_PACKAGE_REGISTRY,
-    "mac": R.VALUE_MAC,
-    "phone_nanp": R.VALUE_PHONE,
+    "pem": rules.SECRET_PRIVATE_KEY,
+    "jwt": rules.SECRET_JWT,
+    "anthropic": rules.SECRET_ANTHROPIC,
+    "openai": rules.SECRET_OPENAI,
+    "huggingface": rules.SECRET_HUGGINGFACE,
+    "github": rules.SECRET_GITHUB,
+    "gitlab": rules.SECRET_GITLAB,
+    "slack": rules.SECRET_SLACK,
+    "google": rules.SECRET_GOOGLE,
+    "aws": rules.SECRET_AWS,
+    "stripe": rules.SECRET_STRIPE,
+    "registry": rules.SECRET_PACKAGE_REGISTRY,
+    "mac": rules.VALUE_MAC,
+    "phone_nanp": rules.VALUE_PHONE,
 }
 _PATH_ORIGINS: Final = frozenset({"win", "unc", "tilde", "rel", "posix"})
 #: Matches that end at the first blank although what they cut may go on (see Scanner.scan_text).
@@ -59,85 +54,113 @@ _SPLIT_CHARS: Final = frozenset(" \t:=\"'")
 # A string cut before scanning must not end inside a token, or half a secret could slip past a detector.
 _TOKEN_TAIL: Final = re.compile(r"[^\s\"'<>,;()\[\]{}|]*")
 _CACHE_LIMIT: Final = 4096
+#: Characters dropped before a pre-scan cut: longer than any match that can hold blanks and straddle it.
+_CUT_BACKOFF: Final = 256
+_MIN_BASE64: Final = 12
 _DROP_DIGITS: Final = str.maketrans("", "", "0123456789")
-_KV_BARE: Final = re.compile(X.KV_BARE)
+_KV_BARE: Final = re.compile(patterns.KV_BARE)
 _MIN_KEY_TOKEN: Final = 15  # shortest provider token; shorter kv keys cannot hide one
 _VALUE_END: Final = re.compile(r"[\r\n,;&)\]}\"'<>|]")
-#: What a handler returns: the replacement, a replacement plus where scanning resumes, or None to decline.
-Result = str | tuple[str, int] | None
+_LINE_END: Final = re.compile(r"[\r\n]")
 
 
-class KvHead:
-    """Where a ``key=value`` pair's key starts and ends and its value starts (quacks like a match)."""
-
-    __slots__ = ("key_end", "key_start", "lastgroup", "string", "value_start")
-
-    def __init__(self, string: str, key_start: int, key_end: int, value_start: int) -> None:
-        self.string = string
-        self.key_start = key_start
-        self.key_end = key_end
-        self.value_start = value_start
-        self.lastgroup = "kv"
-
-    def start(self) -> int:
-        return self.key_start
-
-    def end(self) -> int:
-        return self.value_start
-
-
-def count(counts: Counts, rule: str, n: int = 1) -> None:
-    counts[rule] = counts.get(rule, 0) + n
-
-
-class Scanner:
-    """Compiled detectors for one policy and one home folder."""
+class Scanner(MatchHandlers):
+    """Compiled detectors for one policy and one home folder (handlers in :mod:`.handlers`)."""
 
     def __init__(self, policy: PrivacyPolicy, keys: KeyClassifier, home: HomeSpec | None, hasher: Hasher) -> None:
         home_srcs = home_patterns(home) if home is not None else []
-        self._detectors = X.Detectors(home_srcs)
-        numbers = self._detectors.regex(X.DIGIT_FAMILIES)
+        self._detectors = patterns.Detectors(home_srcs)
+        numbers = self._detectors.regex(patterns.DIGIT_FAMILIES)
         assert numbers is not None
         self._numbers = numbers
         self._home_rx = re.compile("|".join(f"(?:{s})" for s in home_srcs)) if home_srcs else None
         self._home_user = home.parts[-1].lower() if home is not None else None
-        self._custom = [(rule_id, rx, R.marker_for(rule_id)) for rule_id, rx in policy.compiled_patterns()]
+        self._custom = [(rule_id, rx, rules.marker_for(rule_id)) for rule_id, rx in policy.compiled_patterns()]
         self._max = policy.max_string_length
         self._scan_cap = 2 * policy.max_string_length + 1024
         self.keys = keys
         self.hash = hasher
-        self._leaf_cache: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
+        self._leaf_cache: BoundedCache[str, tuple[str, tuple[tuple[str, int], ...]]] = BoundedCache(_CACHE_LIMIT)
         #: Stack frame lines recur across errors; stacktrace.py keeps what each became here.
         self.frame_cache: dict[str, tuple[str | None, tuple[tuple[str, int], ...]]] = {}
 
     # --- entry points ------------------------------------------------------------------------------------
     def scan_text(self, text: str, counts: Counts, version_key: bool = False) -> str:
-        """Every detector over free text, then the length limit."""
+        """Every detector over free text, on every decoded form (see :mod:`.normalize`), then the length limit.
+
+        The most decoded form that holds a finding is what is stored, scrubbed; when no decoded form
+        holds one, the original is scanned and stored (benign text keeps its spelling).
+        """
+        folded = fold_text(text)
+        forms: tuple[str, ...]
+        if folded is not text and folded != text:
+            decoded = decoded_form(folded)
+            forms = (decoded, folded) if decoded != folded else (folded,)
+        else:
+            decoded = decoded_form(text)
+            forms = (decoded,) if decoded != text else ()
+        for form in forms:
+            local: Counts = {}
+            out = self._scan_form(form, local, version_key)
+            if local:
+                for rule, n in local.items():
+                    count(counts, rule, n)
+                return out
+        return self._scan_form(text, counts, version_key)
+
+    def _scan_form(self, text: str, counts: Counts, version_key: bool) -> str:
         truncated = False
         if len(text) > self._scan_cap:
-            cut = text[: self._scan_cap]
+            # Cut before scanning (the cost is linear in what is scanned), then back off far enough that no
+            # match with blanks in it (a grouped card or phone number, "password: x y") can straddle the cut.
+            cut = text[: self._scan_cap - _CUT_BACKOFF]
             tail = _TOKEN_TAIL.match(cut[::-1])  # the token the cut went through, read backwards
-            text = cut[: len(cut) - (tail.end() if tail is not None else 0)] or R.MARKERS[R.LIMIT_TRUNCATED]
+            text = cut[: len(cut) - (tail.end() if tail is not None else 0)] or rules.MARKERS[rules.LIMIT_TRUNCATED]
             truncated = True
-        out, split_risk = self._scan(text, counts, X.FULL, version_key, X.ALL_F)
+        out, split_risk = self._scan(text, counts, patterns.FULL, version_key, patterns.ALL_F)
         if split_risk:
             # A URL or path match may have swallowed the first piece of something with blanks in it (the URL
             # in "?q=4111 1111 1111 1111" or "?q=api_key: abc" ends at the first blank): scan the output
             # again for the families whose matches can hold blanks, key=value included. IPv4 is declined
             # there (version_key): an address has no blanks, and a version key's value must stay.
-            out = self.scan(out, counts, X.FULL, True, X.REPAIR_FAMILIES)
+            out = self.scan(out, counts, patterns.FULL, True, patterns.REPAIR_FAMILIES)
         out = self.finish(out, counts)
+        if len(out) >= _MIN_BASE64:
+            out = self._encoded(out, counts)
         if len(out) > self._max:
-            out = out[: self._max] + R.MARKERS[R.LIMIT_TRUNCATED]
-            truncated = True
+            out = self.limit(out, counts)
+            truncated = False  # counted by limit
         if truncated:
-            count(counts, R.LIMIT_TRUNCATED)
+            count(counts, rules.LIMIT_TRUNCATED)
         return out
+
+    def _encoded(self, out: str, counts: Counts) -> str:
+        """Base64-looking tokens whose decoded text holds a finding become ``<secret:encoded>``."""
+        found = base64_tokens(out)
+        if not found:
+            return out
+        parts: list[str] = []
+        emitted = 0
+        for start, end, decoded in found:
+            local: Counts = {}
+            self._scan_form(decoded, local, False)
+            if local:
+                parts += [out[emitted:start], rules.MARKERS[rules.SECRET_ENCODED]]
+                emitted = end
+                count(counts, rules.SECRET_ENCODED)
+        if not parts:
+            return out
+        parts.append(out[emitted:])
+        return "".join(parts)
 
     def finish(self, out: str, counts: Counts) -> str:
         """The passes that run over finished text: e-mail addresses, random-looking secrets, policy patterns."""
         if "@" in out or "%40" in out:
             out = replace_emails(out, counts)
+        if len(out) >= 14 and out.count(".") >= 2:
+            out, n = patterns.MAC_DOTTED.subn(rules.MARKERS[rules.VALUE_MAC], out)
+            if n:
+                count(counts, rules.VALUE_MAC, n)
         if len(out) >= 20:
             out = replace_random(out, counts)
         for rule_id, rx, marker in self._custom:
@@ -146,12 +169,17 @@ class Scanner:
                 count(counts, rule_id, n)
         return out
 
-    def limit(self, text: str, counts: Counts) -> str:
-        """The length limit alone, for text that is already scrubbed."""
-        if len(text) <= self._max:
+    def limit(self, text: str, counts: Counts, limit: int | None = None) -> str:
+        """The length limit, for text that is already scrubbed: cut at a token boundary, then marked."""
+        limit = self._max if limit is None else limit
+        if len(text) <= limit:
             return text
-        count(counts, R.LIMIT_TRUNCATED)
-        return text[: self._max] + R.MARKERS[R.LIMIT_TRUNCATED]
+        count(counts, rules.LIMIT_TRUNCATED)
+        cut = text[:limit]
+        tail = _TOKEN_TAIL.match(cut[::-1])
+        if tail is not None and tail.end() < len(cut):
+            cut = cut[: len(cut) - tail.end()]
+        return cut + rules.MARKERS[rules.LIMIT_TRUNCATED]
 
     def is_home(self, text: str) -> bool:
         """Whether text starts with the current user's home folder (any spelling)."""
@@ -162,42 +190,42 @@ class Scanner:
         mask = 0
         colon = ":" in text
         if colon or "=" in text:
-            mask |= X.KV_F
+            mask |= patterns.KV_F
         if colon:
             if "://" in text:
-                mask |= X.URL_F
+                mask |= patterns.URL_F
             if "::" in text or text.count(":") >= 6:
-                mask |= X.IPV6_F
-            if X.WIN_GATE.search(text) is not None:
-                mask |= X.WIN_F
+                mask |= patterns.IPV6_F
+            if patterns.WIN_GATE.search(text) is not None:
+                mask |= patterns.WIN_F
         if "/" in text or "\\" in text or "%" in text:
             if self._home_user is not None and self._home_user in text.lower():
-                mask |= X.HOME_F
-            if X.POSIX_GATE.search(text) is not None:
-                mask |= X.POSIX_F
+                mask |= patterns.HOME_F
+            if patterns.POSIX_GATE.search(text) is not None:
+                mask |= patterns.POSIX_F
             if "\\\\" in text:
-                mask |= X.UNC_F
+                mask |= patterns.UNC_F
             if "~/" in text or "~\\" in text:
-                mask |= X.TILDE_F
+                mask |= patterns.TILDE_F
             if "./" in text or ".\\" in text:
-                mask |= X.REL_F
+                mask |= patterns.REL_F
         n = len(text)
-        if n >= 7 and X.DIGIT_RUN.search(text) is not None:
-            mask |= X.DIGIT_FAMILIES  # searched inside the digit runs only (see _next_number)
+        if n >= 7 and patterns.DIGIT_RUN.search(text) is not None:
+            mask |= patterns.DIGIT_FAMILIES  # searched inside the digit runs only (see _next_number)
         if n >= 15:
-            if X.TOKEN_GATE.search(" " + text) is not None:  # the blank lets a token at the very start count
-                mask |= X.TOKEN_F
-            if n >= 17 and (colon or "-" in text) and X.MAC_GATE.search(text) is not None:
-                mask |= X.MAC_F
+            if patterns.TOKEN_GATE.search(" " + text) is not None:  # the blank lets a token at the very start count
+                mask |= patterns.TOKEN_F
+            if n >= 17 and (colon or "-" in text) and patterns.MAC_GATE.search(text) is not None:
+                mask |= patterns.MAC_F
             if " " in text or "\t" in text:
                 low = text.lower()
                 if "bearer" in low or "basic" in low:
-                    mask |= X.BEARER_F
+                    mask |= patterns.BEARER_F
             if "-----BEGIN" in text:
-                mask |= X.PEM_F
+                mask |= patterns.PEM_F
         return mask
 
-    def scan(self, text: str, counts: Counts, level: int, version_key: bool = False, only: int = X.ALL_F) -> str:
+    def scan(self, text: str, counts: Counts, level: int, version_key: bool = False, only: int = patterns.ALL_F) -> str:
         """One detector pass at a level (no e-mail, entropy or length pass): used for fragments too."""
         return self._scan(text, counts, level, version_key, only)[0]
 
@@ -209,15 +237,15 @@ class Scanner:
         their separator. Trying those patterns at every digit or letter is what makes free text slow. On a
         tie the combined regex wins (what it finds there, a MAC or an IPv6 address, is more specific).
         """
-        mask = self.features(text) & X.LEVEL_MASK[level] & only
+        mask = self.features(text) & patterns.LEVEL_MASK[level] & only
         if not mask:
             return text, False
         split_risk = False
-        rx = self._detectors.regex(mask & ~(X.KV_F | X.DIGIT_FAMILIES))
+        rx = self._detectors.regex(mask & ~(patterns.KV_F | patterns.DIGIT_FAMILIES))
         m = rx.search(text) if rx is not None else None
-        dm, run_end = self._next_number(text, 0, 0) if mask & X.DIGIT_FAMILIES else (None, 0)
-        repair = only != X.ALL_F
-        heads = self._kv_heads(text, repair) if mask & X.KV_F else []
+        dm, run_end = self._next_number(text, 0, 0) if mask & patterns.DIGIT_FAMILIES else (None, 0)
+        repair = only != patterns.ALL_F
+        heads = self._kv_heads(text, repair) if mask & patterns.KV_F else []
         kv = self._next_kv(heads, 0)
         parts: list[str] = []
         emitted = 0
@@ -237,7 +265,7 @@ class Scanner:
                 rule = _SIMPLE.get(group)  # type: ignore[arg-type]  # every alternative ends in a named group
                 if rule is not None:
                     count(counts, rule)
-                    result = R.MARKERS[rule]
+                    result = rules.MARKERS[rule]
                 else:
                     result = self._dispatch(taken, group, counts, level, version_key)
                 if result is None:  # declined: look again one character further
@@ -288,7 +316,7 @@ class Scanner:
                 if m is not None:
                     return m, run_end
                 pos = run_end
-            run = X.DIGIT_RUN.search(text, pos)
+            run = patterns.DIGIT_RUN.search(text, pos)
             if run is None:
                 return None, run_end
             body = run.group()
@@ -308,7 +336,7 @@ class Scanner:
         n = len(text)
         heads = []
         classify, version = self.keys.classify, self.keys.version
-        for m in X.KV_REV.finditer(text[::-1]):
+        for m in patterns.KV_REV.finditer(text[::-1]):
             key_start, key_end = n - m.end("key"), n - m.start("key")
             key = text[key_start:key_end]
             decision = classify(key)
@@ -334,126 +362,6 @@ class Scanner:
                 return head
         return None
 
-    # --- handlers ----------------------------------------------------------------------------------------
-    def _dispatch(self, m: re.Match[str], group: str | None, counts: Counts, level: int, vk: bool) -> Result:
-        text = m.group()
-        if group in _PATH_ORIGINS:
-            return self._path(text, group, counts)
-        if group is not None and group.startswith("home"):
-            return self._home(m.group(f"home_tail{group[4:]}"), counts)
-        if group == "url":
-            return scrub_url(self, text, counts)
-        if group == "ipv4":
-            if vk or text.startswith("127.") or text == "0.0.0.0" or any(int(o) > 255 for o in text.split(".")):
-                return None  # versions; loopback and "any" addresses say nothing about anyone
-            count(counts, R.VALUE_IPV4)
-            return R.MARKERS[R.VALUE_IPV4]
-        if group == "ipv6":
-            address = text
-            while not is_ipv6(address):
-                if not address.endswith(":"):
-                    return None
-                address = address[:-1]  # "fe80::1: connection refused" -> the address ends before ": "
-            if address in ("::1", "::"):
-                return None
-            count(counts, R.VALUE_IPV6)
-            return R.MARKERS[R.VALUE_IPV6], m.start() + len(address)
-        if group == "card":
-            if not is_card(text):
-                return None
-            count(counts, R.VALUE_CARD)
-            return R.MARKERS[R.VALUE_CARD]
-        if group == "phone_intl":
-            if not phone_digits_ok(text):
-                return None
-            count(counts, R.VALUE_PHONE)
-            return R.MARKERS[R.VALUE_PHONE]
-        if group == "bearer":
-            token = m.group("auth_token")
-            scheme = text[:6] if text[:6].lower() == "bearer" else text[:5]
-            if scheme.lower() == "basic":
-                if not is_basic_credential(token):
-                    return None
-                count(counts, R.SECRET_BASIC)
-                return f"{scheme} {R.MARKERS[R.SECRET_BASIC]}"
-            if not is_bearer_credential(token):
-                return None
-            count(counts, R.SECRET_BEARER)
-            return f"{scheme} {R.MARKERS[R.SECRET_BEARER]}"
-        raise AssertionError(f"unhandled detector group {group}")  # a bug: fail closed upstream
-
-    def _kv(self, m: KvHead, counts: Counts, repair: bool = False) -> Result:
-        text = m.string
-        key, sep = text[m.key_start : m.key_end], text[m.key_end : m.value_start]
-        start = m.value_start
-        quote = text[start] if text[start] in "\"'" else ""
-        decision = self.keys.classify(key)
-        if repair and decision == HASH:
-            decision = None  # the repair pass reads output: a hashed value there must not be hashed again
-        # Only keys that matter get here (_kv_heads): denied, hashed, or naming a version.
-        shown_key = self.scan(key, counts, X.LEAF) if len(key) >= _MIN_KEY_TOKEN else key
-        close = text.find(quote, start + 1) if quote else -1
-        if close != -1 and close - start <= 4097 and "\n" not in text[start:close]:
-            value, end = text[start + 1 : close], close + 1
-        elif quote:
-            quote, value, end = "", "", -1  # an unterminated quote: treated as unquoted, to its end below
-        else:
-            bare = _KV_BARE.match(text, start)
-            value, end = (bare.group(), bare.end()) if bare is not None else ("", start)
-        if decision is None:  # a version key: dotted quads there are versions, not addresses
-            return f"{shown_key}{sep}{quote}{self.scan(value, counts, X.NO_KV, True)}{quote}", max(end, start)
-        if decision == HASH and end != -1:
-            count(counts, R.ID_HASHED)
-            return f"{shown_key}{sep}{quote}{self.hash(value)}{quote}", end
-        count(counts, decision if decision != HASH else R.ID_HASHED)
-        if quote:
-            return f"{shown_key}{sep}{quote}{R.KEY_MARKER}{quote}", end
-        # An unquoted secret may run on past a space ("password: correct horse battery"): everything up to
-        # the end of the line or the next delimiter goes.
-        stop = _VALUE_END.search(text, start + 1)
-        return f"{shown_key}{sep}{R.KEY_MARKER}", (stop.start() if stop is not None else len(text))
-
-    def leaf_name(self, name: str, counts: Counts) -> str:
-        """A file name or other fragment that is no longer a path: hide the user's name, run the detectors.
-
-        File names recur (train.py, adapter_model.safetensors), so results are cached.
-        """
-        hit = self._leaf_cache.get(name)
-        if hit is None:
-            local: Counts = {}
-            if self._home_user is not None and name.lower() == self._home_user:
-                out = R.MARKERS[R.PATH_HOME]
-            else:
-                out = self.scan(name, local, X.LEAF)
-            hit = (out, tuple(local.items()))
-            if len(self._leaf_cache) >= _CACHE_LIMIT:
-                self._leaf_cache.clear()
-            self._leaf_cache[name] = hit
-        for rule, n in hit[1]:
-            counts[rule] = counts.get(rule, 0) + n
-        return hit[0]
-
     def clear_caches(self) -> None:
         self._leaf_cache.clear()
         self.frame_cache.clear()
-
-    def _path(self, text: str, origin: str, counts: Counts) -> str:
-        reduced = reduce_path(text, origin)
-        if reduced is None:
-            return self.scan(text, counts, X.LEAF)  # a URL route, not a file: keep, but still scan it
-        name, rule = reduced
-        count(counts, rule)
-        if rule == R.PATH_USER_HOME and name == R.MARKERS[R.PATH_USER_HOME]:
-            return name
-        return self.leaf_name(name, counts)
-
-    def _home(self, tail: str | None, counts: Counts) -> str:
-        if tail and "%" in tail:
-            tail = unquote(tail)
-        reduced = reduce_path(tail, "home_tail") if tail else None
-        if reduced is None:
-            count(counts, R.PATH_HOME)
-            return R.MARKERS[R.PATH_HOME]
-        name, rule = reduced
-        count(counts, rule)
-        return self.leaf_name(name, counts)

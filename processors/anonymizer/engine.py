@@ -18,13 +18,15 @@ from typing import Any
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 
-from . import rules as R
+from . import rules
+from .declared import EventDeclarations
 from .detectors import Counts, Scanner
+from .freetext import FreeTextPolicy
 from .keys import KeyClassifier
 from .paths import parse_home
 from .policy import PolicyError, PrivacyPolicy
 from .spans import SpanScrubber
-from .stacktrace import scrub_error_message, scrub_stacktrace
+from .stacktrace import first_line, scrub_stacktrace
 from .structures import DROP, AttrValue, Walker
 
 #: Hash length in hex characters (64 bits): enough to tell users apart, short enough to read.
@@ -55,6 +57,7 @@ class Anonymizer:
         secret: Callable[[], bytes] | None = None,
         home_dir: str | os.PathLike[str] | None = None,
         redactions_key: str = "peft.redactions",
+        catalog: EventDeclarations | None = None,
     ) -> None:
         if policy is None:
             policy = PrivacyPolicy()
@@ -64,6 +67,8 @@ class Anonymizer:
             raise PolicyError("secret must be a callable returning bytes (it is re-read after rotation)")
         if not isinstance(redactions_key, str) or not redactions_key:
             raise PolicyError("redactions_key must be a non-empty string")
+        if catalog is not None and not isinstance(catalog, EventDeclarations):
+            raise PolicyError(f"catalog must be an EventDeclarations, not {type(catalog).__name__}")
         if secret is None:
             fallback = _secrets.token_bytes(32)
             secret = lambda: fallback  # noqa: E731
@@ -71,9 +76,11 @@ class Anonymizer:
         self._secret = secret
         self._keys = KeyClassifier(policy)
         self._scanner = Scanner(policy, self._keys, parse_home(home_dir), self.hash_identifier)
-        self._walker = Walker(self._scanner, self._keys)
-        known = frozenset(r.id for r in R.builtin_rules()) | frozenset(policy.extra_patterns)
-        self._spans = SpanScrubber(self._scanner, self._walker, redactions_key, known)
+        self._walker = Walker(self._scanner, self._keys, FreeTextPolicy())
+        self._walker.strict = catalog is not None and catalog.strict
+        known = frozenset(r.id for r in rules.builtin_rules()) | frozenset(policy.extra_patterns)
+        self._spans = SpanScrubber(self._scanner, self._walker, redactions_key, known, catalog)
+        self.catalog = catalog
         self.redactions_key = redactions_key
 
     # --- identifiers -------------------------------------------------------------------------------------
@@ -98,18 +105,19 @@ class Anonymizer:
         return self._walker.attributes(attrs, counts), Counter(counts)
 
     def scrub_text(self, text: str) -> tuple[str, Counter[str]]:
+        """Free text (a message, a name): the detectors, then the free-text policy."""
         counts: Counts = {}
         return self._walker.text(text, counts), Counter(counts)
 
     def scrub_error_message(self, message: str) -> tuple[str, Counter[str]]:
         """First line only, then scrubbed."""
         counts: Counts = {}
-        return scrub_error_message(self._scanner, message, counts), Counter(counts)
+        return self._walker.text(first_line(message, counts), counts), Counter(counts)
 
     def scrub_stacktrace(self, trace: str) -> tuple[str, Counter[str]]:
         """Exception types, file names, line numbers and function names survive; the rest does not."""
         counts: Counts = {}
-        return scrub_stacktrace(self._scanner, trace, counts), Counter(counts)
+        return scrub_stacktrace(self._scanner, trace, counts, self._walker.text), Counter(counts)
 
     # --- spans -------------------------------------------------------------------------------------------
     def scrub_span(self, span: ReadableSpan) -> ReadableSpan:
@@ -125,8 +133,14 @@ class Anonymizer:
         return self._spans.resource(resource, counts), Counter(counts)
 
     def scrub_scope(self, scope: Any) -> Any:
+        """An instrumentation scope with scrubbed name, version and attributes (cached per scope object)."""
         counts: Counts = {}
         return self._spans.scope(scope, counts)
+
+    def scrub_metric_text(self, text: str) -> str:
+        """A metric's name, unit or description (code usually, but apps and OTLP senders choose them)."""
+        counts: Counts = {}
+        return self._walker.text(text, counts)
 
     # --- preview and description -------------------------------------------------------------------------
     def preview(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,10 +151,14 @@ class Anonymizer:
         """
         counts: Counts = {}
         out: dict[str, Any] = {}
+        declared = self.catalog.for_event(event.get("event_type")) if self.catalog is not None else None
         for field, value in event.items():
             name = str(field)
             if isinstance(value, Mapping):
-                out[name] = self._walker.attributes(value, counts)
+                if declared is not None and name == "properties":
+                    out[name] = self._walker.attributes(_flatten(value), counts, declared=declared)
+                else:
+                    out[name] = self._walker.attributes(value, counts)
             else:
                 cleaned = self._walker.value(value, counts, None)
                 out[name] = None if cleaned is DROP else cleaned
@@ -149,26 +167,26 @@ class Anonymizer:
 
     def rules(self) -> list[RuleInfo]:
         """Every rule this engine applies: the source of the consent screen's "what we never collect"."""
-        out = R.builtin_rules()
+        out = rules.builtin_rules()
         hashed = ", ".join(self.policy.hashed_keys)
         out = [
             r.model_copy(update={"description": f"{r.description} Hashed keys: {hashed}."})
-            if r.id == R.ID_HASHED
+            if r.id == rules.ID_HASHED
             else r
             for r in out
         ]
         if self.policy.extra_denied_keys:
             out = [
                 r.model_copy(update={"description": f"{r.description} ({', '.join(self.policy.extra_denied_keys)})"})
-                if r.id == R.KEY_CUSTOM
+                if r.id == rules.KEY_CUSTOM
                 else r
                 for r in out
             ]
         out += [
-            R.RuleInfo(
+            rules.RuleInfo(
                 id=rule_id,
                 kind="value",
-                marker=R.marker_for(rule_id),
+                marker=rules.marker_for(rule_id),
                 description="A pattern from your privacy policy.",
             )
             for rule_id in self.policy.extra_patterns
@@ -182,4 +200,15 @@ class Anonymizer:
         self._scanner.clear_caches()
 
 
-RuleInfo = R.RuleInfo
+RuleInfo = rules.RuleInfo
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested properties as dotted keys, the way ``track_event`` stores them (catalog keys are dotted)."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out

@@ -22,7 +22,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from . import rules as R
+from . import rules
+from .bounded import BoundedCache
+from .keywords import PERSON_LAST_WORDS, VERSION_WORDS, folded_words
+from .normalize import fold_key_words
 from .policy import PrivacyPolicy, normalize_key
 
 _WORDS: Final = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -76,11 +79,54 @@ _IP_SUFFIXES: Final = tuple(
 _CACHE_LIMIT: Final = 8192
 
 HASH: Final = "hash"
+# Verbs that make "<verb>_by" name a person (``created_by``); ``sort_by`` and ``group_by`` name a field.
+_DONE_BY: Final = frozenset(
+    [
+        "created",
+        "modified",
+        "updated",
+        "owned",
+        "edited",
+        "written",
+        "authored",
+        "submitted",
+        "uploaded",
+        "assigned",
+        "reviewed",
+        "approved",
+        "requested",
+        "triggered",
+        "started",
+        "launched",
+        "deleted",
+        "changed",
+        "posted",
+        "sent",
+        "made",
+        "signed",
+        "run",
+    ]
+)
 
 
 def key_words(key: str) -> list[str]:
-    """``X-Api-Key`` -> [x, api, key]; ``clientIPAddress`` -> [client, ip, address]."""
-    return [w.lower() for w in _WORDS.findall(key)]
+    """``X-Api-Key`` -> [x, api, key]; ``clientIPAddress`` -> [client, ip, address] (folded, any script)."""
+    return fold_key_words(key)
+
+
+_I18N_SUBSTRINGS, _I18N_WORDS = folded_words()
+_HOST_RULE_WORDS: Final = frozenset(w for w, rule in _I18N_WORDS.items() if rule == rules.KEY_HOST)
+
+
+def _i18n_rule(norm: str, words: list[str]) -> str | None:
+    for entry, rule in _I18N_SUBSTRINGS.items():
+        if entry in norm:
+            return rule
+    for word in words:
+        found = _I18N_WORDS.get(word)
+        if found is not None and (found != rules.KEY_HOST or word == words[-1]):
+            return found
+    return None
 
 
 def _person_name(norm: str, words: list[str]) -> bool:
@@ -137,51 +183,59 @@ def builtin_key_rule(key: str) -> str | None:
         return None
     words = key_words(key)
     wordset = set(words)
-    if "email" in norm or norm.endswith("mail"):
-        return R.KEY_EMAIL
+    if "email" in norm or norm.endswith("mail") or "mail" in wordset:
+        return rules.KEY_EMAIL
     if any(p in norm for p in ("password", "passwd", "passphrase")) or wordset & {"pwd", "pw"}:
-        return R.KEY_PASSWORD
+        return rules.KEY_PASSWORD
     if "secret" in norm or any(
         p in norm for p in ("privatekey", "signingkey", "encryptionkey", "hmackey", "masterkey", "sshkey")
     ):
-        return R.KEY_SECRET
+        return rules.KEY_SECRET
     if "apikey" in norm or "accesskey" in norm or "subscriptionkey" in norm or "licensekey" in norm:
-        return R.KEY_API_KEY
+        return rules.KEY_API_KEY
     if _credential_token(norm, words):
-        return R.KEY_TOKEN
+        return rules.KEY_TOKEN
     if _auth(norm, words):
-        return R.KEY_AUTH
+        return rules.KEY_AUTH
     if "cookie" in norm:
-        return R.KEY_COOKIE
+        return rules.KEY_COOKIE
     if "credential" in norm or "creds" in wordset:
-        return R.KEY_CREDENTIAL
+        return rules.KEY_CREDENTIAL
     if (
         "ssn" in wordset
         or any(p in norm for p in ("socialsecurity", "nationalid", "taxid", "passport", "driverslicense"))
         or norm in ("ssn", "sin", "nino")
     ):
-        return R.KEY_GOVERNMENT_ID
+        return rules.KEY_GOVERNMENT_ID
     if "phone" in norm or "msisdn" in norm or "mobilenumber" in norm or "fax" in wordset:
-        return R.KEY_PHONE
+        return rules.KEY_PHONE
     if "ip" in wordset or norm == "ip" or norm.endswith(_IP_SUFFIXES) or "forwardedfor" in norm:
-        return R.KEY_IP
+        return rules.KEY_IP
     if "hostname" in norm or "computername" in norm or "machinename" in norm:
-        return R.KEY_HOST
+        return rules.KEY_HOST
     if "birth" in norm or "dob" in wordset:
-        return R.KEY_BIRTHDATE
+        return rules.KEY_BIRTHDATE
     if (
         "address" in norm
         or any(p in norm for p in ("street", "postal", "postcode", "zipcode", "latitude", "longitude"))
         or wordset & {"addr", "geo", "gps"}
     ):
-        return R.KEY_ADDRESS
+        return rules.KEY_ADDRESS
     if "username" in norm or "userlogin" in norm:
-        return R.KEY_USERNAME
+        return rules.KEY_USERNAME
     if words and (words[-1] in ("user", "owner", "login", "uname") or norm in ("user", "owner", "whoami")):
-        return R.KEY_USERNAME
+        return rules.KEY_USERNAME
     if _person_name(norm, words):
-        return R.KEY_PERSON_NAME
-    return None
+        return rules.KEY_PERSON_NAME
+    before = words[-2] if len(words) > 1 else ""
+    if (
+        words
+        and words[-1] in PERSON_LAST_WORDS
+        and before not in _THING_OWNERS
+        and (words[-1] != "by" or before in _DONE_BY)
+    ):
+        return rules.KEY_PERSON_NAME
+    return _i18n_rule(norm, words)
 
 
 class KeyClassifier:
@@ -190,15 +244,15 @@ class KeyClassifier:
     def __init__(self, policy: PrivacyPolicy) -> None:
         self._extra = tuple(normalize_key(k) for k in policy.extra_denied_keys)
         self._hashed = frozenset(normalize_key(k) for k in policy.hashed_keys)
-        self._cache: dict[str, str | None] = {}
+        self._cache: BoundedCache[str, str | None] = BoundedCache(_CACHE_LIMIT)
         allow = policy.allowlist_keys
         self._allow_exact: frozenset[str] | None = None
         self._allow_prefixes: tuple[str, ...] = ()
         if allow is not None:
             self._allow_exact = frozenset(normalize_key(k) for k in allow if not k.endswith("*"))
             self._allow_prefixes = tuple(normalize_key(k[:-1]) for k in allow if k.endswith("*"))
-        self._allow_cache: dict[str, bool] = {}
-        self._version_cache: dict[str, bool] = {}
+        self._allow_cache: BoundedCache[str, bool] = BoundedCache(_CACHE_LIMIT)
+        self._version_cache: BoundedCache[str, bool] = BoundedCache(_CACHE_LIMIT)
 
     def classify(self, key: str) -> str | None:
         """Rule id if the key's value must be removed, HASH if it must be hashed, None to keep it."""
@@ -206,16 +260,12 @@ class KeyClassifier:
             return self._cache[key]
         except KeyError:
             pass
-        decision = self._decide(key)
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[key] = decision
-        return decision
+        return self._cache.put(key, self._decide(key))
 
     def _decide(self, key: str) -> str | None:
         norm = normalize_key(key)
         if any(extra in norm for extra in self._extra):
-            return R.KEY_CUSTOM
+            return rules.KEY_CUSTOM
         if norm in self._hashed:
             return HASH
         return builtin_key_rule(key)
@@ -224,10 +274,7 @@ class KeyClassifier:
         """Cached :func:`is_version_key`."""
         hit = self._version_cache.get(key)
         if hit is None:
-            hit = is_version_key(key)
-            if len(self._version_cache) >= _CACHE_LIMIT:
-                self._version_cache.clear()
-            self._version_cache[key] = hit
+            hit = self._version_cache.put(key, is_version_key(key))
         return hit
 
     @property
@@ -244,15 +291,18 @@ class KeyClassifier:
             pass
         norm = normalize_key(key)
         ok = norm in self._allow_exact or any(norm.startswith(p) for p in self._allow_prefixes)
-        if len(self._allow_cache) >= _CACHE_LIMIT:
-            self._allow_cache.clear()
-        self._allow_cache[key] = ok
-        return ok
+        return self._allow_cache.put(key, ok)
 
 
 def is_version_key(key: str | None) -> bool:
-    """Keys whose dotted-quad values are versions, not IP addresses (``driver_version: 535.104.5.1``)."""
+    """Keys whose dotted-quad values are versions, not IP addresses (``driver_version: 535.104.5.1``).
+
+    Whole words only (``server`` and ``resolver`` hold "ver" but are not versions), and never a key that
+    also names a host or an address (``build_host``).
+    """
     if not key:
         return False
-    norm = normalize_key(key)
-    return "version" in norm or norm.endswith("ver") or "build" in norm
+    words = key_words(key)
+    if not words or _HOST_RULE_WORDS.intersection(words) or {"ip", "addr", "address", "host"} & set(words):
+        return False
+    return any(w in VERSION_WORDS or (len(w) > 7 and w.endswith("version")) for w in words)

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 import orjson
 
-from . import rules as R
+from . import rules
 from .detectors import Counts
 
 _LIMIT: Final = 512
@@ -96,7 +96,7 @@ class MapCache:
             out = compute(attrs, local)
             for rule, n in local.items():
                 counts[rule] = counts.get(rule, 0) + n
-            if R.ID_HASHED not in local:  # hashes change when the secret rotates
+            if rules.ID_HASHED not in local:  # hashes change when the secret rotates
                 with self._lock:
                     if len(self._entries) >= _LIMIT:
                         self._entries.clear()

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from . import rules as R
+from . import rules
 
 # One path segment: no separators, no whitespace, nothing that ends a token in prose or code.
 SEG: Final = r"""[^\s\\/:*?"'<>|,;()\[\]{}=&#%`]"""
@@ -233,10 +233,12 @@ def reduce_path(text: str, origin: str) -> tuple[str, str] | None:
         return None
     tail = _package_tail(parts)
     if origin == "home_tail":
-        return (tail, R.PATH_PACKAGE) if tail else (parts[-1], R.PATH_HOME)
+        return (tail, rules.PATH_PACKAGE) if tail else (parts[-1], rules.PATH_HOME)
     if origin == "tilde":
-        return (tail, R.PATH_PACKAGE) if tail else (parts[-1], R.PATH_HOME)
+        return (tail, rules.PATH_PACKAGE) if tail else (parts[-1], rules.PATH_HOME)
     first = parts[0].lower()
+    if origin == "posix" and parts[0] == "users" and not _EXT.search(parts[-1]):
+        return None  # /users/me/adapters: a lowercase route; macOS homes are /Users/<name>
     if (
         origin == "posix"
         and first not in FS_ROOTS
@@ -244,19 +246,19 @@ def reduce_path(text: str, origin: str) -> tuple[str, str] | None:
     ):
         return None
     if tail:
-        return tail, R.PATH_PACKAGE
+        return tail, rules.PATH_PACKAGE
     if len(parts) >= 2 and parts[-2].lower() in _HOME_ROOTS:
-        return R.MARKERS[R.PATH_USER_HOME], R.PATH_USER_HOME  # .../home/bob: the last name is a user's
+        return rules.MARKERS[rules.PATH_USER_HOME], rules.PATH_USER_HOME  # .../home/bob: the last name is a user's
     if origin in ("posix", "win") and first in _HOME_ROOTS:
         # /home/bob itself says only who bob is; below it, the file name is what we keep.
         if len(parts) <= 2:
-            return R.MARKERS[R.PATH_USER_HOME], R.PATH_USER_HOME
-        return parts[-1], R.PATH_USER_HOME
+            return rules.MARKERS[rules.PATH_USER_HOME], rules.PATH_USER_HOME
+        return parts[-1], rules.PATH_USER_HOME
     if origin == "posix" and first == "root":
-        return parts[-1], R.PATH_USER_HOME
+        return parts[-1], rules.PATH_USER_HOME
     if origin == "unc" and len(parts) <= 2:
-        return "<path>", R.PATH_ABSOLUTE  # \\server\share alone: both names may identify someone
-    return parts[-1], (R.PATH_RELATIVE if origin == "rel" else R.PATH_ABSOLUTE)
+        return "<path>", rules.PATH_ABSOLUTE  # \\server\share alone: both names may identify someone
+    return parts[-1], (rules.PATH_RELATIVE if origin == "rel" else rules.PATH_ABSOLUTE)
 
 
 def reduce_frame_path(text: str) -> str:

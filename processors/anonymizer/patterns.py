@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from . import paths as P
+from . import paths
 
 _NB: Final = r"[\s\S]"  # the first character, already consumed, inside a two-character look-behind
 
@@ -53,8 +53,8 @@ REGISTRY: Final = _token("[np]", r"(?:(?<=n)pm_[A-Za-z0-9]{36}|(?<=p)ypi-AgE[A-Z
 #: E-mail addresses are found by a pass of their own over the finished text (only when it holds "@" or
 #: "%40"): every address in the output, wherever it came from (a file name, a URL parameter), is caught.
 EMAIL: Final = re.compile(
-    rf"[\w.%+-](?<![\w.%+-]{_NB})[\w.%+-]{{0,63}}(?:@|%40)[A-Za-z0-9-]{{1,63}}(?:\.[A-Za-z0-9-]{{1,63}}){{0,8}}"
-    r"\.[A-Za-z]{2,24}(?![\w-])"
+    rf"[\w.%+-](?<![\w.%+-]{_NB})[\w.%+-]{{0,63}}(?:@|%40)[\w-]{{1,63}}(?:\.[\w-]{{1,63}}){{0,8}}"
+    r"\.(?:[^\W\d_]{2,24}|xn--[\w-]{1,59})(?![\w-])"
 )
 BEARER: Final = rf"[bB](?<!\w{_NB})(?i:earer|asic)[ \t]+(?P<auth_token>[A-Za-z0-9._~+/=-]{{8,}})"
 MAC: Final = (
@@ -71,7 +71,7 @@ PHONE_INTL: Final = rf"\+(?<![\w+]{_NB})\d{{1,3}}(?:[ .-]?\(?\d{{1,4}}\)?){{2,6}
 PHONE_NANP: Final = (
     rf"[\d(](?<![\w+.-]{_NB})(?:(?<=\()\d{{3}}\)[ .-]?|(?<=\d)\d{{2}}[ .-])\d{{3}}[ .-]\d{{4}}(?![\w-]|\.\d)"
 )
-CARD: Final = rf"\d(?<![\w.+-]{_NB})(?:[ -]?\d){{12,18}}(?![\w]|\.\d)"
+CARD: Final = rf"\d(?<![\w.+-]{_NB})(?:[ .-]?\d){{12,18}}(?:\.0)?(?![\w]|\.\d)"
 #: The head of ``key=value`` / ``key: value`` / ``"key": "value"``: the key (its first character plus
 #: ``kv_key``) and the separator, where a value follows. Where the value ends is the handler's business:
 #: only a denied key needs to know (matching every value to its end made "a:a:a:..." quadratic).
@@ -97,6 +97,8 @@ KV_BARE: Final = r"[^\s\"'&,;<>=]{1,4096}"
 #: runs are consumed whole.
 #: It runs over the text with a blank in front and opens with the (rare) character before a run, so ``re``
 #: tries only run starts.
+#: Cisco-style MAC addresses (0011.2233.4455), found by a pass over finished text.
+MAC_DOTTED: Final = re.compile(r"(?<![\w.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![\w.])")
 ENTROPY: Final = re.compile(r"([^A-Za-z0-9+/_=-])([A-Za-z0-9+/_=-]{20,})")
 
 # Families of alternatives, each switched on by a gate: a test on the whole string that every match of the
@@ -158,8 +160,8 @@ def _alternatives(home: list[str]) -> list[tuple[int, str, str]]:
     alts += [(HOME_F, f"home{i}", src) for i, src in enumerate(home)]
     alts += [
         (URL_F, "url", URL),
-        (WIN_F, "win", P.WIN_ABS),
-        (UNC_F, "unc", P.UNC),
+        (WIN_F, "win", paths.WIN_ABS),
+        (UNC_F, "unc", paths.UNC),
         (TOKEN_F, "jwt", JWT),
         (TOKEN_F, "anthropic", ANTHROPIC),
         (TOKEN_F, "openai", OPENAI),
@@ -178,9 +180,9 @@ def _alternatives(home: list[str]) -> list[tuple[int, str, str]]:
         (PHONE_F, "phone_intl", PHONE_INTL),
         (PHONE_F, "phone_nanp", PHONE_NANP),
         (CARD_F, "card", CARD),
-        (TILDE_F, "tilde", P.TILDE),
-        (REL_F, "rel", P.RELATIVE),
-        (POSIX_F, "posix", P.POSIX_ABS),
+        (TILDE_F, "tilde", paths.TILDE),
+        (REL_F, "rel", paths.RELATIVE),
+        (POSIX_F, "posix", paths.POSIX_ABS),
     ]
     return alts
 

@@ -12,6 +12,8 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .normalize import fold_key
+
 _RULE_ID: Final = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
 
 #: Keys whose values are replaced by a keyed hash by default. Matching is on the normalized key (lowercase,
@@ -112,9 +114,8 @@ class PrivacyPolicy(BaseModel):
         return [(rule_id, re.compile(source)) for rule_id, source in self.extra_patterns.items()]
 
 
-_NON_ALNUM: Final = re.compile(r"[^a-z0-9]+")
-
-
 def normalize_key(key: str) -> str:
-    """Lowercase with every separator removed: ``X-Api-Key`` -> ``xapikey``, ``userEmail`` -> ``useremail``."""
-    return _NON_ALNUM.sub("", key.lower())
+    """Folded, lowercase, separators removed: ``X-Api-Key`` -> ``xapikey``, ``Contraseña`` -> ``contrasena``.
+
+    See :func:`.normalize.fold_key` (NFKC, confusables folded to Latin, diacritics removed)."""
+    return fold_key(key)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 
-from . import patterns as X
-from . import rules as R
+from . import patterns, rules
 from .validators import looks_random
 
 Counts = dict[str, int]
@@ -33,13 +32,13 @@ def replace_emails(out: str, counts: Counts) -> str:
         k, lo = a, max(emitted, a - 64)
         while k > lo and (out[k - 1].isalnum() or out[k - 1] in _LOCAL_EXTRA):
             k -= 1
-        m = X.EMAIL.match(out, k) if k < a else None
+        m = patterns.EMAIL.match(out, k) if k < a else None
         if m is None:
             pos = a + 1
             continue
         parts.append(out[emitted:k])
-        parts.append(R.MARKERS[R.VALUE_EMAIL])
-        counts[R.VALUE_EMAIL] = counts.get(R.VALUE_EMAIL, 0) + 1
+        parts.append(rules.MARKERS[rules.VALUE_EMAIL])
+        counts[rules.VALUE_EMAIL] = counts.get(rules.VALUE_EMAIL, 0) + 1
         emitted = pos = m.end()
     if not parts:
         return out
@@ -57,9 +56,9 @@ def replace_random(out: str, counts: Counts) -> str:
 
     def one(m: re.Match[str]) -> str:
         if looks_random(m.group(2)):
-            counts[R.SECRET_HIGH_ENTROPY] = counts.get(R.SECRET_HIGH_ENTROPY, 0) + 1
-            return m.group(1) + R.MARKERS[R.SECRET_HIGH_ENTROPY]
+            counts[rules.SECRET_HIGH_ENTROPY] = counts.get(rules.SECRET_HIGH_ENTROPY, 0) + 1
+            return m.group(1) + rules.MARKERS[rules.SECRET_HIGH_ENTROPY]
         return m.group(0)
 
-    result, n = X.ENTROPY.subn(one, padded)
+    result, n = patterns.ENTROPY.subn(one, padded)
     return result[1:] if n else out

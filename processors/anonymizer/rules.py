@@ -85,6 +85,15 @@ STACK_SOURCE_LINES: Final = "stacktrace.dropped_lines"
 LIMIT_TRUNCATED: Final = "limit.truncated"
 LIMIT_DEPTH: Final = "limit.depth"
 VALUE_UNSERIALIZABLE: Final = "value.unsupported_type"
+VALUE_HOST: Final = "value.host"
+SECRET_ENCODED: Final = "secret.encoded"
+VALUE_SPLIT: Final = "value.split_across_list"
+KEY_UNDECLARED: Final = "key.undeclared"
+
+# --- free-text rules (freetext.py) -----------------------------------------------------------------------
+TEXT_UNKNOWN_WORD: Final = "text.unknown_word"
+TEXT_NAME: Final = "text.name"
+TEXT_QUOTED: Final = "text.quoted"
 
 # --- path rules ------------------------------------------------------------------------------------------
 PATH_HOME: Final = "path.home"
@@ -122,6 +131,12 @@ MARKERS: Final[dict[str, str]] = {
     LIMIT_TRUNCATED: "<truncated>",
     LIMIT_DEPTH: "<truncated>",
     VALUE_UNSERIALIZABLE: "<unsupported>",
+    VALUE_HOST: "<host>",
+    SECRET_ENCODED: "<secret:encoded>",
+    VALUE_SPLIT: "<redacted>",
+    TEXT_UNKNOWN_WORD: "<word>",
+    TEXT_NAME: "<name>",
+    TEXT_QUOTED: "<text>",
 }
 
 _KEY: RuleKind = "key"
@@ -158,6 +173,12 @@ _CATALOGUE: Final[tuple[tuple[str, RuleKind, str, str], ...]] = (
     (KEY_BIRTHDATE, _KEY, "(field removed)", "Dates of birth."),
     (KEY_CUSTOM, _KEY, "(field removed)", "Fields your privacy policy denies (extra_denied_keys)."),
     (KEY_NOT_ALLOWLISTED, _KEY, "(field removed)", "In allowlist mode: every field not on the list."),
+    (
+        KEY_UNDECLARED,
+        _KEY,
+        "(field removed)",
+        "In strict catalog mode: every property an event's declaration does not list.",
+    ),
     (
         ID_HASHED,
         "identifier",
@@ -199,6 +220,45 @@ _CATALOGUE: Final[tuple[tuple[str, RuleKind, str, str], ...]] = (
         "Long random-looking strings (20+ characters mixing letters and digits). Hex digests such as git "
         "commit ids and sha256 sums, and UUIDs, are kept: they are common in ML tooling and identify "
         "artifacts, not people.",
+    ),
+    (
+        VALUE_HOST,
+        _VALUE,
+        MARKERS[VALUE_HOST],
+        "Host names (company and home network names, cloud instance names, hosts in URLs and error "
+        "messages), except a short list of public hosts (huggingface.co, github.com, pypi.org, wandb.ai, ...).",
+    ),
+    (
+        SECRET_ENCODED,
+        _VALUE,
+        MARKERS[SECRET_ENCODED],
+        "Base64-looking tokens whose decoded text holds anything another rule removes.",
+    ),
+    (
+        VALUE_SPLIT,
+        _VALUE,
+        MARKERS[VALUE_SPLIT],
+        "Lists whose items, joined, hold anything another rule removes (a card number or path split across elements).",
+    ),
+    (
+        TEXT_UNKNOWN_WORD,
+        _VALUE,
+        MARKERS[TEXT_UNKNOWN_WORD],
+        "In free text (messages, names, error text), words outside the shipped vocabulary (English, ML, "
+        "Python and CUDA words): names of people, user names and anything else nobody can list in advance.",
+    ),
+    (
+        TEXT_NAME,
+        _VALUE,
+        MARKERS[TEXT_NAME],
+        "In free text, capitalized words inside a sentence that are also family names (Baker, Grant).",
+    ),
+    (
+        TEXT_QUOTED,
+        _VALUE,
+        MARKERS[TEXT_QUOTED],
+        "In free text, quoted parts (such as a dataset row echoed by an error) unless they are identifiers, "
+        "numbers, versions or file names.",
     ),
     (MESSAGE_EXTRA_LINES, _VALUE, "(dropped)", "Error messages keep their first line only."),
     (

@@ -16,64 +16,83 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 import orjson
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, Status
+from opentelemetry.trace import Link, SpanContext, Status, TraceState
 
+from .._sdk import attribute_map, build_span, dropped_counts
+from .bounded import BoundedCache
+from .declared import Declared, EventDeclarations
 from .detectors import Counts, Scanner, count
 from .mapcache import MapCache
 from .stacktrace import first_line, scrub_stacktrace
 from .structures import Special, Walker
 
+_Context = TypeVar("_Context", SpanContext, SpanContext | None)
 _CACHE_LIMIT: Final = 64
+#: Longest span or event name stored (cut at a token boundary, after scrubbing).
+MAX_NAME_LENGTH: Final = 128
 _IDENTIFIER_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
-_NOTHING_DROPPED: Final = (0, 0, 0)
-_PLAIN_SEQUENCES: Final = (tuple, list)
-
-
-class ScrubbedSpan(ReadableSpan):
-    """A rebuilt span that still reports how many attributes, events and links the SDK had dropped (only
-    built when it dropped something: a plain ``ReadableSpan`` reports zero by itself)."""
-
-    def __init__(self, dropped: tuple[int, int, int], *args: Any) -> None:
-        super().__init__(*args)
-        self._dropped_counts = dropped
-
-    @property
-    def dropped_attributes(self) -> int:
-        return self._dropped_counts[0]
-
-    @property
-    def dropped_events(self) -> int:
-        return self._dropped_counts[1]
-
-    @property
-    def dropped_links(self) -> int:
-        return self._dropped_counts[2]
 
 
 class SpanScrubber:
     """Owns the span-shaped parts of the engine (and the per-resource / per-scope caches)."""
 
-    def __init__(self, scanner: Scanner, walker: Walker, redactions_key: str, known_rules: frozenset[str]) -> None:
+    def __init__(
+        self,
+        scanner: Scanner,
+        walker: Walker,
+        redactions_key: str,
+        known_rules: frozenset[str],
+        catalog: EventDeclarations | None = None,
+        event_type_key: str = "peft.event_type",
+        category_key: str = "peft.category",
+    ) -> None:
         self._known_rules = known_rules
         self._scan = scanner
         self._walk = walker
         self.redactions_key = redactions_key
+        self._catalog = catalog
+        self._event_type_key = event_type_key
+        self._category_key = category_key
         self._lock = threading.Lock()
-        self._resources: dict[int, tuple[Resource, Resource, Counts]] = {}
-        self._scopes: dict[int, tuple[InstrumentationScope, InstrumentationScope, Counts]] = {}
+        # Keyed by id() and checked by identity on a hit: a recycled id never returns another object's result.
+        self._resources: BoundedCache[int, tuple[Resource, Resource, Counts]] = BoundedCache(_CACHE_LIMIT)
+        self._scopes: BoundedCache[int, tuple[InstrumentationScope, InstrumentationScope, Counts]] = BoundedCache(
+            _CACHE_LIMIT
+        )
         self.attribute_maps = MapCache()
         self.event_special: Special = {
             "exception.message": self._message,
             "exception.stacktrace": self._stacktrace,
             "exception.type": self._exception_type,
         }
+
+    def _optional_text(self, value: str | None, counts: Counts) -> str | None:
+        return self._walk.text(value, counts) if value else value
+
+    def _context(self, context: _Context, counts: Counts) -> _Context:
+        """The span context with its trace state scrubbed: entries that scrubbing changes are left out (a
+        trace state's keys and values have a strict syntax, and a marker is not worth one)."""
+        if context is None or not context.trace_state:
+            return context
+        kept = []
+        for key, value in context.trace_state.items():
+            if self._walk.text(key, counts) == key and self._walk.text(value, counts) == value:
+                kept.append((key, value))
+        if len(kept) == len(context.trace_state):
+            return context
+        clean = SpanContext(context.trace_id, context.span_id, context.is_remote, context.trace_flags, TraceState(kept))
+        return cast(_Context, clean)
+
+    def _name(self, name: str, counts: Counts) -> str:
+        """Span and event names are cut to MAX_NAME_LENGTH after scrubbing (never before)."""
+        return name if len(name) <= MAX_NAME_LENGTH else self._scan.limit(name, counts, MAX_NAME_LENGTH)
 
     def _message(self, value: str, counts: Counts) -> str:
         return self._walk.text(first_line(value, counts), counts)
@@ -92,12 +111,10 @@ class SpanScrubber:
         if hit is None or hit[0] is not resource:
             local: Counts = {}
             attrs = self._walk.attributes(resource.attributes, local, allowlist=False)
-            clean = Resource(attrs, resource.schema_url)
+            clean = Resource(attrs, self._optional_text(resource.schema_url, local))
             hit = (resource, clean, local)
             with self._lock:
-                if len(self._resources) >= _CACHE_LIMIT:
-                    self._resources.clear()
-                self._resources[id(resource)] = hit
+                self._resources.put(id(resource), hit)
         for rule, n in hit[2].items():
             count(counts, rule, n)
         return hit[1]
@@ -109,17 +126,16 @@ class SpanScrubber:
         if hit is None or hit[0] is not scope:
             local: Counts = {}
             version = scope.version
+            text = self._walk.text
             clean = InstrumentationScope(
-                self._scan.scan_text(scope.name, local),
-                self._scan.scan_text(version, local) if version else version,
-                scope.schema_url,
+                text(scope.name, local),
+                text(version, local) if version else version,
+                self._optional_text(scope.schema_url, local),
                 self._walk.attributes(scope.attributes, local, allowlist=False),
             )
             hit = (scope, clean, local)
             with self._lock:
-                if len(self._scopes) >= _CACHE_LIMIT:
-                    self._scopes.clear()
-                self._scopes[id(scope)] = hit
+                self._scopes.put(id(scope), hit)
         for rule, n in hit[2].items():
             count(counts, rule, n)
         return hit[1]
@@ -142,20 +158,26 @@ class SpanScrubber:
         return clean
 
     def _span_attributes(self, attrs: Mapping[str, Any], counts: Counts) -> dict[str, Any]:
-        return self._walk.attributes(attrs, counts, skip=self.redactions_key)
+        return self._walk.attributes(attrs, counts, skip=self.redactions_key, declared=self._declared(attrs))
+
+    def _declared(self, attrs: Mapping[str, Any]) -> Declared | None:
+        """The catalog entry that applies to a ``track_event`` span (None for other spans)."""
+        if self._catalog is None or attrs.get(self._category_key) != "event":
+            return None
+        return self._catalog.for_event(attrs.get(self._event_type_key))
 
     def scrub(self, span: ReadableSpan) -> ReadableSpan:
         counts: Counts = {}
         # Names and messages go through the walker's cache: they repeat far more than they vary.
         text = self._walk.text
-        name = text(span.name, counts)
-        raw_attrs = _attribute_map(span)
+        name = self._name(text(span.name, counts), counts)
+        raw_attrs = attribute_map(span)
         attributes = self.attribute_maps.scrub(raw_attrs, counts, self._span_attributes) if raw_attrs else {}
         raw_events = span.events
         events: Sequence[Event] = (
             [
                 Event(
-                    name=text(event.name, counts),
+                    name=self._name(text(event.name, counts), counts),
                     attributes=self._attrs(event.attributes, event.dropped_attributes, counts, self.event_special),
                     timestamp=event.timestamp,
                 )
@@ -166,7 +188,10 @@ class SpanScrubber:
         )
         raw_links = span.links
         links: Sequence[Link] = (
-            [Link(link.context, self._attrs(link.attributes, link.dropped_attributes, counts)) for link in raw_links]
+            [
+                Link(self._context(link.context, counts), self._attrs(link.attributes, link.dropped_attributes, counts))
+                for link in raw_links
+            ]
             if raw_links
             else ()
         )
@@ -175,41 +200,14 @@ class SpanScrubber:
             status = Status(status.status_code, text(first_line(status.description, counts), counts))
         resource = self.resource(span.resource, counts)
         scope = self.scope(span.instrumentation_scope, counts)
+        context = self._context(span.context, counts)
         _merge_previous(raw_attrs, self.redactions_key, counts, self._known_rules)
         if counts:
             attributes[self.redactions_key] = orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode()
-        dropped = _dropped_of(span)
-        # Positional arguments, in ReadableSpan's order: keyword passing cost ~1 us per span.
-        args = (name, span.context, span.parent, resource, attributes, events, links, span.kind, None, status,
-                span.start_time, span.end_time, scope)  # fmt: skip
-        if dropped == _NOTHING_DROPPED:
-            return ReadableSpan(*args)
-        return ScrubbedSpan(dropped, *args)
-
-
-def _attribute_map(span: ReadableSpan) -> Mapping[str, Any]:
-    """The span's attributes without the public property's ``MappingProxyType`` over the SDK's
-    ``BoundedAttributes`` (whose Python-level ``__iter__``/``__getitem__`` cost ~1 us per key). Only read."""
-    raw = getattr(span, "_attributes", None)
-    if type(raw) is dict:
-        return raw
-    inner = getattr(raw, "_dict", None)
-    if type(inner) is dict and isinstance(raw, BoundedAttributes):
-        return inner
-    return span.attributes or {}
-
-
-def _dropped_of(span: ReadableSpan) -> tuple[int, int, int]:
-    """What the SDK dropped; a plain ``ReadableSpan`` over plain containers (every materialized
-    ``track_*`` event) dropped nothing, which is known without three ``isinstance`` checks against ABCs."""
-    if (
-        type(span) is ReadableSpan
-        and type(getattr(span, "_attributes", None)) is dict
-        and type(getattr(span, "_events", None)) in _PLAIN_SEQUENCES
-        and type(getattr(span, "_links", None)) in _PLAIN_SEQUENCES
-    ):
-        return _NOTHING_DROPPED
-    return (span.dropped_attributes, span.dropped_events, span.dropped_links)
+        return build_span(
+            name, context, span.parent, resource, attributes, events, links, span.kind, status,
+            span.start_time, span.end_time, scope, dropped_counts(span),
+        )  # fmt: skip
 
 
 def _merge_previous(attrs: Mapping[str, Any] | None, key: str, counts: Counts, known: frozenset[str]) -> None:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from . import rules as R
+from . import rules
 from .detectors import Counts, Scanner, count
 from .paths import reduce_frame_path
 
@@ -24,7 +24,6 @@ _FRAME: Final = re.compile(_PREFIX + r'File "(?P<file>[^"\n]*)", line (?P<line>\
 _EXCEPTION: Final = re.compile(r"(?P<prefix>(?:[ \t]*[|+][ \t|+-]*)?)(?P<type>[A-Za-z_][\w.]*)(?::(?P<msg>.*))?$")
 _FOREIGN_FRAME: Final = re.compile(r"[ \t]+at [^\n]+$")
 _GROUP_RULE: Final = re.compile(r"[ \t|+\-0-9.]+$")
-_IDENT: Final = re.compile(r"[\w<>.]+")
 _FRAME_CACHE_LIMIT: Final = 4096
 _CHAIN: Final = frozenset(
     {
@@ -40,7 +39,7 @@ def first_line(message: str, counts: Counts) -> str:
     """The spec's rule for error messages: only the first line is kept."""
     head, sep, rest = message.partition("\n")
     if sep and rest.strip():
-        count(counts, R.MESSAGE_EXTRA_LINES)
+        count(counts, rules.MESSAGE_EXTRA_LINES)
     return head.rstrip("\r")
 
 
@@ -69,8 +68,8 @@ def scrub_stacktrace(
         # Frames and source lines recur across errors: what each became is remembered (None: dropped).
         known = lines.get(line)
         if known is not None:
-            shown, rules = known
-            for rule, n in rules:
+            shown, found = known
+            for rule, n in found:
                 count(counts, rule, n)
             if shown is None:
                 dropped += 1
@@ -86,7 +85,7 @@ def scrub_stacktrace(
             continue
         frame = _FRAME.match(line)
         if frame is not None:
-            out.append(_cached_frame(scanner, line, frame, counts))
+            out.append(_cached_frame(scanner, line, frame, counts, scrub_text))
             recognized = expect_exception = True
             continue
         if _GROUP_RULE.match(line) and ("+" in line or "|" in line):
@@ -100,24 +99,29 @@ def scrub_stacktrace(
                 expect_exception = False
                 continue
         if _FOREIGN_FRAME.match(line):
-            out.append(scanner.scan_text(line, counts))
+            out.append(scrub_text(line, counts))
             recognized = True
             continue
         dropped += 1
         if expect_exception and line[0] in " \t" and len(lines) < _FRAME_CACHE_LIMIT:
             lines[line] = (None, ())  # a source line under a frame: the same line is dropped next time
     if not recognized:
-        return scrub_error_message(scanner, trace.strip(), counts)
+        return scrub_text(first_line(trace.strip(), counts), counts)
     if dropped:
-        count(counts, R.STACK_SOURCE_LINES, dropped)
+        count(counts, rules.STACK_SOURCE_LINES, dropped)
     return _limit(scanner, "\n".join(out), counts)
 
 
-def _cached_frame(scanner: Scanner, line: str, m: re.Match[str], counts: Counts) -> str:
-    """A frame line, scrubbed and remembered (scrub_stacktrace looks lines up before parsing them)."""
+def _cached_frame(
+    scanner: Scanner, line: str, m: re.Match[str], counts: Counts, scrub_text: Callable[[str, Counts], str]
+) -> str:
+    """A frame line, scrubbed and remembered (scrub_stacktrace looks lines up before parsing them).
+
+    Every caller passes the same ``scrub_text`` (the engine's, free-text policy included), so a line's
+    result does not depend on who asked first."""
     cache = scanner.frame_cache
     local: Counts = {}
-    shown = _frame(scanner, m, local)
+    shown = _frame(scanner, m, local, scrub_text)
     if len(cache) >= _FRAME_CACHE_LIMIT:
         cache.clear()
     cache[line] = (shown, tuple(local.items()))
@@ -126,21 +130,19 @@ def _cached_frame(scanner: Scanner, line: str, m: re.Match[str], counts: Counts)
     return shown
 
 
-def _frame(scanner: Scanner, m: re.Match[str], counts: Counts) -> str:
+def _frame(scanner: Scanner, m: re.Match[str], counts: Counts, scrub_text: Callable[[str, Counts], str]) -> str:
     file = m.group("file")
     shown = reduce_frame_path(file)
     if shown != file:
         if scanner.is_home(file) and "/" not in shown:
-            count(counts, R.PATH_HOME)
+            count(counts, rules.PATH_HOME)
         else:
-            count(counts, R.PATH_PACKAGE if "/" in shown else R.PATH_ABSOLUTE)
-    shown = scanner.scan_text(shown, counts) if not shown.startswith("<") else shown
+            count(counts, rules.PATH_PACKAGE if "/" in shown else rules.PATH_ABSOLUTE)
+    shown = scrub_text(shown, counts) if not shown.startswith("<") else shown
     text = f'{m.group("prefix")}File "{shown}", line {m.group("line")}'
     func = m.group("func")
     if func is not None:
-        if not _IDENT.fullmatch(func):
-            func = scanner.scan_text(func, counts)
-        text += f", in {func}"
+        text += f", in {scrub_text(func, counts)}"  # function names are code, but callers can name them
     return text
 
 
@@ -149,7 +151,11 @@ def _exception(scrub_text: Callable[[str, Counts], str], m: re.Match[str], count
     message = m.group("msg")
     if message is not None:
         body = message.lstrip(" ")
-        text += ":" + message[: len(message) - len(body)] + (scrub_text(body, counts) if body.strip() else body)
+        if body.strip():
+            # Scrubbed with its type in front: the "type" may be a key ("Cookie: a=1; b=2"). The type itself
+            # is kept as written (exception types are code).
+            body = scrub_text(f"{m.group('type')}: {body}", counts).partition(":")[2].lstrip(" ")
+        text += ":" + message[: len(message) - len(message.lstrip(" "))] + body
     return text
 
 
@@ -158,5 +164,5 @@ def _limit(scanner: Scanner, text: str, counts: Counts) -> str:
     limited = scanner.limit(text, counts)
     if limited is text:
         return text
-    keep = len(limited) - len(R.MARKERS[R.LIMIT_TRUNCATED])
-    return R.MARKERS[R.LIMIT_TRUNCATED] + "\n" + text[-keep:]
+    keep = len(limited) - len(rules.MARKERS[rules.LIMIT_TRUNCATED])
+    return rules.MARKERS[rules.LIMIT_TRUNCATED] + "\n" + text[-keep:]

@@ -18,19 +18,20 @@ something changed).
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import os
 from collections.abc import Callable, Mapping
-from enum import Enum
 from math import isfinite
 from typing import Any, Final
 
 import orjson
 
-from . import rules as R
+from . import rules
+from .bounded import BoundedCache
+from .declared import Declared, PropertySpec
 from .detectors import Counts, Scanner, count
+from .freetext import FreeTextPolicy
 from .keys import HASH, KeyClassifier, is_version_key
+from .plain import plain_data
 from .validators import is_card_int
 
 AttrValue = str | bool | int | float | tuple[str, ...] | tuple[bool, ...] | tuple[int, ...] | tuple[float, ...]
@@ -47,6 +48,11 @@ _SMALL_INT: Final = 10**12
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _NON_FINITE: Final = {math.inf: "Infinity", -math.inf: "-Infinity"}
+_MAX_JOINED: Final = 4096
+
+
+def _joins(pieces: list[str]) -> tuple[str, ...]:
+    return ("".join(pieces), " ".join(pieces), "/".join(pieces))
 
 
 def _finite(value: float) -> float | str:
@@ -58,18 +64,34 @@ def _finite(value: float) -> float | str:
 class Walker:
     """Applies key rules, hashing and the scanner to any value."""
 
-    def __init__(self, scanner: Scanner, keys: KeyClassifier, max_depth: int = 16, max_items: int = 1000) -> None:
+    def __init__(
+        self,
+        scanner: Scanner,
+        keys: KeyClassifier,
+        free_text: FreeTextPolicy,
+        max_depth: int = 16,
+        max_items: int = 1000,
+    ) -> None:
         self._scan = scanner
         self._keys = keys
+        self.free_text = free_text
+        #: Strict catalog mode: undeclared properties of events are dropped (set from the catalog).
+        self.strict = False
         self._max_depth = max_depth
         self._max_items = max_items
-        # Benign values repeat (event types, model names): remember what short strings became.
-        self._text_cache: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
-        self._key_cache: dict[str, KeyInfo] = {}
+        # Benign values repeat (event types, model names): remember what short strings became. One cache per
+        # way a string can be treated (everything a result depends on besides the string itself): free text
+        # under an ordinary key, and declared text (detectors only). Values under version keys, and results
+        # that hashed an identifier, are never cached. A test pins that no result crosses between them.
+        self._text_cache: BoundedCache[str, tuple[str, tuple[tuple[str, int], ...]]] = BoundedCache(_CACHE_LIMIT)
+        self._declared_cache: BoundedCache[str, tuple[str, tuple[tuple[str, int], ...]]] = BoundedCache(_CACHE_LIMIT)
+        self._key_cache: BoundedCache[str, KeyInfo] = BoundedCache(_CACHE_LIMIT)
 
     def clear_caches(self) -> None:
         self._text_cache.clear()
+        self._declared_cache.clear()
         self._key_cache.clear()
+        self.free_text.clear_caches()
 
     # --- keys --------------------------------------------------------------------------------------------
     def key_info(self, key: str) -> KeyInfo:
@@ -81,34 +103,45 @@ class Walker:
         info = self._key_cache.get(key)
         if info is None:
             local: Counts = {}
-            shown = self._scan.scan_text(key, local)
+            shown = self.free_text.value(self._scan.scan_text(key, local), local)
             info = (shown, self._keys.classify(key), is_version_key(key), tuple(local.items()))
-            if len(self._key_cache) >= _CACHE_LIMIT:
-                self._key_cache.clear()
-            self._key_cache[key] = info
+            self._key_cache.put(key, info)
         return info
 
     # --- strings -----------------------------------------------------------------------------------------
-    def text(self, s: str, counts: Counts, key: str | None = None, depth: int = 0, version: bool = False) -> str:
-        """A string value: JSON inside it is walked as a structure, anything else is scanned as text."""
+    def text(
+        self,
+        s: str,
+        counts: Counts,
+        key: str | None = None,
+        depth: int = 0,
+        version: bool = False,
+        free: bool = True,
+    ) -> str:
+        """A string value: JSON inside it is walked as a structure, anything else is scanned as text.
+
+        ``free`` applies the free-text policy (:mod:`.freetext`) after the detectors; declared properties
+        of the event catalog pass ``free=False`` (detectors only).
+        """
         cacheable = len(s) <= _CACHEABLE_LEN and not version
+        cache = self._text_cache if free else self._declared_cache
         if cacheable:
-            hit = self._text_cache.get(s)
+            hit = cache.get(s)
             if hit is not None:
                 for rule, n in hit[1]:
                     counts[rule] = counts.get(rule, 0) + n
                 return hit[0]
         local: Counts = {}
-        out = self._text_uncached(s, local, key, depth, version)
+        out = self._text_uncached(s, local, key, depth, version, free)
         for rule, n in local.items():
             counts[rule] = counts.get(rule, 0) + n
-        if cacheable and R.ID_HASHED not in local:  # hashes change when the secret rotates
-            if len(self._text_cache) >= _CACHE_LIMIT:
-                self._text_cache.clear()
-            self._text_cache[s] = (out, tuple(local.items()))
+        if cacheable and rules.ID_HASHED not in local:  # hashes change when the secret rotates
+            cache.put(s, (out, tuple(local.items())))
         return out
 
-    def _text_uncached(self, s: str, counts: Counts, key: str | None, depth: int, version_key: bool) -> str:
+    def _text_uncached(
+        self, s: str, counts: Counts, key: str | None, depth: int, version_key: bool, free: bool = True
+    ) -> str:
         stripped = s.strip()
         if len(stripped) >= 2 and stripped[0] in "{[" and stripped[-1] in "}]" and depth < self._max_depth:
             try:
@@ -123,7 +156,8 @@ class Walker:
                 for rule, n in local.items():
                     count(counts, rule, n)
                 return self._scan.limit(orjson.dumps(cleaned).decode(), counts)
-        return self._scan.scan_text(s, counts, version_key)
+        out = self._scan.scan_text(s, counts, version_key)
+        return self.free_text.value(out, counts) if free else out
 
     # --- JSON-like values --------------------------------------------------------------------------------
     def value(self, v: Any, counts: Counts, key: str | None = None, depth: int = 0) -> Any:
@@ -133,7 +167,7 @@ class Walker:
             if decision is None:
                 return self._value(v, counts, key, depth)
             if decision == HASH:
-                count(counts, R.ID_HASHED)
+                count(counts, rules.ID_HASHED)
                 return self.hash_any(v)
             if decision is not None:
                 count(counts, decision)
@@ -148,21 +182,21 @@ class Walker:
             return v
         if t is int:
             if is_card_int(v):
-                count(counts, R.VALUE_CARD)
-                return R.MARKERS[R.VALUE_CARD]
+                count(counts, rules.VALUE_CARD)
+                return rules.MARKERS[rules.VALUE_CARD]
             if not _INT64_MIN <= v <= _INT64_MAX:
                 return self.text(str(v), counts)  # OTel and JSON writers take 64-bit ints only
             return v
         if t is float:
-            return _finite(v)
+            return self._float(v, counts)
         if depth >= self._max_depth:
-            count(counts, R.LIMIT_DEPTH)
-            return R.MARKERS[R.LIMIT_DEPTH]
+            count(counts, rules.LIMIT_DEPTH)
+            return rules.MARKERS[rules.LIMIT_DEPTH]
         if isinstance(v, Mapping):
             out: dict[str, Any] = {}
             for i, (k, item) in enumerate(v.items()):
                 if i >= self._max_items:
-                    count(counts, R.LIMIT_DEPTH)
+                    count(counts, rules.LIMIT_DEPTH)
                     break
                 ks = str(k)
                 cleaned = self.value(item, counts, f"{key}.{ks}" if key else ks, depth + 1)
@@ -172,40 +206,36 @@ class Walker:
         if isinstance(v, (list, tuple, set, frozenset)):
             items = list(v)
             if len(items) > self._max_items:
-                count(counts, R.LIMIT_DEPTH)
+                count(counts, rules.LIMIT_DEPTH)
                 items = items[: self._max_items]
+            if self._split_finding(items, counts):
+                return [rules.MARKERS[rules.VALUE_SPLIT]]
             return [self._value(item, counts, key, depth + 1) for item in items]
-        return self._value(self._plain(v, counts), counts, key, depth + 1)
+        return self._value(plain_data(v, counts), counts, key, depth + 1)
 
-    def _plain(self, v: Any, counts: Counts) -> Any:
-        """Other types as plain data: ints, floats and strings keep their meaning; anything else is text."""
-        if isinstance(v, bool):
-            return bool(v)
-        if isinstance(v, Enum):
-            return v.value if isinstance(v.value, (str, int, float, bool)) else str(v.value)
-        if isinstance(v, int):
-            return int(v)
-        if isinstance(v, float):
-            return float(v)
-        if isinstance(v, str):
-            return str(v)
-        if isinstance(v, (bytes, bytearray, memoryview)):
-            return bytes(v).decode("utf-8", errors="replace")
-        if isinstance(v, (dt.datetime, dt.date, dt.time)):
-            return v.isoformat()
-        if isinstance(v, os.PathLike):
-            return os.fspath(v) if isinstance(os.fspath(v), str) else repr(v)
-        dump = getattr(v, "model_dump", None)
-        if callable(dump):  # pydantic models
-            try:
-                return dump(mode="json")
-            except Exception:
-                pass
-        try:
-            return str(v)
-        except Exception:
-            count(counts, R.VALUE_UNSERIALIZABLE)
-            return R.MARKERS[R.VALUE_UNSERIALIZABLE]
+    def _float(self, v: float, counts: Counts) -> float | str:
+        if v.is_integer() and 1e12 <= abs(v) < 1e19 and is_card_int(int(abs(v))):
+            count(counts, rules.VALUE_CARD)
+            return rules.MARKERS[rules.VALUE_CARD]
+        return _finite(v)
+
+    def _split_finding(self, items: list[Any], counts: Counts) -> bool:
+        """Whether the items, joined, hold what no single item does (a card, key or path split in pieces)."""
+        pieces = [x if type(x) is str else str(x) for x in items if type(x) in (str, int)]
+        if len(pieces) < 2 or sum(map(len, pieces)) > _MAX_JOINED:
+            return False
+        joins = (" ".join(pieces), "/".join(pieces)) if any(type(x) is int for x in items) else _joins(pieces)
+        for joined in joins:
+            local: Counts = {}
+            self._scan.scan_text(joined, local)
+            if local:
+                alone: Counts = {}
+                for piece in pieces:
+                    self._scan.scan_text(piece, alone)
+                if any(local.get(rule, 0) > alone.get(rule, 0) for rule in local):
+                    count(counts, rules.VALUE_SPLIT)
+                    return True
+        return False
 
     def hash_any(self, v: Any) -> Any:
         """Keyed hash of an identifier; structure is not worth keeping for an id, so one hash per value."""
@@ -226,12 +256,18 @@ class Walker:
         special: Special | None = None,
         skip: str | None = None,
         allowlist: bool = True,
+        declared: Declared | None = None,
+        system_prefix: str = "peft.",
     ) -> dict[str, AttrValue]:
         """Flattened, scrubbed attribute map with valid OTel values (see the module docstring).
 
         In allowlist mode, top-level keys not on the list are dropped, except the ``special`` keys (the
         ``exception.*`` conventions, which have scrubbers of their own) and when ``allowlist`` is False
         (resource and scope attributes: they come from code, not from callers).
+
+        ``declared`` (an event's catalog entry, see :mod:`.declared`) stores declared properties of the right
+        type without the free-text policy and drops keys it does not list (strict mode hands an empty map
+        for undeclared events); keys under ``system_prefix`` are the pipeline's own and always kept.
         """
         out: dict[str, AttrValue] = {}
         if not attrs:
@@ -247,8 +283,16 @@ class Walker:
                 out[ks] = special[ks](v, counts)
                 continue
             if allowlist and not self._keys.allowed(ks):
-                count(counts, R.KEY_NOT_ALLOWLISTED)
+                count(counts, rules.KEY_NOT_ALLOWLISTED)
                 continue
+            if declared is not None and not ks.startswith(system_prefix):
+                spec: PropertySpec | None = declared.get(ks)
+                if spec is None:
+                    if self.strict:
+                        count(counts, rules.KEY_UNDECLARED)
+                        continue
+                elif spec.accepts(v) and self._declared(ks, v, out, counts):
+                    continue
             info = key_cache.get(ks) or self.key_info(ks)
             if info[3]:
                 for rule, n in info[3]:
@@ -263,11 +307,25 @@ class Walker:
                             counts[rule] = counts.get(rule, 0) + n
                         out[info[0]] = hit[0]
                         continue
-                elif (t is float and isfinite(v)) or t is bool or (t is int and -_SMALL_INT < v < _SMALL_INT):
+                elif (
+                    (t is float and isfinite(v) and -_SMALL_INT < v < _SMALL_INT)
+                    or t is bool
+                    or (t is int and -_SMALL_INT < v < _SMALL_INT)
+                ):
                     out[info[0]] = v  # too small to be a card number (12+ digits), finite
                     continue
             self._flat(ks, info, v, out, counts, 0)
         return out
+
+    def _declared(self, key: str, v: Any, out: dict[str, AttrValue], counts: Counts) -> bool:
+        """Store a declared property of the declared type (detectors only); False when a key rule applies."""
+        info = self._key_cache.get(key) or self.key_info(key)
+        if info[1] is not None or type(v) is not str:
+            return False
+        for rule, n in info[3]:
+            counts[rule] = counts.get(rule, 0) + n
+        out[info[0]] = self.text(v, counts, key, 0, info[2], free=False)
+        return True
 
     def _shown_key(self, key: str, counts: Counts) -> str:
         info = self._key_cache.get(key) or self.key_info(key)
@@ -279,7 +337,7 @@ class Walker:
         shown, decision, version, _ = info
         if decision is not None:
             if decision == HASH:
-                count(counts, R.ID_HASHED)
+                count(counts, rules.ID_HASHED)
                 hashed = self.hash_any(v)
                 if hashed is not None:
                     out[shown] = hashed
@@ -293,20 +351,20 @@ class Walker:
             out[shown] = v
         elif t is int:
             if is_card_int(v):
-                count(counts, R.VALUE_CARD)
-                out[shown] = R.MARKERS[R.VALUE_CARD]
+                count(counts, rules.VALUE_CARD)
+                out[shown] = rules.MARKERS[rules.VALUE_CARD]
             elif not _INT64_MIN <= v <= _INT64_MAX:
                 out[shown] = self.text(str(v), counts)
             else:
                 out[shown] = v
         elif t is float:
-            out[shown] = _finite(v)
+            out[shown] = self._float(v, counts)
         elif v is None:
             return  # OTel has no null attribute value
         elif isinstance(v, Mapping):
             if depth >= self._max_depth:
-                count(counts, R.LIMIT_DEPTH)
-                out[shown] = R.MARKERS[R.LIMIT_DEPTH]
+                count(counts, rules.LIMIT_DEPTH)
+                out[shown] = rules.MARKERS[rules.LIMIT_DEPTH]
                 return
             for k2, v2 in v.items():
                 child = f"{path}.{k2}"
@@ -317,7 +375,7 @@ class Walker:
         elif isinstance(v, (list, tuple, set, frozenset)):
             out[shown] = self._sequence(self._value(list(v), counts, path, depth + 1))
         else:
-            self._flat(path, info, self._plain(v, counts), out, counts, depth + 1)
+            self._flat(path, info, plain_data(v, counts), out, counts, depth + 1)
 
     @staticmethod
     def _sequence(items: Any) -> AttrValue:

@@ -14,8 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote, unquote_plus
 
-from . import patterns as X
-from . import rules as R
+from . import patterns, rules
 from .keys import HASH, is_version_key
 from .paths import reduce_path
 
@@ -31,22 +30,21 @@ def _params(scanner: Scanner, text: str, counts: Counts) -> str:
         name, eq, value = param.partition("=")
         if not eq:
             decoded = unquote_plus(param)
-            scanned = scanner.scan(decoded, counts, X.FULL)
+            scanned = scanner.scan(decoded, counts, patterns.FULL)
             out.append(param if scanned == decoded else scanned)
             continue
         plain_name = unquote_plus(name)
         decision = scanner.keys.classify(plain_name)
-        shown_name = name if len(name) < 15 else scanner.scan(name, counts, X.LEAF)
+        shown_name = name if len(name) < 15 else scanner.scan(name, counts, patterns.LEAF)
         if decision == HASH:
-            R_id = R.ID_HASHED
-            counts[R_id] = counts.get(R_id, 0) + 1
+            counts[rules.ID_HASHED] = counts.get(rules.ID_HASHED, 0) + 1
             out.append(f"{shown_name}={scanner.hash(unquote_plus(value))}")
         elif decision is not None:
             counts[decision] = counts.get(decision, 0) + 1
-            out.append(f"{shown_name}={R.KEY_MARKER}")
+            out.append(f"{shown_name}={rules.KEY_MARKER}")
         else:
             decoded = unquote_plus(value)
-            scanned = scanner.scan(decoded, counts, X.FULL, is_version_key(plain_name))
+            scanned = scanner.scan(decoded, counts, patterns.FULL, is_version_key(plain_name))
             out.append(f"{shown_name}={value if scanned == decoded else scanned}")
     return "&".join(out)
 
@@ -62,11 +60,11 @@ def _file_url(scanner: Scanner, rest: str, counts: Counts) -> str:
     if reduced is None:
         # Not a file-system root we know, but a file URL names a file: keep its name only.
         name = text.rstrip("/").rsplit("/", 1)[-1]
-        rule = R.PATH_ABSOLUTE
+        rule = rules.PATH_ABSOLUTE
     else:
         name, rule = reduced
     counts[rule] = counts.get(rule, 0) + 1
-    if name == R.MARKERS[R.PATH_USER_HOME]:
+    if name == rules.MARKERS[rules.PATH_USER_HOME]:
         return name
     return scanner.leaf_name(name, counts)
 
@@ -77,20 +75,27 @@ def scrub_url(scanner: Scanner, url: str, counts: Counts) -> str:
         return _file_url(scanner, rest, counts)
     rest, hash_mark, fragment = rest.partition("#")
     rest, question, query = rest.partition("?")
-    netloc, slash, path = rest.partition("/")
+    # A password may hold "/": userinfo ends at the last "@" before the query when a ":" precedes it.
+    at, colon = rest.rfind("@"), rest.find(":")
+    if 0 <= colon < at:
+        netloc, slash, path = rest[: at + 1] + rest[at + 1 :].partition("/")[0], *rest[at + 1 :].partition("/")[1:]
+    else:
+        netloc, slash, path = rest.partition("/")
     if "@" in netloc:
-        netloc = f"{R.MARKERS[R.SECRET_URL_USERINFO]}@{netloc.rpartition('@')[2]}"
-        counts[R.SECRET_URL_USERINFO] = counts.get(R.SECRET_URL_USERINFO, 0) + 1
-    netloc = scanner.scan(netloc, counts, X.LEAF)
+        netloc = f"{rules.MARKERS[rules.SECRET_URL_USERINFO]}@{netloc.rpartition('@')[2]}"
+        counts[rules.SECRET_URL_USERINFO] = counts.get(rules.SECRET_URL_USERINFO, 0) + 1
+    netloc = scanner.scan(netloc, counts, patterns.LEAF)
     host = netloc.rpartition("@")[2].split(":", 1)[0].lower()
     if path and host.endswith(_WEBHOOK_HOSTS) and (host != "discord.com" or path.startswith("api/webhooks")):
-        counts[R.SECRET_SLACK] = counts.get(R.SECRET_SLACK, 0) + 1
-        path = R.MARKERS[R.SECRET_SLACK]
+        counts[rules.SECRET_SLACK] = counts.get(rules.SECRET_SLACK, 0) + 1
+        path = rules.MARKERS[rules.SECRET_SLACK]
     elif path:
-        path = scanner.scan(path, counts, X.LEAF)
+        path = scanner.scan(path, counts, patterns.LEAF)
     out = f"{scheme}://{netloc}{slash}{path}"
     if question:
         out += "?" + _params(scanner, query, counts)
     if hash_mark:
-        out += "#" + (_params(scanner, fragment, counts) if "=" in fragment else scanner.scan(fragment, counts, X.LEAF))
+        out += "#" + (
+            _params(scanner, fragment, counts) if "=" in fragment else scanner.scan(fragment, counts, patterns.LEAF)
+        )
     return out

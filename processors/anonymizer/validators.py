@@ -21,7 +21,7 @@ _PIECES: Final = re.compile(r"[-_.=]+")  # "=" inside a run joins key and value;
 _WORDISH: Final = re.compile(r"[A-Z]?[a-z]{3,}")
 _RUNS: Final = re.compile(r"[a-z]+|[A-Z]+|[0-9]+|[^A-Za-z0-9]+")
 _DIGIT: Final = re.compile(r"\d")
-_CARD_SEP: Final = re.compile(r"[ -]")
+_CARD_SEP: Final = re.compile(r"[ .-]")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -49,6 +49,8 @@ def _issuer_ok(digits: str) -> bool:
         return n == 15  # Amex
     if digits.startswith(("6011", "65")) or 644 <= int(digits[:3]) <= 649 or two == 62:
         return 16 <= n <= 19  # Discover, UnionPay
+    if 2200 <= four <= 2204:
+        return 16 <= n <= 19  # Mir
     if 3528 <= four <= 3589:
         return 16 <= n <= 19  # JCB
     if 300 <= int(digits[:3]) <= 305 or two in (36, 38, 39):
@@ -60,6 +62,8 @@ def _issuer_ok(digits: str) -> bool:
 
 def is_card(candidate: str) -> bool:
     """A payment card number: known issuer, valid Luhn, and written as one run or in 4-digit groups."""
+    if candidate.endswith(".0"):
+        candidate = candidate[:-2]  # a card number written as a float
     groups = _CARD_SEP.split(candidate)
     digits = "".join(groups)
     if not 13 <= len(digits) <= 19:
@@ -132,6 +136,8 @@ def looks_random(candidate: str) -> bool:
     if len(text) < 20:
         return False
     # Cheapest tests first: this runs on every long identifier in every string.
+    if text.count("/") >= 2 and max(map(len, text.split("/"))) < 16:
+        return False  # a path or route of short segments (/experiments/3/runs/9f8e7d6c5b4a)
     piece = max(_PIECES.split(text), key=len)
     n = len(piece)
     if n < 16 or _HEX.fullmatch(piece) or _UUID.fullmatch(text):

@@ -180,6 +180,7 @@ def _confirm(settings: TelemetrySettings) -> bool:
 def preview(args: argparse.Namespace) -> int:
     """Show what would be stored for one event, after anonymization, without storing anything."""
     from processors.anonymizer import Anonymizer, PrivacyPolicy
+    from telemetry.catalog import default_catalog
 
     text = sys.stdin.read() if args.event == "-" else args.event
     try:
@@ -197,6 +198,7 @@ def preview(args: argparse.Namespace) -> int:
             allowlist_keys=settings.allowlist_keys,
         ),
         secret=consent.secret,
+        catalog=default_catalog().declarations(),
     )
     print(to_json(anonymizer.preview(event)))
     if not consent.enabled:

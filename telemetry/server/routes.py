@@ -30,6 +30,7 @@ from starlette.types import Receive, Scope, Send
 from analytics import Analytics, AnalyticsFilter, AnalyticsReport
 from exporters.eventlog import EventLogError
 from exporters.fs import make_private_dirs
+from telemetry.catalog import CatalogOut
 from telemetry.server.deps import get_service, require_token
 from telemetry.server.fastroute import JsonRoute
 from telemetry.server.limits import CheckedRoute
@@ -186,6 +187,12 @@ async def rules(service: Service) -> list[Rule]:
     return [
         Rule(id=r.id, description=r.description, marker=r.marker, kind=str(r.kind)) for r in service.anonymizer.rules()
     ]
+
+
+@router.get("/catalog")
+async def catalog(service: Service) -> CatalogOut:
+    """The declared events (contract 1): what each carries; public, it describes policy, not data."""
+    return service.catalog.describe()
 
 
 # -- data control ------------------------------------------------------------------------------------

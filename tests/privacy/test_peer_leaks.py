@@ -43,9 +43,7 @@ def test_logfire_1504_url_query_tokens(pipeline: Pipeline) -> None:
     with pipeline.provider.get_tracer("t").start_as_current_span("GET", attributes={"http.url": url}):
         pass
     (span,) = pipeline.spans()
-    assert span.attributes["http.url"] == (
-        "https://api.example.com/v1/models?api_key=<redacted>&access_token=<redacted>&page=2"
-    )
+    assert span.attributes["http.url"] == ("https://<host>/v1/models?api_key=<redacted>&access_token=<redacted>&page=2")
 
 
 def test_logfire_exception_messages_are_scrubbed(pipeline: Pipeline) -> None:
@@ -168,8 +166,8 @@ def test_links_are_scrubbed(pipeline: Pipeline) -> None:
     tracer = pipeline.provider.get_tracer("t")
     with tracer.start_as_current_span("parent") as parent:
         ctx = parent.get_span_context()
-    with tracer.start_as_current_span("child", links=[Link(ctx, {"requested_by": "gina@example.com"})]):
+    with tracer.start_as_current_span("child", links=[Link(ctx, {"contact_note": "gina@example.com"})]):
         pass
     child = pipeline.spans()[-1]
-    assert child.links[0].attributes == {"requested_by": "<email>"}
+    assert child.links[0].attributes == {"contact_note": "<email>"}
     assert child.links[0].context == ctx

@@ -79,7 +79,7 @@ def test_chained_exceptions_and_groups(anon: Anonymizer) -> None:
     )
     out, _ = anon.scrub_stacktrace(trace)
     assert "alice@example.com" not in out and "abc123" not in out and "/srv/app" not in out
-    assert "KeyError: 'user <email>'" in out
+    assert "KeyError: '<text>'" in out
     assert "During handling of the above exception, another exception occurred:" in out
     assert '  |   File "b.py", line 2, in run' in out
     assert "    | ValueError: token=<redacted>" in out
