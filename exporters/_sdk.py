@@ -26,7 +26,7 @@ def plain_attributes(raw: Any) -> Mapping[str, Any]:
     """An attribute mapping (a span's, an event's, a link's) as a plain dict, for reading only.
 
     ``dict(span.attributes)`` walks the SDK's ``BoundedAttributes`` through Python-level ``__iter__`` and
-    ``__getitem__`` (~14 us for 10 attributes, half of this module's budget). The SDK keeps a plain dict
+    ``__getitem__``, a large share of the Arrow writer's cost per span (bench/README.md). The SDK keeps a plain dict
     inside (``_dict``), and spans rebuilt by a processor usually carry a plain dict: those are returned as
     they are, never changed. Anything else is copied the public way; tests pin that the fast way is taken."""
     if raw is None:
@@ -41,12 +41,12 @@ def plain_attributes(raw: Any) -> Mapping[str, Any]:
 
 def sequence_of(raw: Any) -> Sequence[Any]:
     """A span's events or links without the public property's copy: ``span.events`` builds a tuple
-    through the SDK ``BoundedList``'s Python-level ``__iter__`` (~2 us per span even when empty)."""
+    through the SDK ``BoundedList``'s Python-level ``__iter__``, even when empty."""
     if raw is None:
         return ()
     if type(raw) is tuple or type(raw) is list:
         # First: a rebuilt span's ``()`` / list. Probing a tuple for ``_dq`` raises and catches an
-        # AttributeError inside getattr, the dearest line of this module per span (callgrind).
+        # AttributeError inside getattr, costly on every rebuilt span.
         return raw
     inner = getattr(raw, "_dq", None)
     if inner is not None:

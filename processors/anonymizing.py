@@ -35,6 +35,8 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from processors._failure_log import FailureLog
+
 from .anonymizer import Anonymizer
 
 _log = logging.getLogger(__name__)
@@ -49,21 +51,20 @@ class _DropCounter:
         self._what = what
         self._on_drop = on_drop
         self._lock = threading.Lock()
-        self._logged = False
+        # One kind for both faults: one log line per wrapper, every later fault only counted.
+        self._failures = FailureLog(_log)
         self.dropped = 0
 
     def drop(self, exc: BaseException, n: int = 1) -> None:
         with self._lock:
             self.dropped += n
-            first = not self._logged
-            self._logged = True
-        if first:
-            # The type only: the message could quote the data that failed to scrub.
-            _log.error(
-                "Anonymizer failed (%s); the %s was dropped, not stored. Further failures are counted silently.",
-                type(exc).__name__,
-                self._what,
-            )
+        # The type only: the message could quote the data that failed to scrub.
+        self._failures.record(
+            "failure",
+            "Anonymizer failed (%s); the %s was dropped, not stored. Further failures are counted silently.",
+            type(exc).__name__,
+            self._what,
+        )
         if self._on_drop is not None:
             for _ in range(n):
                 try:
@@ -72,11 +73,7 @@ class _DropCounter:
                     pass
 
     def inner_failed(self, exc: BaseException, where: str) -> None:
-        with self._lock:
-            first = not self._logged
-            self._logged = True
-        if first:
-            _log.error("Wrapped %s raised %s in %s; ignored.", self._what, type(exc).__name__, where)
+        self._failures.record("failure", "Wrapped %s raised %s in %s; ignored.", self._what, type(exc).__name__, where)
 
 
 class AnonymizingSpanProcessor(SpanProcessor):

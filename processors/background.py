@@ -36,6 +36,8 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from processors._failure_log import FailureLog
+
 _logger = logging.getLogger(__name__)
 #: Spans the worker processes between voluntary GIL hand-offs (see ``_process``).
 _YIELD_EVERY = 32
@@ -51,19 +53,6 @@ class PendingSpan(Protocol):
 
 
 QueueItem = ReadableSpan | PendingSpan
-
-
-class _LogOnce:
-    """Logs the first failure of each kind with its traceback and only counts the rest."""
-
-    def __init__(self) -> None:
-        self.counts: collections.Counter[str] = collections.Counter()
-
-    def __call__(self, kind: str) -> None:
-        self.counts[kind] += 1
-        if self.counts[kind] == 1:
-            # Only the kind and the exception type are logged: a message could carry user data.
-            _logger.error("telemetry: %s failed; counting further failures silently", kind, exc_info=False)
 
 
 class BackgroundSpanProcessor(SpanProcessor):
@@ -92,7 +81,8 @@ class BackgroundSpanProcessor(SpanProcessor):
         self._max_batch_size = min(max_batch_size, max_queue_size)
         self._schedule_delay_s = schedule_delay_s
         self._on_drop = on_drop
-        self._failures = _LogOnce()
+        # Only the kind is logged: an exception's message could carry user data.
+        self._failures = FailureLog(_logger)
         self.dropped_queue_full = 0
         self.processed = 0
         self._shutdown = False
@@ -166,6 +156,9 @@ class BackgroundSpanProcessor(SpanProcessor):
     def failures(self) -> collections.Counter[str]:
         return self._failures.counts
 
+    def _failure(self, kind: str) -> None:
+        self._failures.record(kind, "telemetry: %s failed; counting further failures silently", kind)
+
     # -- the worker's side ---------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -230,15 +223,14 @@ class BackgroundSpanProcessor(SpanProcessor):
             if not i % _YIELD_EVERY:
                 # Hand the GIL to the host's threads now and then: otherwise a thread of the app that
                 # wakes up (an event loop after I/O) waits up to the 5 ms switch interval for it, every
-                # time. Measured while 50k events drain: the app thread's p99 wake-up delay 10.4 -> 5.7
-                # ms, twice as many wake-ups served, same drain time.
+                # time (figures in bench/README.md).
                 _sleep(0)
             try:
                 span = item if isinstance(item, ReadableSpan) else item.materialize()
                 if span is not None:
                     inner.on_end(span)
             except Exception:
-                self._failures("processing a span")
+                self._failure("processing a span")
         self.processed += len(batch)
 
     def _flush_inner(self) -> None:
@@ -246,7 +238,7 @@ class BackgroundSpanProcessor(SpanProcessor):
             self._retry = not self._inner.force_flush()
         except Exception:
             self._retry = True
-            self._failures("flushing a batch")
+            self._failure("flushing a batch")
 
     def _release_flush_waiters(self) -> None:
         with self._waiters_lock:
@@ -281,7 +273,7 @@ class BackgroundSpanProcessor(SpanProcessor):
         try:
             self._inner.shutdown()
         except Exception:
-            self._failures("shutting down")
+            self._failure("shutting down")
 
 
 def _call_if_alive(method: weakref.WeakMethod[Callable[[], None]]) -> None:

@@ -16,7 +16,6 @@ serial daemon thread and hand back :class:`~telemetry.pending.Pending` results (
 from __future__ import annotations
 
 import atexit
-import collections
 import logging
 import os
 import secrets
@@ -27,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from exporters._failure_log import FailureLog
 from telemetry import capture
 from telemetry._held import HeldCalls, Recording
 from telemetry.consent import ConsentStore
@@ -71,7 +71,7 @@ class TelemetryService:
         # Declared events (telemetry.catalog), enforced by the anonymizer; PEFT Studio's by default, built
         # on first need (the catalog imports the anonymizer, which the consent-off path never loads).
         self._catalog = catalog
-        self._internal_errors: collections.Counter[str] = collections.Counter()
+        self._internal_errors = FailureLog(_logger)
         self._closed = False
         self.consent = ConsentStore(
             settings.config_path,
@@ -335,9 +335,9 @@ class TelemetryService:
         self.track_performance_sync(metric_name, value, unit)
 
     def _internal_error(self, where: str) -> None:
-        self._internal_errors[where] += 1
-        if self._internal_errors[where] == 1:
-            _logger.error("telemetry: internal error in %s; the app is unaffected, further ones are counted", where)
+        self._internal_errors.record(
+            where, "telemetry: internal error in %s; the app is unaffected, further ones are counted", where
+        )
 
     # -- data control --------------------------------------------------------------------------------
 
@@ -411,7 +411,7 @@ class TelemetryService:
 
     def stats(self) -> PipelineStats:
         built = self._built
-        errors = dict(self._internal_errors)
+        errors = dict(self._internal_errors.counts)
         if built is not None:
             return built.stats(errors)
         dropped = self._held.dropped

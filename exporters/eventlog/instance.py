@@ -9,7 +9,7 @@ process may keep the file open for long. The rules here:
   migrates the schema, and hands out a cursor; concurrent users in the same process get their own cursor
   on the same instance (a connection is not thread-safe, a cursor per thread is) and a reference count.
 * When the count drops to zero the instance *lingers* open for ``linger_s`` so a busy exporter does not
-  pay DuckDB's open+close (~30 ms) for every batch. It is handed over when another process waits for
+  pay DuckDB's open+close for every batch. It is handed over when another process waits for
   the lock (it announces itself on ``<db>.lock.want``): after a pause in our use longer than
   ``_HANDOVER_IDLE_S``, or once our time slice ``_SLICE_S`` is over (then new users in this process queue
   up behind the other process, except nested uses on a thread that already holds a cursor). While
@@ -64,7 +64,7 @@ logger = logging.getLogger("exporters.eventlog")
 # with the doorbell it probes only when a waiter rings.
 _POLL_S = 0.025
 # With another process waiting, we keep the file for up to one slice while we have work (each handover
-# costs both sides an open+close, ~30 ms), and give it up after a short pause in our use.
+# costs both sides an open+close), and give it up after a short pause in our use.
 _SLICE_S = 0.25
 _HANDOVER_IDLE_S = 0.05  # longer than an exporter's gap between batches (it converts spans meanwhile)
 _YIELD_WAIT_S = 0.1  # after handing over, how long we let the waiter go first
@@ -110,7 +110,7 @@ class SharedDatabase:
     def stored_resources(self) -> set[str]:
         """Resource ids this process wrote to the file since it last opened it (call inside ``cursor()``).
 
-        Lets a writer skip a statement (~2 ms per batch, measured) for a resource the file holds already.
+        Lets a writer skip a statement per batch for a resource the file holds already.
         Forgotten at every reopen: while the file was closed, another process may have erased it.
         """
         if self._stored_resources_opens != self.opens:

@@ -39,6 +39,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import re
 import time
@@ -50,6 +51,7 @@ import duckdb
 import pyarrow as pa
 from pydantic import BaseModel
 
+from exporters._failure_log import FailureLog
 from exporters.duckdb_config import MEMORY_LIMIT_PATTERN
 from exporters.eventlog import files as _files
 from exporters.eventlog import migrate as _migrate
@@ -171,7 +173,7 @@ class EventLog:
         }
         self._db = _registry.attach(self.path, self._config, float(linger_s))
         self._closed = False
-        self._prune_failed_logged = False
+        self._prune_failures = FailureLog(logger, logging.WARNING)
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -260,9 +262,7 @@ class EventLog:
                     self._prune_with(cur)
                 except EventLogError as exc:
                     # The rows are committed; a failed prune is retried at the next trigger.
-                    if not self._prune_failed_logged:
-                        self._prune_failed_logged = True
-                        logger.warning("pruning the event log failed: %s", exc)
+                    self._prune_failures.record("prune", "pruning the event log failed: %s", exc)
 
     @staticmethod
     def _validated(table: str, data: pa.Table) -> pa.Table:
