@@ -1,4 +1,4 @@
-"""One regression test per leak peers were caught with (docs/design-notes.md, "Privacy: what peers leak"), on real spans."""
+"""One regression test per leak peers were caught with (docs/design-notes.md: what peers leak), on real spans."""
 
 from __future__ import annotations
 
