@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import secrets
 import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exporters._failure_log import FailureLog
 from telemetry import capture
+from telemetry._data_control import DataControl
 from telemetry._held import HeldCalls, Recording
 from telemetry.consent import ConsentStore
 from telemetry.pending import Pending, pending_from
@@ -41,9 +40,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
     from opentelemetry.trace import Tracer
 
-    from analytics import Analytics
     from exporters.eventlog import EventLog
-    from exporters.otlp_json import ExportSummary
     from processors.anonymizer import Anonymizer
     from telemetry._background_io import SerialExecutor
     from telemetry.catalog import EventCatalog
@@ -57,8 +54,11 @@ SCOPE_NAME = "peft_studio.telemetry"
 _MAX_OFF_STRIDE = 1024
 
 
-class TelemetryService:
+class TelemetryService(DataControl):
     """Consent, the anonymous identity, and the OpenTelemetry pipeline into the local event log.
+
+    Data control (flush, export_all, delete_all, analytics, stats) comes from
+    :class:`~telemetry._data_control.DataControl`.
 
     >>> service = TelemetryService(TelemetrySettings(home=tmp_home, install_global=False))
     >>> service.enable()
@@ -338,87 +338,6 @@ class TelemetryService:
         self._internal_errors.record(
             where, "telemetry: internal error in %s; the app is unaffected, further ones are counted", where
         )
-
-    # -- data control --------------------------------------------------------------------------------
-
-    def flush(self, timeout_s: float = 30.0) -> bool:
-        """Write everything recorded so far (spans and metrics). Blocks: for tests, CLIs and shutdown.
-
-        False when something was not written: spans still waiting for a retry, or lost meanwhile."""
-        deadline = time.monotonic() + timeout_s
-        done = self._wait_for_io(deadline)  # a pipeline being built after enable() comes up first
-        built = self._built
-        if built is not None:
-            done = built.flush(deadline) and done
-            done = self._wait_for_io(deadline) and done
-        return done
-
-    def _wait_for_io(self, deadline: float) -> bool:
-        if self._io is None:
-            return True
-        try:
-            self._io.submit(lambda: None).result(max(0.0, deadline - time.monotonic()))
-        except Exception:
-            return False
-        return True
-
-    def export_all(
-        self, path: str | os.PathLike[str] | None = None, *, start_ns: int | None = None, end_ns: int | None = None
-    ) -> Pending[ExportSummary]:
-        """Write everything recorded as OTLP JSON Lines to ``path`` (default: ``<home>/exports/``).
-
-        A folder the caller names must exist; only the default exports folder is created (0700).
-
-        >>> summary = await service.export_all("telemetry.jsonl")  # or .result(30) in sync code
-        """
-        from telemetry._export_names import default_export_path
-
-        own_folder = path is None
-        target = Path(path) if path is not None else default_export_path(self.settings.home / "exports")
-        job = self._executor().submit(lambda: self._pipeline().export(target, start_ns, end_ns, own_folder))
-        return pending_from(job, "export")
-
-    def delete_all(self) -> Pending[None]:
-        """Erase every recorded byte, rotate the anonymous identity, and keep the user's consent choice.
-
-        Queued events are discarded first; the database is then rebuilt from nothing (deleting rows is
-        not erasing). If consent is on, the fresh log starts with a ledger entry so it can still prove
-        what the user agreed to.
-        """
-
-        def run() -> None:
-            from telemetry._files import erase_library_files
-
-            pipeline = self._pipeline()
-            pipeline.erase()
-            erase_library_files(self.settings.home)  # default exports, set-aside config files
-            self._follow_sharing("delete_all")
-            self.consent.rotate_identity()
-            # Keyed hashes cached under the old secret must not outlive it.
-            pipeline.anonymizer.clear_caches()
-            self.consent.save()
-            if self.consent.user_choice:
-                pipeline.append_ledger("granted", "delete_all")
-
-        return pending_from(self._executor().submit(run), "delete")
-
-    @property
-    def analytics(self) -> Analytics:
-        """SQL analytics over this service's event log (reads work while the exporter writes)."""
-        from analytics import Analytics
-
-        return Analytics(self.event_log.reader)
-
-    def stats(self) -> PipelineStats:
-        built = self._built
-        errors = dict(self._internal_errors.counts)
-        if built is not None:
-            return built.stats(errors)
-        dropped = self._held.dropped
-        return PipelineStats(
-            queued=0, processed=0, exported=0, dropped_queue_full=dropped, dropped_anonymizer_failed=0,
-            dropped_export_failed=0, dropped_without_consent=0, failed_exports=0, internal_errors=errors,
-        )  # fmt: skip
 
     # -- lifecycle -----------------------------------------------------------------------------------
 

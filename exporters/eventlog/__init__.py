@@ -5,6 +5,7 @@ Modules, each owning one thing:
 - ``log``: :class:`EventLog`, the public face (append, read, erase, prune).
 - ``instance``: the per-process open DuckDB instance and its hand-over to other processes.
 - ``lock``: the cross-process file lock beside the database.
+- ``connect``: opening the DuckDB file (waiting out foreign connections, setting damage aside).
 - ``registry``: one instance per database path within the process.
 - ``schema``: tables, columns and the schema version (the single home of every table and column name).
 - ``migrate``: upgrades files written by older schema versions; the one ``transaction()`` helper.

@@ -5,7 +5,7 @@ than a wait. Several processes (two copies of the app, the service, the CLI) use
 process may keep the file open for long. The rules here:
 
 * Every use enters through :meth:`SharedDatabase.cursor`. The first user in a process takes the
-  inter-process lock (``_lock.FileLock`` on ``<db>.lock``: blocking wait with a timeout), opens DuckDB,
+  inter-process lock (``lock.FileLock`` on ``<db>.lock``: blocking wait with a timeout), opens DuckDB,
   migrates the schema, and hands out a cursor; concurrent users in the same process get their own cursor
   on the same instance (a connection is not thread-safe, a cursor per thread is) and a reference count.
 * When the count drops to zero the instance *lingers* open for ``linger_s`` so a busy exporter does not
@@ -16,12 +16,13 @@ process may keep the file open for long. The rules here:
   lingering, a small daemon thread sleeps until the linger ends or a waiting process rings the lock's
   doorbell (``lock.py``), then probes the want file; only where the doorbell is unavailable does it
   probe on a timer, every ``_POLL_S``.
-* A foreign DuckDB connection that ignores our lock makes ``duckdb.connect`` fail with a lock conflict;
-  that is retried with backoff until the timeout, then reported as ``EventLogLockTimeout``.
-* A damaged database or WAL is set aside loudly and a fresh log opens (``recovery.py``). A write that
-  fails on I/O, memory or a full disk drains the instance, so the next use reopens DuckDB (which fixes
-  ``max_temp_directory_size`` from the free space at open). DuckDB I/O errors inside a ``cursor()``
-  block reach the caller as ``EventLogError``.
+* Opening DuckDB is ``connect.py``'s: a foreign DuckDB connection that ignores our lock makes
+  ``duckdb.connect`` fail with a lock conflict, which is retried with backoff until the timeout, then
+  reported as ``EventLogLockTimeout``; a damaged database or WAL is set aside loudly and a fresh log
+  opens (``recovery.py``).
+* A write that fails on I/O, memory or a full disk drains the instance, so the next use reopens DuckDB
+  (which fixes ``max_temp_directory_size`` from the free space at open). DuckDB I/O errors inside a
+  ``cursor()`` block reach the caller as ``EventLogError``.
 
 Hand-over state, all under ``_cond`` (one ``threading.Condition``)::
 
@@ -52,7 +53,7 @@ from typing import Any
 
 import duckdb
 
-from exporters.eventlog import recovery
+from exporters.eventlog.connect import connect
 from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, is_disk_full
 from exporters.eventlog.files import make_private_dirs, restrict_to_owner, wal_path
 from exporters.eventlog.lock import FileLock
@@ -68,7 +69,6 @@ _POLL_S = 0.025
 _SLICE_S = 0.25
 _HANDOVER_IDLE_S = 0.05  # longer than an exporter's gap between batches (it converts spans meanwhile)
 _YIELD_WAIT_S = 0.1  # after handing over, how long we let the waiter go first
-_LOCK_CONFLICT = "Could not set lock"
 _FORK_ORPHANS: list[duckdb.DuckDBPyConnection] = []
 
 
@@ -267,7 +267,7 @@ class SharedDatabase:
         except OSError as exc:
             raise EventLogError(f"cannot use the event log folder ({type(exc).__name__})") from exc
         try:
-            conn = self._connect(deadline)
+            conn = connect(self.path, self._config, deadline)
             restrict_to_owner(self.path, wal_path(self.path), self._lock.path, self._lock.want_path)
             try:
                 migrate(conn)
@@ -279,56 +279,6 @@ class SharedDatabase:
             raise
         self.opens += 1
         return conn
-
-    def _connect(self, deadline: float) -> duckdb.DuckDBPyConnection:
-        delay = 0.005
-        repaired: Path | None = None
-        replay = recovery.WalReplayCheck(self.path)
-        try:
-            replay.before_open(self.path, self._config)
-        except OSError as exc:
-            raise EventLogError(f"cannot open the event log ({type(exc).__name__})") from exc
-        while True:
-            try:
-                conn = duckdb.connect(str(self.path), config=self._config)
-            except duckdb.Error as exc:
-                message = str(exc)
-                wal = wal_path(self.path)
-                if _LOCK_CONFLICT in message:
-                    # A connection that does not take our lock; it has no queue to join, so poll.
-                    if time.monotonic() + delay > deadline:
-                        replay.abandon()
-                        raise EventLogLockTimeout(
-                            "event log file is held by a process that does not use the event log lock"
-                        ) from exc
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.2)
-                    continue
-                try:
-                    if wal.exists() and recovery.is_wal_damage(message, wal):
-                        replay.abandon()  # this damage is named and logged here
-                        if repaired is None:
-                            repaired = recovery.set_wal_aside(wal, message)
-                            continue
-                        if wal.exists():  # the salvaged prefix failed too: open without any WAL
-                            wal.unlink()
-                            continue
-                    if self.path.exists() and recovery.is_database_damage(message):
-                        replay.abandon()
-                        recovery.set_database_aside(self.path, message)
-                        continue
-                except OSError as move_failed:
-                    raise EventLogError(f"cannot set the damaged event log aside ({move_failed})") from exc
-                replay.abandon()
-                raise EventLogError(f"cannot open the event log ({type(exc).__name__})") from exc
-            if replay.after_open(conn):
-                conn.close()
-                try:
-                    replay.set_aside()
-                except OSError as exc:
-                    raise EventLogError(f"cannot set the skipped write-ahead log aside ({exc})") from exc
-                continue
-            return conn
 
     def _close_instance(self, *, yielded: bool, keep_lock: bool = False) -> None:
         conn, self._conn = self._conn, None
