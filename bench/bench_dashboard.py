@@ -246,17 +246,25 @@ def baseline_page(target: Path) -> Path | None:
 # -- measuring ------------------------------------------------------------------------------------------
 
 
-def measure(report: Report, urls: dict[str, str], runs: int, n: int) -> None:
-    """``urls``: the page under test ("react") and, when available, the page before it ("before")."""
+def measure(report: Report, urls: dict[str, str], runs: int, n: int, tokens: dict[str, str]) -> None:
+    """``urls``: the page under test ("react") and, when available, the page before it ("before");
+    ``tokens``: each service's access token (recorded data is served only with it, as to the user's browser
+    after the ``/?token=`` swap)."""
     from playwright.sync_api import sync_playwright
 
     url = urls["react"]
-    with sync_playwright() as pw, httpx.Client(base_url=url, timeout=60) as client:
+    headers = {"x-peft-token": tokens["react"]}
+    with sync_playwright() as pw, httpx.Client(base_url=url, timeout=60, headers=headers) as client:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         browser_ms: dict[str, list[float]] = {}
 
         def page_load(base: str, path: str, key: str) -> float:
-            context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+            variant = next(v for v, u in urls.items() if u == base)
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 800},
+                locale="en-US",
+                extra_http_headers={"x-peft-token": tokens[variant]},
+            )
             try:
                 page = context.new_page()
                 start = time.perf_counter()
@@ -365,6 +373,7 @@ def main(argv: list[str] | None = None) -> Report:
         before = None if args.quick else baseline_page(Path(tmp) / "before")
         with contextlib.ExitStack() as stack:
             urls = {"react": stack.enter_context(running_server(home))}
+            homes = {"react": home}
             if before is None:
                 print("the page before React is not measured (quick run, or no git checkout)")
             else:
@@ -373,7 +382,9 @@ def main(argv: list[str] | None = None) -> Report:
                 other.mkdir(parents=True)
                 shutil.copy2(home / "telemetry" / "events.duckdb", other / "events.duckdb")
                 urls["before"] = stack.enter_context(running_server(other.parent, before))
-            measure(report, urls, runs, count)
+                homes["before"] = other.parent
+            tokens = {v: (h / "config" / "server_token").read_text().strip() for v, h in homes.items()}
+            measure(report, urls, runs, count, tokens)
     report.print()
     report.save("dashboard-quick" if args.quick else "dashboard")
     return report

@@ -105,7 +105,9 @@ class Server:
         return head.encode() + body
 
     def status(self) -> dict[str, object]:
-        response = httpx.get(f"{self.base}/api/telemetry/status", timeout=60)
+        # Status shows recorded data: it needs the token like every data endpoint.
+        response = httpx.get(f"{self.base}/api/telemetry/status", headers={"x-peft-token": self.token}, timeout=60)
+        response.raise_for_status()
         return dict(response.json())
 
     def wait_drained(self) -> float:

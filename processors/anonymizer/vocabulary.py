@@ -8,6 +8,8 @@ Sources, shipped in ``data/``:
 * ``surname_words.txt.gz``: the ordinary words of that list that are also spelled capitalized there as a
   name (``baker``, ``brown``, ``grant``). Capitalized inside a sentence, such a word is taken as a name.
 * ``ml_vocabulary.txt``: words of ML tooling that a dictionary lacks (``lora``, ``bfloat16``, ``nccl``).
+* the running interpreter's own names: standard-library module names and the public names of ``builtins``
+  and ``sys`` (``excepthook``, ``getpid``, ``asyncio``): code identifiers, which name no person.
 
 :meth:`Vocabulary.known_word` also accepts a compound of two known words (``tinyllama``, ``starcoder``).
 Loaded once per process, on first use (nothing is read while telemetry is off).
@@ -15,7 +17,10 @@ Loaded once per process, on first use (nothing is read while telemetry is off).
 
 from __future__ import annotations
 
+import builtins
 import gzip
+import re
+import sys
 import threading
 from functools import lru_cache
 from importlib import resources
@@ -70,6 +75,16 @@ def _read_words(name: str) -> frozenset[str]:
     return frozenset(words)
 
 
+def _python_names() -> frozenset[str]:
+    names: set[str] = set(sys.stdlib_module_names)
+    names.update(n for n in dir(builtins) if not n.startswith("_"))
+    names.update(n for n in dir(sys) if not n.startswith("_"))
+    words: set[str] = set()
+    for name in names:
+        words.update(w for w in re.split(r"[^a-z0-9]+", name.lower()) if len(w) >= 3 and w.isalpha())
+    return frozenset(words)
+
+
 _lock = threading.Lock()
 
 
@@ -78,5 +93,7 @@ def vocabulary() -> Vocabulary:
     """The shipped vocabulary (loaded on first call, then shared)."""
     with _lock:
         return Vocabulary(
-            _read_gz("english.txt.gz"), _read_gz("surname_words.txt.gz"), _read_words("ml_vocabulary.txt")
+            _read_gz("english.txt.gz"),
+            _read_gz("surname_words.txt.gz"),
+            _read_words("ml_vocabulary.txt") | _python_names(),
         )

@@ -71,12 +71,14 @@ def planted_context() -> SpanContext:
     return SpanContext(1, 2, False, TraceFlags(1), TraceState([("okonkwo", "siobhan-okonkwo")]))
 
 
-def _strings(value: Any, seen: set[int] | None = None) -> Iterator[str]:
+def _strings(value: Any, seen: dict[int, Any] | None = None) -> Iterator[str]:
     """Every string reachable from value: mapping keys and values, sequences, dataclasses, SDK objects."""
-    seen = set() if seen is None else seen
+    # Keyed by id, holding the object: a temporary (``dict(value.attributes)``) freed during the walk could
+    # otherwise hand its id to a later object, which would then be skipped as already seen.
+    seen = {} if seen is None else seen
     if id(value) in seen:
         return
-    seen.add(id(value))
+    seen[id(value)] = value
     if isinstance(value, str):
         yield value
     elif isinstance(value, bytes):
