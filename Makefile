@@ -12,11 +12,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# `make run` serves a data home of its own inside the checkout, filled on first run with four weeks of
+# simulated history (`peft-telemetry demo --days 28`), so every dashboard view and insight has something
+# to show. `make run DATA_HOME=~/.peft-studio` serves your real data home instead (nothing is added to it).
+DATA_HOME ?= $(CURDIR)/.demo-home
+
 run: $(STAMP)
-	$(VENV)/bin/peft-telemetry serve --port $(PORT)
+	@if [ "$(DATA_HOME)" = "$(CURDIR)/.demo-home" ] && [ ! -f "$(DATA_HOME)/telemetry/events.duckdb" ]; then \
+	  $(VENV)/bin/peft-telemetry --home "$(DATA_HOME)" enable && \
+	  $(VENV)/bin/peft-telemetry --home "$(DATA_HOME)" demo --days 28; \
+	fi
+	$(VENV)/bin/peft-telemetry --home "$(DATA_HOME)" serve --port $(PORT)
 
 demo: $(STAMP)
-	$(VENV)/bin/peft-telemetry demo
+	$(VENV)/bin/peft-telemetry --home "$(DATA_HOME)" enable
+	$(VENV)/bin/peft-telemetry --home "$(DATA_HOME)" demo --days 28
 
 test: $(STAMP) lint typecheck ui-test
 	bash scripts/ensure-chromium.sh
