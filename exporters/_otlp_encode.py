@@ -66,6 +66,8 @@ class Encoder:
     """One export's caches: serialized KeyValues by (key, value, type) and resources by their JSON."""
 
     def __init__(self) -> None:
+        # A plain dict with the "clear when full" check inline, not BoundedCache: this is the export's
+        # innermost loop, and a method call per miss costs more than the inline check (bench/README.md).
         self._kv: dict[tuple[str, Any, type], bytes | None] = {}
         self._resources: dict[str | None, orjson.Fragment] = {}
 

@@ -304,7 +304,7 @@ class BatchExportingProcessor(SpanProcessor):
         self.exported = 0
         self.dropped_export_failed = 0
         self.failed_exports = 0
-        self._overflow_logged = False
+        self._overflow = FailureLog(_logger)
 
     @property
     def pending(self) -> int:
@@ -349,9 +349,9 @@ class BatchExportingProcessor(SpanProcessor):
                 self.dropped_export_failed += overflow
                 refused = refused[overflow:]
             self._pending = refused
-        if overflow > 0 and not self._overflow_logged:
-            self._overflow_logged = True
-            _logger.error(
+        if overflow > 0:
+            self._overflow.record(
+                "overflow",
                 "telemetry: the event log refused writes for so long that more than %d spans waited; the "
                 "oldest are being dropped and counted (stats().dropped_export_failed). The exporter's error "
                 "says why (a full disk: free space where the event log is stored)",

@@ -105,3 +105,10 @@ def test_the_failure_log_helper_is_one_module_in_two_homes() -> None:
     assert (ROOT / "processors" / "_failure_log.py").read_bytes() == (
         ROOT / "exporters" / "_failure_log.py"
     ).read_bytes()
+
+
+def test_the_bounded_cache_helper_is_one_module_in_two_homes() -> None:
+    # processors/ and exporters/ may not import each other, so each holds the same small helper.
+    assert (ROOT / "processors" / "_bounded_cache.py").read_bytes() == (
+        ROOT / "exporters" / "_bounded_cache.py"
+    ).read_bytes()

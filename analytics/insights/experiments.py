@@ -86,8 +86,8 @@ GROUP BY ALL ORDER BY experiment, variant
 #: exposure (count = units converted) and its mean of every metric; then per variant. Event rows carry
 #: the event type in ``name`` and no unit of measure; metric rows the metric name and its unit.
 #: The per-unit groups are keyed by integers (a unit number and a 64-bit hash of what was measured),
-#: ~25% faster at 10M rows than grouping by the strings themselves; a hash collision between two names
-#: of one unit (odds ~1e-17) would merge them.
+#: which DuckDB groups faster than the strings themselves (bench/README.md); a hash collision between two
+#: names of one unit (odds ~1e-17) would merge them.
 OUTCOMES: Final = f"""
 WITH {_EXPOSURES}, units AS MATERIALIZED (
     SELECT *, row_number() OVER (ORDER BY experiment, unit) AS uid FROM first

@@ -21,6 +21,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
+from exporters._bounded_cache import BoundedCache
 from exporters._sdk import SPAN_ATTRIBUTES, SPAN_EVENTS, SPAN_LINKS, plain_attributes, sequence_of
 from exporters.eventlog import schema
 
@@ -59,8 +60,8 @@ _EXCEPTION_TYPE = "exception.type"
 _RESOURCE_CACHE_MAX = 256
 _INT64 = (-(2**63), 2**63 - 1)
 _MISSING: Any = object()
-_REDACTIONS_SEEN: dict[str, bytes | None] = {}
 _REDACTIONS_CACHE_MAX = 256
+_REDACTIONS_SEEN: BoundedCache[str, bytes | None] = BoundedCache(_REDACTIONS_CACHE_MAX)
 _REDACTIONS_CACHEABLE = 1024
 # Attribute names read on every span, bound once (a module attribute lookup per use adds up).
 _A_REDACTIONS = schema.ATTR_REDACTIONS
@@ -110,7 +111,7 @@ class ResourceCache:
     """Resource id, JSON and session id per ``Resource`` object (the SDK reuses one object per provider)."""
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[Resource, str, bytes, str | None]] = {}
+        self._entries: BoundedCache[int, tuple[Resource, str, bytes, str | None]] = BoundedCache(_RESOURCE_CACHE_MAX)
 
     def get(self, resource: Resource | None) -> tuple[str | None, bytes | None, str | None]:
         """(resource id, JSON, session id); all None without a resource."""
@@ -122,9 +123,7 @@ class ResourceCache:
             session = attrs.get(schema.RESOURCE_SESSION_ID)
             text = to_json(attrs)
             entry = (resource, resource_id(text), text, None if session is None else str(session))
-            if len(self._entries) >= _RESOURCE_CACHE_MAX:
-                self._entries.clear()
-            self._entries[id(resource)] = entry
+            self._entries.put(id(resource), entry)
         return entry[1], entry[2], entry[3]
 
 
@@ -154,9 +153,7 @@ def _redactions(value: Any) -> bytes | None:
             return None
         out = to_json(parsed) if isinstance(parsed, dict) else None
         if len(value) <= _REDACTIONS_CACHEABLE:
-            if len(_REDACTIONS_SEEN) >= _REDACTIONS_CACHE_MAX:
-                _REDACTIONS_SEEN.clear()
-            _REDACTIONS_SEEN[value] = out
+            _REDACTIONS_SEEN.put(value, out)
         return out
     if isinstance(value, Mapping):
         return to_json(dict(value))

@@ -9,8 +9,8 @@ one open instance with a reference count and a cursor per thread, and the instan
 after use (``linger_s``, 2 s) unless another process is waiting (it says so on ``<db>.lock.want``), so an
 exporter pays DuckDB's open+close once per burst, not once per batch. Details in
 ``instance.py`` and ``lock.py`` beside this module. Reads from different processes take turns too; every
-hold is one short transaction, and a waiter gets its turn after the current batch (or within ~75 ms
-of an idle, lingering holder).
+hold is one short transaction, and a waiter gets its turn after the current batch (or, from an idle,
+lingering holder, at its hand-over probe's next wake-ups: figures in bench/README.md).
 
 Writes are Arrow inserts (``INSERT INTO t BY NAME SELECT * FROM <arrow>``), one short transaction per
 call; ``append_many`` puts a batch's spans and their events in the same transaction, so a kill -9 leaves

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from exporters._failure_log import FailureLog
 from exporters.eventlog import schema
 from exporters.eventlog.migrate import first_row, transaction
 
@@ -77,7 +78,7 @@ class Pruner:
         self._lock = threading.Lock()
         self._rows_since = 0
         self._last = float("-inf")
-        self._clock_jump_logged = False
+        self._clock_jump = FailureLog(logger, logging.WARNING)
 
     def due(self, rows: int) -> bool:
         """Count ``rows`` appended; True (and the triggers reset) when a prune is due."""
@@ -117,16 +118,15 @@ class Pruner:
         newest_before = row[0] if row else None
         if newest_before is None or newest_before >= cutoff:
             return cutoff
-        if not self._clock_jump_logged:
-            self._clock_jump_logged = True
-            logger.warning(
-                "event log: the clock reads %.1f days after the newest event stored before this process "
-                "started, so pruning by age (%s days) would remove all earlier events at once; age pruning "
-                "is skipped in this process (the max_events cap still applies). If the clock is wrong, fix "
-                "it; if the log was unused that long, the next start prunes it.",
-                (now - newest_before) / NS_PER_DAY,
-                f"{self.max_age_days:g}",
-            )
+        self._clock_jump.record(
+            "clock jump",
+            "event log: the clock reads %.1f days after the newest event stored before this process "
+            "started, so pruning by age (%s days) would remove all earlier events at once; age pruning "
+            "is skipped in this process (the max_events cap still applies). If the clock is wrong, fix "
+            "it; if the log was unused that long, the next start prunes it.",
+            (now - newest_before) / NS_PER_DAY,
+            f"{self.max_age_days:g}",
+        )
         return None
 
     def _cap(self, cur: duckdb.DuckDBPyConnection, count_sql: str, nth_sql: str, deletes: tuple[str, ...]) -> int:

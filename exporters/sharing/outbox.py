@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
+from exporters._bounded_cache import BoundedCache
 from exporters.eventlog import EventLog, schema
 
 _SAMPLED: Final = TraceFlags(TraceFlags.SAMPLED)
@@ -109,7 +110,7 @@ def _attributes(text: Any) -> dict[str, Any]:
     return {str(k): v for k, v in value.items() if v is not None} if isinstance(value, dict) else {}
 
 
-_RESOURCES: dict[str, Resource] = {}
+_RESOURCES: BoundedCache[str, Resource] = BoundedCache(257)
 
 
 def _resource(text: str | None) -> Resource:
@@ -117,9 +118,7 @@ def _resource(text: str | None) -> Resource:
     found = _RESOURCES.get(key)
     if found is None:
         found = Resource(_attributes(text))
-        if len(_RESOURCES) > 256:
-            _RESOURCES.clear()
-        _RESOURCES[key] = found
+        _RESOURCES.put(key, found)
     return found
 
 

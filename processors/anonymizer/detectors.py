@@ -19,8 +19,9 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from processors._bounded_cache import BoundedCache
+
 from . import patterns, rules
-from .bounded import BoundedCache
 from .handlers import Counts, Hasher, KvHead, MatchHandlers, Result, count
 from .keys import HASH, KeyClassifier
 from .normalize import base64_tokens, decoded_form, fold_text
@@ -54,6 +55,7 @@ _SPLIT_CHARS: Final = frozenset(" \t:=\"'")
 # A string cut before scanning must not end inside a token, or half a secret could slip past a detector.
 _TOKEN_TAIL: Final = re.compile(r"[^\s\"'<>,;()\[\]{}|]*")
 _CACHE_LIMIT: Final = 4096
+FRAME_CACHE_LIMIT: Final = 4096  # frame lines remembered by ``stacktrace``
 #: Characters dropped before a pre-scan cut: longer than any match that can hold blanks and straddle it.
 _CUT_BACKOFF: Final = 256
 _MIN_BASE64: Final = 12
@@ -82,7 +84,9 @@ class Scanner(MatchHandlers):
         self.hash = hasher
         self._leaf_cache: BoundedCache[str, tuple[str, tuple[tuple[str, int], ...]]] = BoundedCache(_CACHE_LIMIT)
         #: Stack frame lines recur across errors; stacktrace.py keeps what each became here.
-        self.frame_cache: dict[str, tuple[str | None, tuple[tuple[str, int], ...]]] = {}
+        self.frame_cache: BoundedCache[str, tuple[str | None, tuple[tuple[str, int], ...]]] = BoundedCache(
+            FRAME_CACHE_LIMIT
+        )
 
     # --- entry points ------------------------------------------------------------------------------------
     def scan_text(self, text: str, counts: Counts, version_key: bool = False) -> str:

@@ -21,8 +21,9 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+from processors._bounded_cache import BoundedCache
+
 from . import rules
-from .bounded import BoundedCache
 from .hosts import HOST_MARKER, is_host, is_public_host
 from .normalize import decoded_form, fold_text, strip_marks
 from .vocabulary import Vocabulary, vocabulary

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, cast
 from urllib.parse import unquote
 
+from processors._bounded_cache import BoundedCache
+
 from . import patterns, rules
-from .bounded import BoundedCache
 from .hosts import is_public_host
 from .keys import HASH, KeyClassifier
 from .paths import reduce_path

@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from processors._bounded_cache import BoundedCache
+
 from . import rules
-from .bounded import BoundedCache
 from .keywords import PERSON_LAST_WORDS, VERSION_WORDS, folded_words
 from .normalize import fold_key_words
 from .policy import PrivacyPolicy, normalize_key

@@ -27,6 +27,8 @@ from typing import Any, Final
 
 import orjson
 
+from processors._bounded_cache import BoundedCache
+
 from . import rules
 from .detectors import Counts
 
@@ -63,7 +65,7 @@ class MapCache:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[bytes, Entry] = {}
+        self._entries: BoundedCache[bytes, Entry] = BoundedCache(_LIMIT)
         self._lock = threading.Lock()
         self._lookups = 0
         self._hits = 0
@@ -98,9 +100,7 @@ class MapCache:
                 counts[rule] = counts.get(rule, 0) + n
             if rules.ID_HASHED not in local:  # hashes change when the secret rotates
                 with self._lock:
-                    if len(self._entries) >= _LIMIT:
-                        self._entries.clear()
-                    self._entries[key] = (out.copy(), tuple(local.items()))
+                    self._entries.put(key, (out.copy(), tuple(local.items())))
         if self._lookups >= _WINDOW:
             if self._hits < _MIN_HITS:
                 self._bypass = _BYPASS

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from processors._bounded_cache import BoundedCache
+
 from . import paths
 
 _NB: Final = r"[\s\S]"  # the first character, already consumed, inside a two-character look-behind
@@ -192,7 +194,8 @@ class Detectors:
 
     def __init__(self, home: list[str]) -> None:
         self._alts = _alternatives(home)
-        self._compiled: dict[int, re.Pattern[str] | None] = {}
+        # A bound, though real text only ever shows a few dozen masks.
+        self._compiled: BoundedCache[int, re.Pattern[str] | None] = BoundedCache(512)
 
     def regex(self, mask: int) -> re.Pattern[str] | None:
         try:
@@ -204,7 +207,5 @@ class Detectors:
         # and ``re`` skips it in C at positions where that character cannot occur.
         chosen = [f"(?:{src})(?P<{name}>)" for family, name, src in self._alts if family & mask]
         rx = re.compile("|".join(chosen)) if chosen else None
-        if len(self._compiled) >= 512:  # a bound, though real text only ever shows a few dozen masks
-            self._compiled.clear()
-        self._compiled[mask] = rx
+        self._compiled.put(mask, rx)
         return rx

@@ -25,8 +25,9 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, Status, TraceState
 
+from processors._bounded_cache import BoundedCache
+
 from .._sdk import attribute_map, build_span, dropped_counts
-from .bounded import BoundedCache
 from .declared import Declared, EventDeclarations
 from .detectors import Counts, Scanner, count
 from .mapcache import MapCache

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Final
 
 from . import rules
-from .detectors import Counts, Scanner, count
+from .detectors import FRAME_CACHE_LIMIT, Counts, Scanner, count
 from .paths import reduce_frame_path
 
 _PREFIX: Final = r"(?P<prefix>[ \t]*(?:[|+][ \t|+-]*)?)"
@@ -24,7 +24,7 @@ _FRAME: Final = re.compile(_PREFIX + r'File "(?P<file>[^"\n]*)", line (?P<line>\
 _EXCEPTION: Final = re.compile(r"(?P<prefix>(?:[ \t]*[|+][ \t|+-]*)?)(?P<type>[A-Za-z_][\w.]*)(?::(?P<msg>.*))?$")
 _FOREIGN_FRAME: Final = re.compile(r"[ \t]+at [^\n]+$")
 _GROUP_RULE: Final = re.compile(r"[ \t|+\-0-9.]+$")
-_FRAME_CACHE_LIMIT: Final = 4096
+_FRAME_CACHE_LIMIT: Final = FRAME_CACHE_LIMIT
 _CHAIN: Final = frozenset(
     {
         "Traceback (most recent call last):",
@@ -122,9 +122,7 @@ def _cached_frame(
     cache = scanner.frame_cache
     local: Counts = {}
     shown = _frame(scanner, m, local, scrub_text)
-    if len(cache) >= _FRAME_CACHE_LIMIT:
-        cache.clear()
-    cache[line] = (shown, tuple(local.items()))
+    cache.put(line, (shown, tuple(local.items())))
     for rule, n in local.items():
         count(counts, rule, n)
     return shown

@@ -25,8 +25,9 @@ from typing import Any, Final
 
 import orjson
 
+from processors._bounded_cache import BoundedCache
+
 from . import rules
-from .bounded import BoundedCache
 from .declared import Declared, PropertySpec
 from .detectors import Counts, Scanner, count
 from .freetext import FreeTextPolicy

@@ -1,4 +1,8 @@
-"""One small bounded cache shared by the anonymizer's parts.
+"""One small bounded cache: "clear when full", written once.
+
+``processors/`` and ``exporters/`` may not import each other, so each holds this same small module
+(``tests/test_architecture.py`` checks that the two copies stay identical); ``analytics/`` and ``telemetry/``
+use the one in ``exporters/``.
 
 A plain dict that forgets everything when it reaches its limit. Clearing is O(1) amortized and needs no
 bookkeeping per hit, which is what the hot path wants: hits are a single ``dict.get``. Invariant: at most
