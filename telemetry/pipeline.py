@@ -151,8 +151,9 @@ class Pipeline:
         self.tracer_provider.add_span_processor(self.gate)
         self.tracer = self.tracer_provider.get_tracer(SCOPE_NAME)
 
+        self.metric_writer = DuckDBMetricExporter(self.event_log)
         self.metric_exporter: MetricExporter = ConsentGatedMetricExporter(
-            is_enabled, AnonymizingMetricExporter(self.anonymizer, DuckDBMetricExporter(self.event_log))
+            is_enabled, AnonymizingMetricExporter(self.anonymizer, self.metric_writer)
         )
         # The reader's own exports are held and written a few times an hour (see _metric_hold); the
         # OTLP receiver's go through ``metric_exporter`` directly.
@@ -270,6 +271,7 @@ class Pipeline:
             dropped_without_consent=self.gate.dropped_without_consent + self.exporting.dropped_after_withdrawal,
             failed_exports=self.exporting.failed_exports,
             internal_errors=errors,
+            dropped_metric_points_export_failed=self.metric_writer.failed_points,
         )
 
     def stop(self, deadline: float) -> bool:
