@@ -292,10 +292,24 @@ class BatchExportingProcessor(SpanProcessor):
     with the next one, up to ``max_retained`` spans; beyond that the oldest are dropped and counted.
     Retries go out in bounded slices, so a backlog never becomes one transaction too big to commit.
     What is still held at shutdown is counted as dropped and logged.
+
+    ``withdrawn_at_ns`` is asked once per non-empty batch, after the batch was taken (so every span in it
+    started before the question): when consent was withdrawn, or None while it holds. Spans that started
+    at or after that instant are counted in ``dropped_after_withdrawal`` and never stored: an opt-out in
+    another process sharing the file stops what is stored at once, not at this process's next poll.
     """
 
-    def __init__(self, exporter: SpanExporter, *, max_retained: int = 65_536, max_export_batch: int = 2_048) -> None:
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        *,
+        max_retained: int = 65_536,
+        max_export_batch: int = 2_048,
+        withdrawn_at_ns: Callable[[], int | None] | None = None,  # see the class docstring
+    ) -> None:
         self._exporter = exporter
+        self._withdrawn_at_ns = withdrawn_at_ns
+        self.dropped_after_withdrawal = 0
         self._max_retained = max_retained
         self._max_export_batch = max_export_batch
         self._pending: list[ReadableSpan] = []
@@ -323,6 +337,8 @@ class BatchExportingProcessor(SpanProcessor):
         with self._export_lock:
             with self._lock:
                 batch, self._pending = self._pending, []
+            if batch and self._withdrawn_at_ns is not None:
+                batch = self._without_withdrawn(batch)
             for start in range(0, len(batch), self._max_export_batch):
                 piece = batch[start : start + self._max_export_batch]
                 if self._export(piece):
@@ -332,6 +348,18 @@ class BatchExportingProcessor(SpanProcessor):
                 self._retain(batch[start:])
                 return False
             return True
+
+    def _without_withdrawn(self, batch: list[ReadableSpan]) -> list[ReadableSpan]:
+        try:  # the spans that started before consent was withdrawn (all of them while it holds)
+            cutoff = self._withdrawn_at_ns() if self._withdrawn_at_ns is not None else None
+        except Exception:
+            _logger.error("telemetry: reading consent before a write failed; the batch is written as it is")
+            return batch
+        if cutoff is None:
+            return batch
+        kept = [span for span in batch if (span.start_time or 0) < cutoff]
+        self.dropped_after_withdrawal += len(batch) - len(kept)
+        return kept
 
     def _export(self, spans: list[ReadableSpan]) -> bool:
         try:

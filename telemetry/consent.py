@@ -24,7 +24,7 @@ import os
 import secrets
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -34,6 +34,7 @@ from telemetry._files import atomic_write, remove_stale_temp_files, secure_home
 _logger = logging.getLogger(__name__)
 
 _SECRET_BYTES = 32
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ConsentRecord(BaseModel):
@@ -117,6 +118,22 @@ class ConsentStore:
     def sharing(self) -> bool:
         """Sharing with the fleet hub is on: agreed to on its own, and only while recording is on."""
         return self.enabled and self.record.share_enabled and self.record.share_endpoint is not None
+
+    def withdrawn_at_ns(self, *, refresh: bool = True) -> int | None:
+        """When the user withdrew consent (ns since the epoch), or None while consent holds.
+
+        ``refresh`` first re-reads the files (a stat of two files unless something changed), so an opt-out
+        written by another process is seen at once. Runs on the export worker, once per batch.
+        """
+        if refresh:
+            self.refresh()
+        record = self.record
+        if record.enabled or record.consent_changed_at is None:
+            return None  # on (or DO_NOT_TRACK, which records nothing anyway), or never chosen
+        changed = record.consent_changed_at
+        if changed.tzinfo is None:
+            changed = changed.replace(tzinfo=UTC)
+        return (changed - _EPOCH) // timedelta(microseconds=1) * 1_000
 
     def set_sharing(self, enabled: bool, endpoint: str | None = None) -> None:
         """Record the sharing choice in memory (persist with :meth:`save`); the endpoint is kept after

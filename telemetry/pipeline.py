@@ -132,7 +132,11 @@ class Pipeline:
         span_exporter: SpanExporter = (
             StderrSpanExporter() if settings.debug_print else DuckDBSpanExporter(self.event_log)
         )
-        self.exporting = BatchExportingProcessor(span_exporter, max_retained=settings.queue_size)
+        # Before each batch is written, consent is read again: spans that started after an opt-out (made
+        # here or by another process sharing the home) are dropped, not stored.
+        self.exporting = BatchExportingProcessor(
+            span_exporter, max_retained=settings.queue_size, withdrawn_at_ns=consent.withdrawn_at_ns
+        )
         self.anonymizing = AnonymizingSpanProcessor(self.anonymizer, self.exporting)
         self.background = BackgroundSpanProcessor(
             self.anonymizing,
@@ -147,8 +151,9 @@ class Pipeline:
         self.tracer_provider.add_span_processor(self.gate)
         self.tracer = self.tracer_provider.get_tracer(SCOPE_NAME)
 
+        self.metric_writer = DuckDBMetricExporter(self.event_log)
         self.metric_exporter: MetricExporter = ConsentGatedMetricExporter(
-            is_enabled, AnonymizingMetricExporter(self.anonymizer, DuckDBMetricExporter(self.event_log))
+            is_enabled, AnonymizingMetricExporter(self.anonymizer, self.metric_writer)
         )
         # The reader's own exports are held and written a few times an hour (see _metric_hold); the
         # OTLP receiver's go through ``metric_exporter`` directly.
@@ -263,9 +268,10 @@ class Pipeline:
             dropped_queue_full=self.background.dropped_queue_full,
             dropped_anonymizer_failed=self.anonymizing.dropped,
             dropped_export_failed=self.exporting.dropped_export_failed,
-            dropped_without_consent=self.gate.dropped_without_consent,
+            dropped_without_consent=self.gate.dropped_without_consent + self.exporting.dropped_after_withdrawal,
             failed_exports=self.exporting.failed_exports,
             internal_errors=errors,
+            dropped_metric_points_export_failed=self.metric_writer.failed_points,
         )
 
     def stop(self, deadline: float) -> bool:

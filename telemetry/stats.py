@@ -21,6 +21,8 @@ class PipelineStats(BaseModel):
     dropped_without_consent: int
     failed_exports: int
     internal_errors: dict[str, int]
+    #: Metric points (histograms, resource gauges, OTLP metrics) the event log refused: not written, lost.
+    dropped_metric_points_export_failed: int = 0
 
 
 class Completed:

@@ -11,8 +11,10 @@ and where the damaged file now is (``<file>.corrupt-<time>-<ns>``; ``delete_all`
   without an error but restores nothing from it. :class:`WalReplayCheck` counts the rows the database
   holds without the WAL and with it; a non-empty WAL that changed nothing is moved aside and logged, and
   the database is opened again without it (a skipped WAL left in place would swallow new commits too).
-  A WAL cut short after some entries cannot be told from a write torn by a crash: the replay is logged
-  (warning) with the bytes found and the rows restored.
+  A WAL cut short after some entries cannot be told from a write torn by a crash, so before any leftover
+  WAL is replayed a copy is kept beside it (``<db>.wal.replayed-<time>-<ns>``, mode 0600; ``delete_all``
+  erases it with the rest): the replay is logged (warning) with the bytes found, the rows restored and
+  the copy's path, so whatever the replay could not restore is still on disk.
 """
 
 from __future__ import annotations
@@ -46,8 +48,34 @@ _DATABASE_DAMAGE = (
 _MIN_WAL_WITH_ENTRIES = 64
 
 
-def aside_name(path: Path) -> Path:
-    return path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns()}")
+def aside_name(path: Path, kind: str = "corrupt") -> Path:
+    return path.with_name(f"{path.name}.{kind}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns()}")
+
+
+def _keep_copy(wal: Path) -> Path | None:
+    """Copy the WAL about to be replayed to ``<wal>.replayed-<time>-<ns>`` (0600, fsynced); None (and a
+    warning) when the copy cannot be made, a full disk for one: the replay goes ahead without it."""
+    copy = aside_name(wal, "replayed")
+    try:
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with open(wal, "rb") as src:
+                while chunk := src.read(1 << 20):
+                    os.write(fd, chunk)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(wal.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            copy.unlink()
+        logger.warning(
+            "event log: cannot keep a copy of the write-ahead log before replaying it (%s); whatever the "
+            "replay cannot restore from it will not be recoverable",
+            type(exc).__name__,
+        )
+        return None
+    return copy
 
 
 def is_wal_damage(message: str, wal: Path) -> bool:
@@ -117,6 +145,7 @@ class WalReplayCheck:
         self._checking = self._wal.with_name(self._wal.name + ".checking")
         self._before: tuple[int, int] | None = None
         self._wal_bytes = 0
+        self._copy: Path | None = None  # the WAL as it was before the replay
 
     def before_open(self, db: Path, config: dict[str, Any]) -> None:
         wal, checking = self._wal, self._checking
@@ -131,6 +160,8 @@ class WalReplayCheck:
             return
         if size < _MIN_WAL_WITH_ENTRIES or not db.exists():
             return
+        self._wal_bytes = size
+        self._copy = _keep_copy(wal)
         try:
             os.link(wal, checking)
         except OSError:
@@ -142,26 +173,36 @@ class WalReplayCheck:
             self._before = None  # the database alone does not open: the open that follows says why
         finally:
             os.link(checking, wal)
-        self._wal_bytes = size
 
     def after_open(self, conn: duckdb.DuckDBPyConnection) -> bool:
         """True when the WAL held bytes and replaying it changed nothing: it was skipped."""
         before, self._before = self._before, None
+        copy, self._copy = self._copy, None
         if before is None or not self._wal.exists():
             self._drop_checking()
+            if copy is not None:  # replayed, but what it restored was not counted
+                logger.warning(
+                    "event log: replayed a write-ahead log left by a process that stopped without closing "
+                    "the log (%d bytes); a copy of it as it was is kept at %s",
+                    self._wal_bytes,
+                    copy,
+                )
             return False
         try:
             after = _contents(conn)
         except duckdb.Error:
             after = before
         if after == before:
+            self._copy = copy  # set_aside moves the WAL itself aside: the copy then goes
             return True
         self._drop_checking()
+        # Whether the WAL ended where its writer stopped or was cut short cannot be told: the copy stays.
         logger.warning(
             "event log: replayed a write-ahead log left by a process that stopped without closing the log "
-            "(%d bytes, %d rows restored)",
+            "(%d bytes, %d rows restored); a copy of it as it was is kept at %s",
             self._wal_bytes,
             after[0] - before[0],
+            copy if copy is not None else "(no copy: it could not be made)",
         )
         return False
 
@@ -170,6 +211,7 @@ class WalReplayCheck:
         aside = aside_name(self._wal)
         os.replace(self._wal, aside)
         self._drop_checking()
+        self._drop_copy()
         fsync_dir(self._wal.parent)
         logger.error(
             "EVENT LOG WRITE-AHEAD LOG COULD NOT BE REPLAYED: DuckDB restored nothing from it (%d bytes, "
@@ -184,6 +226,13 @@ class WalReplayCheck:
         """The open failed: the WAL is in place; drop the second name."""
         self._before = None
         self._drop_checking()
+        self._drop_copy()  # the WAL was not replayed: the next open copies it again, or it is set aside
+
+    def _drop_copy(self) -> None:
+        copy, self._copy = self._copy, None
+        if copy is not None:
+            with contextlib.suppress(OSError):
+                copy.unlink()
 
     def _drop_checking(self) -> None:
         with contextlib.suppress(OSError):

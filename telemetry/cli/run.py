@@ -55,6 +55,7 @@ def demo(args: argparse.Namespace) -> int:
         "anonymizer failed": stats.dropped_anonymizer_failed,
         "export failed": stats.dropped_export_failed,
         "consent withdrawn": stats.dropped_without_consent,
+        "metric points export failed": stats.dropped_metric_points_export_failed,
     }
     if any(dropped.values()):
         why = ", ".join(f"{n:,} {reason}" for reason, n in dropped.items() if n)

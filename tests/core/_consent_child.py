@@ -10,6 +10,12 @@ Modes:
   starts HOME N                 N process-start equivalents: a ConsentStore opened (which cleans up
                                 leftover temp files) and read; prints "failures F".
   enable HOME                   a whole service started on HOME, enable() waited for; prints "failures F".
+  stream HOME OUT               process A: a service with consent on records "stream" events (property seq)
+                                every ~2 ms; prints "ready" once the first is stored; stops at a line on
+                                stdin, shuts down and writes "seq time_ns" lines to OUT (time read after
+                                the track call returned), then prints "dropped D" (dropped_without_consent).
+  disable HOME                  process B: a service on HOME calls disable(); prints "before T0 after T1",
+                                the wall clock (ns) right before the call and right after it returned.
 """
 
 from __future__ import annotations
@@ -95,6 +101,45 @@ def enable(home: Path) -> None:
     print(f"failures {failures}", flush=True)
 
 
+def stream(home: Path, out: Path) -> None:
+    import select
+
+    settings = TelemetrySettings(
+        home=home, install_global=False, sample_resources=False, do_not_track=False, metrics_interval_s=3600
+    )
+    service = TelemetryService(settings)
+    service.enable().result(60)
+    recorded: list[tuple[int, int]] = []
+    seq = 0
+    ready = False
+    while True:
+        service.track_event_sync("stream", {"seq": seq})
+        recorded.append((seq, time.time_ns()))
+        seq += 1
+        if not ready and seq >= 10:
+            service.flush()
+            print("ready", flush=True)
+            ready = True
+        if ready and select.select([sys.stdin], [], [], 0.002)[0]:
+            break
+    service.shutdown(timeout=30)
+    dropped = service.stats().dropped_without_consent
+    out.write_text("".join(f"{s} {t}\n" for s, t in recorded))
+    print(f"dropped {dropped}", flush=True)
+
+
+def disable(home: Path) -> None:
+    settings = TelemetrySettings(
+        home=home, install_global=False, sample_resources=False, do_not_track=False, metrics_interval_s=3600
+    )
+    service = TelemetryService(settings)
+    before = time.time_ns()
+    service.disable()
+    after = time.time_ns()
+    print(f"before {before} after {after}", flush=True)
+    os._exit(0)  # nothing else: the opt-out is on disk already
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "disable-forks":
@@ -105,5 +150,9 @@ if __name__ == "__main__":
         starts(Path(sys.argv[2]), int(sys.argv[3]))
     elif mode == "enable":
         enable(Path(sys.argv[2]))
+    elif mode == "stream":
+        stream(Path(sys.argv[2]), Path(sys.argv[3]))
+    elif mode == "disable":
+        disable(Path(sys.argv[2]))
     else:
         raise SystemExit(f"unknown mode {mode}")

@@ -272,3 +272,29 @@ def test_an_idle_worker_sleeps_until_work_arrives_and_writes_within_the_delay() 
         assert flushes == written  # and asleep again
     finally:
         processor.shutdown()
+
+
+def test_spans_started_after_consent_was_withdrawn_are_dropped_before_the_write() -> None:
+    memory = InMemorySpanExporter()
+    batch = spans(6)
+    cutoff = sorted(s.start_time or 0 for s in batch)[3]  # withdrawn when the fourth span started
+    asked: list[int] = []
+    withdrawn: list[int | None] = [None]
+
+    def withdrawn_at() -> int | None:
+        asked.append(1)
+        return withdrawn[0]
+
+    exporting = BatchExportingProcessor(memory, withdrawn_at_ns=withdrawn_at)
+    assert exporting.force_flush()
+    assert not asked  # an empty batch asks nothing
+    for span in batch[:2]:
+        exporting.on_end(span)
+    assert exporting.force_flush()  # consent holds: written as it is
+    withdrawn[0] = cutoff
+    for span in batch[2:]:
+        exporting.on_end(span)
+    assert exporting.force_flush()
+    assert len(asked) == 2  # once per batch
+    assert [s.name for s in memory.get_finished_spans()] == ["s0", "s1", "s2"]
+    assert exporting.dropped_after_withdrawal == 3 and exporting.exported == 3

@@ -103,6 +103,22 @@ def test_an_unusable_database_path_never_reaches_the_app(tmp_path: Path) -> None
         service.shutdown(timeout=2)
 
 
+def test_metric_points_the_event_log_refused_are_counted_in_stats(tmp_path: Path) -> None:
+    settings = TelemetrySettings(
+        home=tmp_path, install_global=False, sample_resources=False, lock_timeout_s=0.5, metrics_interval_s=3600
+    )
+    settings.db_path.mkdir(parents=True)  # a folder where the file should be: every write fails
+    service = TelemetryService(settings)
+    try:
+        service.enable().result(10)
+        assert service.stats().dropped_metric_points_export_failed == 0
+        service.track_performance_sync("step_time", 12.0, "ms")  # a span and a histogram point
+        service.flush(timeout_s=5)
+        assert service.stats().dropped_metric_points_export_failed >= 1
+    finally:
+        service.shutdown(timeout=2)
+
+
 def test_a_corrupt_config_file_starts_with_consent_off(tmp_path: Path) -> None:
     config = tmp_path / "config" / "telemetry_config.json"
     config.parent.mkdir(parents=True)

@@ -81,6 +81,7 @@ def test_a_garbage_wal_that_duckdb_skips_is_named_and_set_aside(
     assert str(aside) in message and f"{len(garbage)} bytes" in message
     assert aside.read_bytes() == garbage
     assert not list(tmp_path.glob("*.checking"))
+    assert not list(tmp_path.glob("*.replayed-*"))  # the WAL itself is kept aside: no second copy
 
 
 def test_a_truncated_wal_is_replayed_as_far_as_it_goes_and_says_so(
@@ -88,16 +89,25 @@ def test_a_truncated_wal_is_replayed_as_far_as_it_goes_and_says_so(
 ) -> None:
     db = tmp_path / "ev.duckdb"
     data = _crash_leaving_a_wal(db)
-    db.with_name("ev.duckdb.wal").write_bytes(data[: len(data) // 2])
+    truncated = data[: len(data) // 2]
+    db.with_name("ev.duckdb.wal").write_bytes(truncated)
     caplog.set_level(logging.WARNING, logger="exporters.eventlog")
 
     ledger = _keeps_recording(db)
 
     restored = ledger - 1
     assert 0 < restored < BATCHES * ROWS and restored % ROWS == 0  # whole batches, never a partial one
+    # What the replay could not restore is not lost: the WAL as it was is kept, and the line names it.
+    [copy] = tmp_path.glob("ev.duckdb.wal.replayed-*")
+    assert copy.read_bytes() == truncated
+    assert copy.stat().st_mode & 0o777 == 0o600
     replays = [r.getMessage() for r in caplog.records if "replayed a write-ahead log" in r.getMessage()]
     assert replays == [f"event log: replayed a write-ahead log left by a process that stopped without closing "
-                       f"the log ({len(data) // 2} bytes, {restored} rows restored)"]  # fmt: skip
+                       f"the log ({len(truncated)} bytes, {restored} rows restored); a copy of it as it was is "
+                       f"kept at {copy}"]  # fmt: skip
+    with EventLog(db) as log:  # the next open replays nothing, copies nothing
+        log.erase()  # and delete_all's erase takes the copy with everything else
+    assert not list(tmp_path.glob("ev.duckdb.wal.*"))
 
 
 def test_a_wal_check_cut_short_by_a_crash_is_undone_at_the_next_open(tmp_path: Path) -> None:
