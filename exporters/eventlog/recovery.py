@@ -52,6 +52,18 @@ def aside_name(path: Path, kind: str = "corrupt") -> Path:
     return path.with_name(f"{path.name}.{kind}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns()}")
 
 
+#: Copies of replayed WALs kept beside the log (the newest): every crash leaves one, so they are bounded.
+KEPT_REPLAY_COPIES = 3
+
+
+def prune_replay_copies(wal: Path, keep: int = KEPT_REPLAY_COPIES) -> None:
+    """Remove all but the ``keep`` newest ``<wal>.replayed-*`` copies (their names sort by time)."""
+    copies = sorted(wal.parent.glob(f"{wal.name}.replayed-*"))
+    for old in copies[: max(0, len(copies) - keep)]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
 def _keep_copy(wal: Path) -> Path | None:
     """Copy the WAL about to be replayed to ``<wal>.replayed-<time>-<ns>`` (0600, fsynced); None (and a
     warning) when the copy cannot be made, a full disk for one: the replay goes ahead without it."""
@@ -65,6 +77,7 @@ def _keep_copy(wal: Path) -> Path | None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        prune_replay_copies(wal)
         fsync_dir(wal.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):

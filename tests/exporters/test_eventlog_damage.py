@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from exporters.duckdb_exporter import DuckDBSpanExporter
 from exporters.eventlog import EventLog, EventLogError, schema
+from exporters.eventlog.recovery import KEPT_REPLAY_COPIES
 
 BATCHES, ROWS = 6, 500
 
@@ -128,3 +129,23 @@ def test_an_io_error_inside_a_reader_reaches_the_caller_as_an_event_log_error(tm
             cur.execute("SELECT * FROM no_such_table")
         log.append(schema.CONSENT_LEDGER, ledger_table(1))  # reopened, usable
         assert log.stats().consent_ledger == 1
+
+
+def test_copies_of_replayed_wals_are_bounded_to_the_newest(tmp_path: Path) -> None:
+    # Every crash leaves a WAL that the next open replays and copies: the copies must not grow without bound.
+    db = tmp_path / "ev.duckdb"
+    for _ in range(KEPT_REPLAY_COPIES + 2):
+        _crash_leaving_a_wal(db)
+        _reopen(db)
+    copies = sorted(tmp_path.glob("ev.duckdb.wal.replayed-*"))
+    assert len(copies) == KEPT_REPLAY_COPIES
+    newest = copies[-1]
+    _crash_leaving_a_wal(db)
+    _reopen(db)
+    after = sorted(tmp_path.glob("ev.duckdb.wal.replayed-*"))
+    assert len(after) == KEPT_REPLAY_COPIES and newest in after and copies[0] not in after
+
+
+def _reopen(db: Path) -> None:
+    with EventLog(db) as log:  # the open replays the WAL the crash left (and copies it first)
+        log.stats()
