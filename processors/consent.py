@@ -7,7 +7,9 @@ Two checks, because a span lives for a while:
 * :class:`ConsentGateProcessor` decides when a span *ends*. A span that started while consent was on and
   ends after the user revoked it is dropped here, before it reaches the queue.
 
-:class:`ConsentGatedMetricExporter` is the same gate for metrics, checked at export time.
+:class:`ConsentGatedMetricExporter` is the same gate for metrics, checked at export time; given the moment
+consent was withdrawn (perhaps by another process, not yet noticed here) it also leaves out every data
+point taken at or after it.
 
 Consent is read through a zero-argument callable handed in by the owner (the telemetry service), so this
 module knows nothing about where consent is stored.
@@ -15,7 +17,9 @@ module knows nothing about where consent is stored.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
@@ -93,18 +97,50 @@ class ConsentGatedMetricExporter(MetricExporter):
     Success, not failure: the reader must not retry or log data the user declined to share.
     """
 
-    def __init__(self, is_enabled: ConsentCheck, inner: MetricExporter) -> None:
+    def __init__(
+        self,
+        is_enabled: ConsentCheck,
+        inner: MetricExporter,
+        withdrawn_at_ns: Callable[[], int | None] | None = None,
+    ) -> None:
         super().__init__(
             preferred_temporality=inner._preferred_temporality,
             preferred_aggregation=inner._preferred_aggregation,
         )
         self._is_enabled = is_enabled
         self._inner = inner
+        self._withdrawn_at_ns = withdrawn_at_ns
+        self.dropped_after_withdrawal = 0
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object) -> MetricExportResult:
         if not self._is_enabled():
             return MetricExportResult.SUCCESS
+        cutoff = self._withdrawn_at_ns() if self._withdrawn_at_ns is not None else None
+        if cutoff is not None:
+            metrics_data = self._before(metrics_data, cutoff)
+            if not metrics_data.resource_metrics:
+                return MetricExportResult.SUCCESS
         return self._inner.export(metrics_data, timeout_millis=timeout_millis)
+
+    def _before(self, data: MetricsData, cutoff: int) -> MetricsData:
+        """``data`` without the points taken at or after ``cutoff`` (empty containers left out)."""
+        resources = []
+        for rm in data.resource_metrics:
+            scopes = []
+            for sm in rm.scope_metrics:
+                metrics = []
+                for metric in sm.metrics:
+                    points = metric.data.data_points
+                    kept: Any = [p for p in points if p.time_unix_nano < cutoff]  # the same point type as given
+                    self.dropped_after_withdrawal += len(points) - len(kept)
+                    if kept:
+                        inner: Any = dataclasses.replace(metric.data, data_points=kept)
+                        metrics.append(dataclasses.replace(metric, data=inner))
+                if metrics:
+                    scopes.append(dataclasses.replace(sm, metrics=metrics))
+            if scopes:
+                resources.append(dataclasses.replace(rm, scope_metrics=scopes))
+        return MetricsData(resource_metrics=resources)
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         return self._inner.force_flush(timeout_millis)

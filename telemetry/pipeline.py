@@ -153,7 +153,9 @@ class Pipeline:
 
         self.metric_writer = DuckDBMetricExporter(self.event_log)
         self.metric_exporter: MetricExporter = ConsentGatedMetricExporter(
-            is_enabled, AnonymizingMetricExporter(self.anonymizer, self.metric_writer)
+            is_enabled,
+            AnonymizingMetricExporter(self.anonymizer, self.metric_writer),
+            withdrawn_at_ns=consent.withdrawn_at_ns,  # an opt-out in another process counts from its moment
         )
         # The reader's own exports are held and written a few times an hour (see _metric_hold); the
         # OTLP receiver's go through ``metric_exporter`` directly.
