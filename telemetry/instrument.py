@@ -1,7 +1,7 @@
 """``instrument_fastapi(app)``: the official OpenTelemetry FastAPI instrumentation, with our privacy rules.
 
 One SERVER span per request, named by the route template (``GET /models/{model_id}``), keeping only
-:data:`HTTP_ATTRIBUTES` (route template, method, status, scheme, protocol). An allowlist, not a list of
+``telemetry.http_spans.HTTP_ATTRIBUTES`` (route template, method, status, scheme, protocol). An allowlist, not a list of
 things to strip: raw paths (``http.target``, ``url.path``, ``http.url``), query strings, client addresses,
 Host and User-Agent are never stored, and a semconv release that adds another raw field adds nothing.
 Requests that matched no route (a 404 scan has no template) are not recorded. The per-request ASGI
@@ -17,73 +17,14 @@ The spans go through the service's pipeline entry: the same consent gate, anonym
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from opentelemetry.sdk.trace import TracerProvider
 
     from telemetry.service import TelemetryService
-
-_logger = logging.getLogger(__name__)
-
-#: The only attributes an HTTP server span keeps.
-HTTP_ATTRIBUTES: Final = frozenset(
-    {
-        "http.route",
-        "http.method",
-        "http.request.method",
-        "http.status_code",
-        "http.response.status_code",
-        "http.scheme",
-        "url.scheme",
-        "http.flavor",
-        "network.protocol.version",
-        "error.type",
-    }
-)
-
-
-def _route_only_processor(inner: Any) -> Any:
-    from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-    from opentelemetry.trace import SpanKind
-
-    class RouteOnlySpanProcessor(SpanProcessor):
-        """Rebuilds each finished SERVER span with allowlisted attributes and hands it to ``inner``."""
-
-        def __init__(self) -> None:
-            self.dropped = 0
-            self.failures = 0
-
-        def on_end(self, span: ReadableSpan) -> None:
-            try:
-                attributes: Mapping[str, Any] = span.attributes or {}
-                if span.kind is not SpanKind.SERVER or "http.route" not in attributes:
-                    self.dropped += 1
-                    return
-                clean = ReadableSpan(
-                    name=span.name,
-                    context=span.context,
-                    parent=span.parent,
-                    resource=span.resource,
-                    attributes={k: v for k, v in attributes.items() if k in HTTP_ATTRIBUTES},
-                    events=span.events,
-                    links=span.links,
-                    kind=span.kind,
-                    status=span.status,
-                    start_time=span.start_time,
-                    end_time=span.end_time,
-                    instrumentation_scope=span.instrumentation_scope,
-                )
-                inner.on_end(clean)
-            except Exception:
-                self.failures += 1
-                if self.failures == 1:
-                    _logger.error("telemetry: filtering an HTTP span failed; further failures are counted")
-
-    return RouteOnlySpanProcessor()
 
 
 class FastAPIInstrumentation:
@@ -114,6 +55,7 @@ def instrument_fastapi(
     from opentelemetry.sdk.trace import TracerProvider
 
     from processors.consent import ConsentSampler
+    from telemetry.http_spans import RouteOnlySpanProcessor
 
     if service is None:
         from telemetry.api import get_telemetry
@@ -122,7 +64,7 @@ def instrument_fastapi(
     provider = TracerProvider(
         resource=service.resource, sampler=ConsentSampler(service.is_enabled), shutdown_on_exit=False
     )
-    provider.add_span_processor(_route_only_processor(service.span_processor))
+    provider.add_span_processor(RouteOnlySpanProcessor(service.span_processor, drop_client_errors=False))
     FastAPIInstrumentor.instrument_app(
         app,
         tracer_provider=provider,

@@ -4,7 +4,8 @@
 ``http.route``). It also records ``http.target``/``url.path``, ``url.query``, ``http.url``, the client's
 address, the Host header and the User-Agent: raw values we promised not to collect (paths, IP addresses).
 Rather than listing what to strip (a new semconv release would add another leak), spans keep only the
-attributes in :data:`HTTP_ATTRIBUTES`: an allowlist, so the failure mode is "too little", never "too much".
+attributes in ``telemetry.http_spans.HTTP_ATTRIBUTES``: an allowlist, so the failure mode is "too little",
+never "too much".
 Intake (the OTLP receiver, the ``track_*`` endpoints) is not timed (see :data:`UNTIMED_PATHS`).
 Spans of rejected requests (4xx) are dropped too (a refused request changes nothing stored), and so are
 requests that matched no route (404 scans have no template).
@@ -22,18 +23,15 @@ recorded even with consent off, and cost more CPU per request than the spans the
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from fastapi import FastAPI
-from opentelemetry.context import Context
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.metrics import NoOpMeterProvider
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
-from opentelemetry.trace import SpanKind
+from opentelemetry.sdk.trace import TracerProvider
 
-from exporters._failure_log import FailureLog
 from processors.consent import ConsentSampler
+from telemetry.http_spans import RouteOnlySpanProcessor
 from telemetry.server.limits import OTLP_PATHS
 from telemetry.service import TelemetryService
 
@@ -60,71 +58,6 @@ _UNTIMED_PATTERNS: Final = (
     "//[^/]+/$",  # the consent page
     "//[^/]+/static/",
 )
-
-#: The only attributes an HTTP span keeps: the route template, method, status, scheme, protocol.
-HTTP_ATTRIBUTES: Final = frozenset(
-    {
-        "http.route",
-        "http.method",
-        "http.request.method",
-        "http.status_code",
-        "http.response.status_code",
-        "http.scheme",
-        "url.scheme",
-        "http.flavor",
-        "network.protocol.version",
-        "error.type",
-    }
-)
-
-
-def _is_client_error(attributes: Mapping[str, Any]) -> bool:
-    status = attributes.get("http.status_code", attributes.get("http.response.status_code"))
-    return isinstance(status, int) and 400 <= status < 500
-
-
-class RouteOnlySpanProcessor(SpanProcessor):
-    """Rebuilds each finished SERVER span with allowlisted attributes and hands it to ``inner``.
-
-    Runs on the request's thread: a dict comprehension and one ``ReadableSpan``; never raises. It does
-    not own ``inner`` (the service's pipeline entry) and never shuts it down.
-    """
-
-    def __init__(self, inner: SpanProcessor) -> None:
-        self._inner = inner
-        self._failures = FailureLog(_logger)
-
-    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        return None
-
-    def on_end(self, span: ReadableSpan) -> None:
-        try:
-            attributes = span.attributes or {}
-            if span.kind is not SpanKind.SERVER or "http.route" not in attributes or _is_client_error(attributes):
-                return
-            clean = ReadableSpan(
-                name=span.name,
-                context=span.context,
-                parent=span.parent,
-                resource=span.resource,
-                attributes={k: v for k, v in attributes.items() if k in HTTP_ATTRIBUTES},
-                events=span.events,
-                links=span.links,
-                kind=span.kind,
-                status=span.status,
-                start_time=span.start_time,
-                end_time=span.end_time,
-                instrumentation_scope=span.instrumentation_scope,
-            )
-            self._inner.on_end(clean)
-        except Exception:
-            self._failures.record("filter", "telemetry server: filtering an HTTP span failed; further ones are counted")
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
 
 
 class ServerInstrumentation:

@@ -43,7 +43,7 @@ def _columns(table: set[str], *names: str) -> list[str]:
 
 def _http_attributes() -> list[str]:
     try:
-        from telemetry.server.instrumentation import HTTP_ATTRIBUTES
+        from telemetry.http_spans import HTTP_ATTRIBUTES
     except ImportError:
         return list(_HTTP_FALLBACK)
     # The instrumentation writes the older semantic-convention names unless told otherwise.

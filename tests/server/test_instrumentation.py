@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from exporters.eventlog import schema
-from telemetry.server.instrumentation import HTTP_ATTRIBUTES
+from telemetry.http_spans import HTTP_ATTRIBUTES
 from tests.server.conftest import LiveServer
 
 pytestmark = pytest.mark.usefixtures("consent_on")
