@@ -21,6 +21,7 @@ Modes:
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,22 @@ from pathlib import Path
 from telemetry.consent import ConsentStore
 from telemetry.service import TelemetryService
 from telemetry.settings import TelemetrySettings
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    """This module as a child process in ``MODE`` (see the docstring), pipes open, telemetry's env cleared."""
+    env = dict(os.environ, PYTHONPATH=str(_ROOT), DO_NOT_TRACK="")
+    return subprocess.Popen(
+        [sys.executable, __file__, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=_ROOT,
+    )
 
 
 def store(home: Path) -> ConsentStore:

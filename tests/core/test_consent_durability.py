@@ -11,24 +11,10 @@ import time
 from pathlib import Path
 
 from telemetry._files import STALE_TEMP_AGE_S, remove_stale_temp_files
+from tests.core._consent_child import spawn as _spawn
 from tests.core._consent_child import store
 
-CHILD = Path(__file__).with_name("_consent_child.py")
-ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 100
-
-
-def _spawn(*args: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DO_NOT_TRACK="")
-    return subprocess.Popen(
-        [sys.executable, str(CHILD), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
 
 
 def test_sigkill_right_after_disable_never_brings_consent_back(tmp_path: Path) -> None:

@@ -4,32 +4,15 @@ opt-out at its next consent poll (up to ``consent_poll_s`` later). What A record
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 
+from tests.core._consent_child import spawn as _spawn
 from tests.core._consent_child import store
 
-CHILD = Path(__file__).with_name("_consent_child.py")
-ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 3
-
-
-def _spawn(*args: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DO_NOT_TRACK="")
-    return subprocess.Popen(
-        [sys.executable, str(CHILD), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
 
 
 def _trial(home: Path, out: Path) -> tuple[int, int, dict[int, int], dict[int, int], int]:
