@@ -4,6 +4,7 @@ Public names::
 
     from processors.anonymizer import Anonymizer, PrivacyPolicy, PolicyError, RuleInfo
     from processors.anonymizer import EventDeclarations, PropertySpec
+    from processors.anonymizer import SpanData, ScrubbedSpanData, ScrubbedResource, ScrubbedScope
 
 One :class:`Anonymizer` scrubs every string that can be stored (span, event and link names and attributes,
 status, resource and scope, metric names, units, descriptions and attributes, exception messages and
@@ -26,6 +27,7 @@ from .declared import EventDeclarations, PropertySpec
 from .engine import HASH_HEX_CHARS, Anonymizer
 from .policy import DEFAULT_HASHED_KEYS, PolicyError, PrivacyPolicy
 from .rules import KEY_MARKER, RuleInfo, builtin_rules
+from .spandata import ScrubbedResource, ScrubbedScope, ScrubbedSpanData, SpanData
 
 __all__ = [
     "DEFAULT_HASHED_KEYS",
@@ -37,5 +39,9 @@ __all__ = [
     "PrivacyPolicy",
     "PropertySpec",
     "RuleInfo",
+    "ScrubbedResource",
+    "ScrubbedScope",
+    "ScrubbedSpanData",
+    "SpanData",
     "builtin_rules",
 ]

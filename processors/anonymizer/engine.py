@@ -25,6 +25,7 @@ from .freetext import FreeTextPolicy
 from .keys import KeyClassifier
 from .paths import parse_home
 from .policy import PolicyError, PrivacyPolicy
+from .spandata import ScrubbedResource, ScrubbedScope, ScrubbedSpanData, SpanData
 from .spans import SpanScrubber
 from .stacktrace import first_line, scrub_stacktrace
 from .structures import DROP, AttrValue, Walker
@@ -126,6 +127,39 @@ class Anonymizer:
         Raises on internal errors: callers (the processor and exporter wrappers) drop the span then.
         """
         return self._spans.scrub(span)
+
+    def scrub_span_data(
+        self, data: SpanData, resource: ScrubbedResource | None = None, scope: ScrubbedScope | None = None
+    ) -> ScrubbedSpanData:
+        """:meth:`scrub_span` on plain data (one implementation): for callers that never build SDK spans.
+
+        ``resource`` and ``scope`` are what :meth:`scrub_resource_data` and :meth:`scrub_scope_data` returned
+        for the span's resource and scope: their rule counts go into the span's redactions, as
+        :meth:`scrub_span` counts them. Raises on internal errors: the caller drops the span then.
+
+        Example::
+
+            res = anon.scrub_resource_data({"service.name": "app"}, None)
+            clean = anon.scrub_span_data(SpanData("train", {"email": "a@b.c", "lora_r": 16}), res)
+            clean.attributes  # {"lora_r": 16, "peft.redactions": '{"key.email":1}'}
+        """
+        counts: Counts = {}
+        for owner in (resource, scope):
+            if owner is not None:
+                for rule, n in owner.counts:
+                    counts[rule] = counts.get(rule, 0) + n
+        return self._spans.scrub_data(data, counts)
+
+    def scrub_resource_data(self, attributes: Mapping[str, Any] | None, schema_url: str | None) -> ScrubbedResource:
+        """A resource's attributes and schema URL, scrubbed as :meth:`scrub_span` scrubs a span's resource
+        (not cached: callers that see the same resource again keep the result)."""
+        return self._spans.resource_data(attributes, schema_url)
+
+    def scrub_scope_data(
+        self, name: str, version: str | None, schema_url: str | None, attributes: Mapping[str, Any] | None
+    ) -> ScrubbedScope:
+        """An instrumentation scope, scrubbed as :meth:`scrub_span` scrubs a span's scope (not cached)."""
+        return self._spans.scope_data(name, version, schema_url, attributes)
 
     def scrub_resource(self, resource: Resource) -> tuple[Resource, Counter[str]]:
         """A resource with scrubbed attributes (cached per resource object)."""

@@ -31,6 +31,7 @@ from .._sdk import attribute_map, build_span, dropped_counts
 from .declared import Declared, EventDeclarations
 from .detectors import Counts, Scanner, count
 from .mapcache import MapCache
+from .spandata import RuleCounts, ScrubbedResource, ScrubbedScope, ScrubbedSpanData, SpanData
 from .stacktrace import first_line, scrub_stacktrace
 from .structures import Special, Walker
 
@@ -63,8 +64,8 @@ class SpanScrubber:
         self._category_key = category_key
         self._lock = threading.Lock()
         # Keyed by id() and checked by identity on a hit: a recycled id never returns another object's result.
-        self._resources: BoundedCache[int, tuple[Resource, Resource, Counts]] = BoundedCache(_CACHE_LIMIT)
-        self._scopes: BoundedCache[int, tuple[InstrumentationScope, InstrumentationScope, Counts]] = BoundedCache(
+        self._resources: BoundedCache[int, tuple[Resource, Resource, RuleCounts]] = BoundedCache(_CACHE_LIMIT)
+        self._scopes: BoundedCache[int, tuple[InstrumentationScope, InstrumentationScope, RuleCounts]] = BoundedCache(
             _CACHE_LIMIT
         )
         self.attribute_maps = MapCache()
@@ -77,18 +78,22 @@ class SpanScrubber:
     def _optional_text(self, value: str | None, counts: Counts) -> str | None:
         return self._walk.text(value, counts) if value else value
 
-    def _context(self, context: _Context, counts: Counts) -> _Context:
-        """The span context with its trace state scrubbed: entries that scrubbing changes are left out (a
-        trace state's keys and values have a strict syntax, and a marker is not worth one)."""
-        if context is None or not context.trace_state:
-            return context
+    def _trace_state(self, state: TraceState | None, counts: Counts) -> TraceState | None:
+        """The trace state without the entries that scrubbing changes (a trace state's keys and values have
+        a strict syntax, and a marker is not worth one); the same object when every entry is kept."""
+        if not state:
+            return state
         kept = []
-        for key, value in context.trace_state.items():
+        for key, value in state.items():
             if self._walk.text(key, counts) == key and self._walk.text(value, counts) == value:
                 kept.append((key, value))
-        if len(kept) == len(context.trace_state):
+        return state if len(kept) == len(state) else TraceState(kept)
+
+    @staticmethod
+    def _context(context: _Context, state: TraceState | None) -> _Context:
+        if context is None or state is context.trace_state:
             return context
-        clean = SpanContext(context.trace_id, context.span_id, context.is_remote, context.trace_flags, TraceState(kept))
+        clean = SpanContext(context.trace_id, context.span_id, context.is_remote, context.trace_flags, state)
         return cast(_Context, clean)
 
     def _name(self, name: str, counts: Counts) -> str:
@@ -107,16 +112,30 @@ class SpanScrubber:
         return self._walk.text(value, counts)
 
     # --- resources and scopes ----------------------------------------------------------------------------
+    def resource_data(self, attributes: Mapping[str, Any] | None, schema_url: str | None) -> ScrubbedResource:
+        local: Counts = {}
+        attrs = self._walk.attributes(attributes, local, allowlist=False)
+        return ScrubbedResource(attrs, self._optional_text(schema_url, local), tuple(local.items()))
+
+    def scope_data(
+        self, name: str, version: str | None, schema_url: str | None, attributes: Mapping[str, Any] | None
+    ) -> ScrubbedScope:
+        local: Counts = {}
+        text = self._walk.text
+        clean_name = text(name, local)
+        clean_version = text(version, local) if version else version
+        clean_url = self._optional_text(schema_url, local)
+        attrs = self._walk.attributes(attributes, local, allowlist=False)
+        return ScrubbedScope(clean_name, clean_version, clean_url, attrs, tuple(local.items()))
+
     def resource(self, resource: Resource, counts: Counts) -> Resource:
         hit = self._resources.get(id(resource))
         if hit is None or hit[0] is not resource:
-            local: Counts = {}
-            attrs = self._walk.attributes(resource.attributes, local, allowlist=False)
-            clean = Resource(attrs, self._optional_text(resource.schema_url, local))
-            hit = (resource, clean, local)
+            data = self.resource_data(resource.attributes, resource.schema_url)
+            hit = (resource, Resource(data.attributes, data.schema_url), data.counts)
             with self._lock:
                 self._resources.put(id(resource), hit)
-        for rule, n in hit[2].items():
+        for rule, n in hit[2]:
             count(counts, rule, n)
         return hit[1]
 
@@ -125,19 +144,12 @@ class SpanScrubber:
             return None
         hit = self._scopes.get(id(scope))
         if hit is None or hit[0] is not scope:
-            local: Counts = {}
-            version = scope.version
-            text = self._walk.text
-            clean = InstrumentationScope(
-                text(scope.name, local),
-                text(version, local) if version else version,
-                self._optional_text(scope.schema_url, local),
-                self._walk.attributes(scope.attributes, local, allowlist=False),
-            )
-            hit = (scope, clean, local)
+            data = self.scope_data(scope.name, scope.version, scope.schema_url, scope.attributes)
+            clean = InstrumentationScope(data.name, data.version, data.schema_url, data.attributes)
+            hit = (scope, clean, data.counts)
             with self._lock:
                 self._scopes.put(id(scope), hit)
-        for rule, n in hit[2].items():
+        for rule, n in hit[2]:
             count(counts, rule, n)
         return hit[1]
 
@@ -148,10 +160,9 @@ class SpanScrubber:
         self.attribute_maps.clear()
 
     # --- spans -------------------------------------------------------------------------------------------
-    def _attrs(
-        self, attrs: Mapping[str, Any] | None, dropped: int, counts: Counts, special: Special | None = None
-    ) -> Any:
-        clean = self._walk.attributes(attrs, counts, special)
+    @staticmethod
+    def _bounded(clean: dict[str, Any], dropped: int) -> Any:
+        """Scrubbed attributes that still report what the SDK had dropped."""
         if dropped:
             bounded = BoundedAttributes(maxlen=None, attributes=clean, immutable=True)
             bounded.dropped = dropped
@@ -167,47 +178,69 @@ class SpanScrubber:
             return None
         return self._catalog.for_event(attrs.get(self._event_type_key))
 
-    def scrub(self, span: ReadableSpan) -> ReadableSpan:
-        counts: Counts = {}
+    def scrub_data(self, data: SpanData, counts: Counts) -> ScrubbedSpanData:
+        """The one implementation for both roads (SDK spans and plain data). ``counts`` arrives holding the
+        resource's and scope's rule counts; the redactions attribute is set from the total."""
         # Names and messages go through the walker's cache: they repeat far more than they vary.
         text = self._walk.text
-        name = self._name(text(span.name, counts), counts)
-        raw_attrs = attribute_map(span)
+        attributes_of = self._walk.attributes
+        name = self._name(text(data.name, counts), counts)
+        raw_attrs = data.attributes
         attributes = self.attribute_maps.scrub(raw_attrs, counts, self._span_attributes) if raw_attrs else {}
-        raw_events = span.events
+        events = [
+            (self._name(text(event_name, counts), counts), attributes_of(attrs, counts, self.event_special))
+            for event_name, attrs in data.events
+        ]
+        links = [(self._trace_state(state, counts), attributes_of(attrs, counts)) for state, attrs in data.links]
+        message = data.status_message
+        if message:
+            message = text(first_line(message, counts), counts)
+        trace_state = self._trace_state(data.trace_state, counts)
+        _merge_previous(raw_attrs, self.redactions_key, counts, self._known_rules)
+        if counts:
+            attributes[self.redactions_key] = orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode()
+        return ScrubbedSpanData(name, attributes, events, links, message, trace_state, counts)
+
+    def scrub(self, span: ReadableSpan) -> ReadableSpan:
+        counts: Counts = {}
+        resource = self.resource(span.resource, counts)
+        scope = self.scope(span.instrumentation_scope, counts)
+        raw_events, raw_links, status, context = span.events, span.links, span.status, span.context
+        clean = self.scrub_data(
+            SpanData(
+                span.name,
+                attribute_map(span),
+                [(event.name, event.attributes) for event in raw_events] if raw_events else (),
+                [(link.context.trace_state if link.context else None, link.attributes) for link in raw_links]
+                if raw_links
+                else (),
+                status.description,
+                None if context is None else context.trace_state,
+            ),
+            counts,
+        )
+        # The shared empty tuple for no events or links: no allocation, and nothing for the GC to track.
         events: Sequence[Event] = (
             [
-                Event(
-                    name=self._name(text(event.name, counts), counts),
-                    attributes=self._attrs(event.attributes, event.dropped_attributes, counts, self.event_special),
-                    timestamp=event.timestamp,
-                )
-                for event in raw_events
+                Event(name, self._bounded(attrs, event.dropped_attributes), event.timestamp)
+                for (name, attrs), event in zip(clean.events, raw_events, strict=True)
             ]
             if raw_events
-            else ()  # the shared empty tuple: no allocation, and nothing for the GC to track
+            else ()
         )
-        raw_links = span.links
         links: Sequence[Link] = (
             [
-                Link(self._context(link.context, counts), self._attrs(link.attributes, link.dropped_attributes, counts))
-                for link in raw_links
+                Link(self._context(link.context, state), self._bounded(attrs, link.dropped_attributes))
+                for (state, attrs), link in zip(clean.links, raw_links, strict=True)
             ]
             if raw_links
             else ()
         )
-        status = span.status
         if status.description:
-            status = Status(status.status_code, text(first_line(status.description, counts), counts))
-        resource = self.resource(span.resource, counts)
-        scope = self.scope(span.instrumentation_scope, counts)
-        context = self._context(span.context, counts)
-        _merge_previous(raw_attrs, self.redactions_key, counts, self._known_rules)
-        if counts:
-            attributes[self.redactions_key] = orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode()
+            status = Status(status.status_code, clean.status_message)
         return build_span(
-            name, context, span.parent, resource, attributes, events, links, span.kind, status,
-            span.start_time, span.end_time, scope, dropped_counts(span),
+            clean.name, self._context(context, clean.trace_state), span.parent, resource, clean.attributes,
+            events, links, span.kind, status, span.start_time, span.end_time, scope, dropped_counts(span),
         )  # fmt: skip
 
 

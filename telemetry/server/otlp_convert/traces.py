@@ -7,7 +7,7 @@ anonymizer and event log as a local one. Bad spans are rejected one by one (see 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from opentelemetry.proto.trace.v1 import trace_pb2
 from opentelemetry.sdk.resources import Resource
@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope as SdkScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from telemetry.server.otlp_convert.common import (
     MAX_EVENTS,
@@ -31,16 +32,16 @@ from telemetry.server.otlp_convert.common import (
 )
 
 
-def _span_id(raw: bytes, what: str) -> int:
+def _span_id(raw: bytes, what: str) -> bytes:
     if len(raw) != 8 or not any(raw):
         raise Invalid(f"{what} must be 8 non-zero bytes")
-    return int.from_bytes(raw, "big")
+    return raw
 
 
-def _trace_id(raw: bytes) -> int:
+def _trace_id(raw: bytes) -> bytes:
     if len(raw) != 16 or not any(raw):
         raise Invalid("trace_id must be 16 non-zero bytes")
-    return int.from_bytes(raw, "big")
+    return raw
 
 
 def _trace_state(header: str) -> TraceState | None:
@@ -59,49 +60,104 @@ _CODES: Final = {code.value: code for code in StatusCode}
 _UNSET_STATUS: Final = Status(StatusCode.UNSET)
 _OK_STATUS: Final = Status(StatusCode.OK)
 _FLAGS: Final = [TraceFlags(flags | TraceFlags.SAMPLED) for flags in range(256)]
+_INTERNAL: Final = SpanKind.INTERNAL
+_UNSET: Final = StatusCode.UNSET
+_ERROR: Final = StatusCode.ERROR
+
+
+class SpanValues(NamedTuple):
+    """One received span, checked, as plain values: what both the receiver (SDK span) and the hub (lake row)
+    are built from. Ids are the validated raw bytes; events are ``(name, attributes, time)``, links
+    ``(trace_id, span_id, attributes)``; ``status_message`` is kept for ERROR only (as the SDK does)."""
+
+    trace_id: bytes
+    span_id: bytes
+    parent_span_id: bytes | None
+    flags: int
+    trace_state: TraceState | None
+    name: str
+    kind: SpanKind
+    start: int
+    end: int
+    attributes: dict[str, AttributeValue]
+    events: list[tuple[str, dict[str, AttributeValue], int]]
+    links: list[tuple[bytes, bytes, dict[str, AttributeValue]]]
+    status_code: StatusCode
+    status_message: str | None
+
+
+def span_values(span: trace_pb2.Span) -> SpanValues:
+    """Every check of a received span, in one order (the first failure names the rejection). Raises
+    ``Invalid``.
+
+    Example::
+
+        values = span_values(request.resource_spans[0].scope_spans[0].spans[0])
+        values.trace_id.hex(), values.name, values.attributes
+    """
+    trace_id = _trace_id(span.trace_id)
+    flags = span.flags & 0xFF
+    span_id = _span_id(span.span_id, "span_id")
+    trace_state = _trace_state(span.trace_state)
+    raw_parent = span.parent_span_id
+    parent = _span_id(raw_parent, "parent_span_id") if raw_parent else None
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    if not start or end < start:
+        raise Invalid("a span needs a start time and an end time not before it")
+    raw_events, raw_links = span.events, span.links
+    if len(raw_events) > MAX_EVENTS or len(raw_links) > MAX_LINKS:
+        raise Invalid("too many span events or links")
+    events = (
+        [(checked_text(e.name, MAX_NAME), attributes_of(e.attributes), e.time_unix_nano or start) for e in raw_events]
+        if raw_events
+        else []
+    )
+    links = (
+        [
+            (_trace_id(link.trace_id), _span_id(link.span_id, "link span_id"), attributes_of(link.attributes))
+            for link in raw_links
+        ]
+        if raw_links
+        else []
+    )
+    code = _CODES.get(span.status.code, _UNSET)
+    message = checked_text(span.status.message, MAX_STRING) if code is _ERROR else None
+    return SpanValues(
+        trace_id, span_id, parent, flags, trace_state, checked_text(span.name, MAX_NAME) or "unnamed",
+        _KINDS.get(span.kind, _INTERNAL), start, end, attributes_of(span.attributes), events, links, code, message,
+    )  # fmt: skip
 
 
 def _span(span: trace_pb2.Span, resource: Resource, scope: SdkScope) -> ReadableSpan:
-    trace_id = _trace_id(span.trace_id)
-    flags = _FLAGS[span.flags & 0xFF]
-    context = SpanContext(trace_id, _span_id(span.span_id, "span_id"), False, flags, _trace_state(span.trace_state))
+    v = span_values(span)
+    trace_id = int.from_bytes(v.trace_id, "big")
+    flags = _FLAGS[v.flags]
+    context = SpanContext(trace_id, int.from_bytes(v.span_id, "big"), False, flags, v.trace_state)
     parent = None
-    if span.parent_span_id:
-        parent = SpanContext(trace_id, _span_id(span.parent_span_id, "parent_span_id"), True, flags)
-    if not span.start_time_unix_nano or span.end_time_unix_nano < span.start_time_unix_nano:
-        raise Invalid("a span needs a start time and an end time not before it")
-    if len(span.events) > MAX_EVENTS or len(span.links) > MAX_LINKS:
-        raise Invalid("too many span events or links")
-    events = [
-        Event(
-            checked_text(e.name, MAX_NAME), attributes_of(e.attributes), e.time_unix_nano or span.start_time_unix_nano
-        )
-        for e in span.events
-    ]
+    if v.parent_span_id is not None:
+        parent = SpanContext(trace_id, int.from_bytes(v.parent_span_id, "big"), True, flags)
+    events = [Event(name, attributes, time) for name, attributes, time in v.events]
     links = [
-        Link(
-            SpanContext(_trace_id(link.trace_id), _span_id(link.span_id, "link span_id"), True, flags),
-            attributes_of(link.attributes),
-        )
-        for link in span.links
+        Link(SpanContext(int.from_bytes(t, "big"), int.from_bytes(s, "big"), True, flags), attributes)
+        for t, s, attributes in v.links
     ]
-    code = _CODES.get(span.status.code, StatusCode.UNSET)
-    if code is StatusCode.ERROR:
-        status = Status(code, checked_text(span.status.message, MAX_STRING))
+    code = v.status_code
+    if code is _ERROR:
+        status = Status(code, v.status_message)
     else:
         status = _OK_STATUS if code is StatusCode.OK else _UNSET_STATUS
     return ReadableSpan(
-        name=checked_text(span.name, MAX_NAME) or "unnamed",
+        name=v.name,
         context=context,
         parent=parent,
         resource=resource,
-        attributes=attributes_of(span.attributes),
+        attributes=v.attributes,
         events=events,
         links=links,
-        kind=_KINDS.get(span.kind, SpanKind.INTERNAL),
+        kind=v.kind,
         status=status,
-        start_time=span.start_time_unix_nano,
-        end_time=span.end_time_unix_nano,
+        start_time=v.start,
+        end_time=v.end,
         instrumentation_scope=scope,
     )
 
