@@ -119,12 +119,23 @@ class ResourceCache:
             return None, None, None
         entry = self._entries.get(id(resource))
         if entry is None or entry[0] is not resource:
-            attrs = dict(resource.attributes)
-            session = attrs.get(schema.RESOURCE_SESSION_ID)
-            text = to_json(attrs)
-            entry = (resource, resource_id(text), text, None if session is None else str(session))
+            entry = (resource, *resource_columns(resource.attributes))
             self._entries.put(id(resource), entry)
         return entry[1], entry[2], entry[3]
+
+
+def resource_columns(attributes: Mapping[str, Any]) -> tuple[str, bytes, str | None]:
+    """(resource id, JSON, session id) of a resource's attributes.
+
+    Example::
+
+        rid, text, session = resource_columns({"service.name": "app", "session.id": "s1"})
+        # text == b'{"service.name":"app","session.id":"s1"}', session == "s1"
+    """
+    attrs = dict(attributes)
+    session = attrs.get(schema.RESOURCE_SESSION_ID)
+    text = to_json(attrs)
+    return resource_id(text), text, None if session is None else str(session)
 
 
 def _text(value: Any) -> str | None:
@@ -168,6 +179,69 @@ def _hex16(value: int) -> str:
     return value.to_bytes(8, "big").hex()
 
 
+#: What :func:`span_columns` returns: kind and status names, the attributes without the redactions
+#: attribute, the redactions (JSON bytes), category, event type, session id, error type, metric name,
+#: value and unit.
+SpanColumns = tuple[
+    str, str, Mapping[str, Any], bytes | None, str | None, str | None, str | None, str | None, str | None,
+    float | None, str | None,
+]  # fmt: skip
+
+
+def span_columns(
+    name: str,
+    kind: SpanKind,
+    status_code: StatusCode,
+    attrs: Mapping[str, Any],
+    resource_session: str | None,
+    events: Sequence[tuple[str, Mapping[str, Any]]],
+) -> SpanColumns:
+    """The columns the event log derives from a finished span's attributes and events (the lake takes the
+    same, one implementation): the category (``http`` for a server span with a route, else ``span``,
+    unless ``peft.category`` says), the event type (the span name unless ``peft.event_type`` says), the
+    session (the span's, else its resource's), the error type (``peft.error_type``, else the first
+    exception event's ``exception.type``) and the metric fields. ``events`` are ``(name, attributes)``.
+
+    Example::
+
+        span_columns("oom", SpanKind.INTERNAL, StatusCode.ERROR, {"peft.category": "error"}, None, ())[4]
+        # "error"
+    """
+    if _A_REDACTIONS in attrs:
+        attrs = dict(attrs)  # never change the span's own mapping
+        redacted = _redactions(attrs.pop(_A_REDACTIONS))
+    else:
+        redacted = None
+    get = attrs.get
+    category = get(_A_CATEGORY)
+    if category is None:
+        category = "http" if kind is _SERVER and _HTTP_ROUTE in attrs else "span"
+    event_type = get(_A_EVENT_TYPE)
+    error_type = get(_A_ERROR_TYPE)
+    span_session = get(_A_SESSION)
+    if error_type is None:
+        for ev_name, ev_attrs in events:
+            if ev_name == _EXCEPTION_EVENT:
+                error_type = ev_attrs.get(_EXCEPTION_TYPE)
+                if error_type is not None:
+                    break
+    metric_name = get(_A_METRIC_NAME)
+    metric_unit = get(_A_METRIC_UNIT)
+    return (
+        _KIND[id(kind)],
+        _STATUS[id(status_code)],
+        attrs,
+        redacted,
+        category if type(category) is str else _text(category),
+        name if event_type is None else event_type if type(event_type) is str else _text(event_type),
+        resource_session if span_session is None else _text(span_session),
+        error_type if error_type is None or type(error_type) is str else _text(error_type),
+        metric_name if metric_name is None or type(metric_name) is str else _text(metric_name),
+        None if _A_METRIC_VALUE not in attrs else _number(get(_A_METRIC_VALUE)),
+        metric_unit if metric_unit is None or type(metric_unit) is str else _text(metric_unit),
+    )
+
+
 def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> tuple[pa.Table, pa.Table, pa.Table]:
     """(spans, span_events, resources) tables for a batch, columns in ``schema`` order; the resources
     table holds each distinct resource of the batch once (the event log adds those it lacks)."""
@@ -199,28 +273,13 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
                 seen_resources[res] = (res, start, res_json)
         scope = span.instrumentation_scope
 
-        if _A_REDACTIONS in attrs:
-            attrs = dict(attrs)  # never change the span's own mapping
-            redacted = _redactions(attrs.pop(_A_REDACTIONS))
-        else:
-            redacted = None
-        get = attrs.get
-        category = get(_A_CATEGORY)
-        if category is None:
-            category = "http" if kind is _SERVER and _HTTP_ROUTE in attrs else "span"
-        event_type = get(_A_EVENT_TYPE)
-        error_type = get(_A_ERROR_TYPE)
-        span_session = get(_A_SESSION)
-
         raw_events = getattr(span, SPAN_EVENTS, _MISSING)
         events = span.events if raw_events is _MISSING else sequence_of(raw_events)
-        if events:
-            for seq, event in enumerate(events):
-                ev_dict = plain_attributes(event.attributes)
-                ev_name = event.name
-                if error_type is None and ev_name == _EXCEPTION_EVENT:
-                    error_type = ev_dict.get(_EXCEPTION_TYPE)
-                add_event((trace_id, span_id, seq, ev_name, event.timestamp, to_json(ev_dict)))
+        named = [(event.name, plain_attributes(event.attributes)) for event in events] if events else ()
+        kind_name, status_name, attrs, redacted, category, event_type, session_id, error_type, metric_name, \
+            metric_value, metric_unit = span_columns(name, kind, status.status_code, attrs, session, named)  # fmt: skip
+        for seq, (event, (ev_name, ev_dict)) in enumerate(zip(events, named, strict=True)):
+            add_event((trace_id, span_id, seq, ev_name, event.timestamp, to_json(ev_dict)))
 
         raw_links = getattr(span, SPAN_LINKS, _MISSING)
         links = span.links if raw_links is _MISSING else sequence_of(raw_links)
@@ -238,30 +297,26 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
             if links
             else None
         )
-        attrs_json = to_json(attrs)
-        metric_name = get(_A_METRIC_NAME)
-        metric_unit = get(_A_METRIC_UNIT)
-
         add_row(
             (
                 trace_id,
                 span_id,
                 None if parent is None else parent.span_id.to_bytes(8, "big").hex(),
                 name,
-                _KIND[id(kind)],
+                kind_name,
                 start,
                 end,
                 (end - start) / 1e6 if start is not None and end is not None else None,
-                _STATUS[id(status.status_code)],
+                status_name,
                 status.description,
-                category if type(category) is str else _text(category),
-                name if event_type is None else event_type if type(event_type) is str else _text(event_type),
-                session if span_session is None else _text(span_session),
-                error_type if error_type is None or type(error_type) is str else _text(error_type),
-                metric_name if metric_name is None or type(metric_name) is str else _text(metric_name),
-                None if _A_METRIC_VALUE not in attrs else _number(get(_A_METRIC_VALUE)),
-                metric_unit if metric_unit is None or type(metric_unit) is str else _text(metric_unit),
-                attrs_json,
+                category,
+                event_type,
+                session_id,
+                error_type,
+                metric_name,
+                metric_value,
+                metric_unit,
+                to_json(attrs),
                 res,
                 None if scope is None else scope.name,
                 None if scope is None else scope.version,

@@ -1,37 +1,32 @@
 """One OTLP traces request into lake rows: never trusting the client.
 
-Every span is converted and checked exactly as the local OTLP receiver does (``otlp_convert``), then passes
-the anonymizer again (a modified or foreign sender gets no free pass), then becomes a lake row. The
-install that shared it is named by the resource attribute :data:`INSTALL_ATTRIBUTE` (SHA-256 hex of the
-install's deletion key); it is taken out of the resource before anything else sees it and stored in its
-own column. Installs whose data was deleted are refused.
+Every span is checked exactly as the local OTLP receiver checks it, then passes the anonymizer again (a
+modified or foreign sender gets no free pass), then becomes a lake row; :mod:`telemetry.hub.lake_rows` does
+this straight from protobuf to Arrow, without SDK spans. The install that shared it is named by the
+resource attribute :data:`INSTALL_ATTRIBUTE` (SHA-256 hex of the install's deletion key); it is taken out of
+the resource before anything else sees it and stored in its own column. Installs whose data was deleted
+are refused. Requests arriving together are written as one file (group commit).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any, Final
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.sdk.trace import ReadableSpan
 
-from exporters.eventlog.arrow import ResourceCache, spans_to_arrow
-from exporters.lake import INSTALL_ATTRIBUTE, LAKE_SPANS_ARROW, LakeWriter
+from exporters.lake import INSTALL_ATTRIBUTE, LakeWriter
 from processors.anonymizer import Anonymizer
-from telemetry.server.otlp_convert import convert_traces
+from telemetry.hub.lake_rows import LakeRows, Rows
 
 _INSTALL_ID = re.compile(r"^[0-9a-f]{64}$")
-_JSON_COLUMNS: Final = ("attributes", "redactions")
 _SEEN_MAX: Final = 1_000_000
 
 
@@ -80,35 +75,32 @@ class HubIngest:
         self._queue_lock = threading.Lock()
         self._queue: list[_Slot] = []
         self._leading = False
-        self._resources = ResourceCache()
+        self._rows = LakeRows(anonymizer)
         self.dropped_anonymizer_failed = 0
 
     def traces(self, request: ExportTraceServiceRequest) -> Ingested:
         out = Ingested()
-        spans: list[ReadableSpan] = []
-        owners: list[str | None] = []
+        rows = Rows()
         for resource_spans in request.resource_spans:
             owner = _take_install_id(resource_spans.resource.attributes)
-            count = sum(len(s.spans) for s in resource_spans.scope_spans)
             if owner in self.deleted:
+                count = sum(len(s.spans) for s in resource_spans.scope_spans)
                 out.reject(count, "this install's shared data was deleted; it is not accepted again")
                 continue
-            converted = convert_traces(SimpleNamespace(resource_spans=[resource_spans]))
-            if converted.rejected:
-                out.reject(converted.rejected, converted.message)
-            for span in converted.items:
-                try:
-                    scrubbed = self.anonymizer.scrub_span(span)
-                except Exception:
-                    # Privacy fails closed: a span the anonymizer could not handle is not stored.
-                    self.dropped_anonymizer_failed += 1
-                    out.reject(1, "a span could not be anonymized")
-                    continue
-                spans.append(scrubbed)
-                owners.append(owner)
-        if spans:
-            table = self._lake_rows(spans, owners, out)
-            slot = self._commit(table)
+            self._rows.add(resource_spans, owner, rows)
+        if rows.rejected:
+            out.rejected += rows.rejected
+            out.reasons |= rows.reasons
+        if rows.not_anonymized:
+            with self._lock:
+                self.dropped_anonymizer_failed += rows.not_anonymized
+        if rows.rows:
+            share_ids = rows.share_ids
+            keep = self._first_sightings(share_ids)
+            out.duplicates += len(share_ids) - len(keep)
+            if len(keep) != len(share_ids):
+                rows.rows = [rows.rows[index] for index in keep]
+            slot = self._commit(rows.table(time.time_ns(), self.writer.hub_id))
             if slot.deleted:
                 out.reject(slot.deleted, "this install's shared data was deleted")
             out.stored = slot.stored
@@ -162,38 +154,6 @@ class HubIngest:
         slot.deleted = int(pc.sum(gone.cast("int64")).as_py() or 0)
         return table.filter(pc.invert(gone)) if slot.deleted else table
 
-    def _lake_rows(self, spans: list[ReadableSpan], owners: list[str | None], out: Ingested) -> pa.Table:
-        with self._lock:  # the resource cache is not thread-safe
-            rows, _events, resources = spans_to_arrow(spans, self._resources)
-        resource_json = dict(
-            zip(resources["resource_id"].to_pylist(), _plain_strings(resources["attributes"]), strict=True)
-        )
-        facts = {rid: _resource_facts(text) for rid, text in resource_json.items()}
-        trace_ids = rows["trace_id"].to_pylist()
-        span_ids = rows["span_id"].to_pylist()
-        resource_ids = rows["resource_id"].to_pylist()
-        share_ids = [
-            hashlib.md5(f"{o}:{t}:{s}".encode(), usedforsecurity=False).hexdigest()
-            for o, t, s in zip(owners, trace_ids, span_ids, strict=True)
-        ]
-        keep = self._first_sightings(share_ids)
-        out.duplicates += len(share_ids) - len(keep)
-        now = time.time_ns()
-        columns: dict[str, Any] = {name: rows[name] for name in rows.column_names}
-        for name in _JSON_COLUMNS:
-            columns[name] = _plain_strings(rows[name])
-        columns.update(
-            share_id=share_ids,
-            install_id=owners,
-            resource=[resource_json.get(r) for r in resource_ids],
-            app_version=[facts.get(r, (None, None))[0] for r in resource_ids],
-            os_type=[facts.get(r, (None, None))[1] for r in resource_ids],
-            received_ns=[now] * len(share_ids),
-            hub_id=[self.writer.hub_id] * len(share_ids),
-        )
-        table = pa.table({name: columns[name] for name in LAKE_SPANS_ARROW.names}).cast(LAKE_SPANS_ARROW)
-        return table if len(keep) == table.num_rows else table.take(pa.array(keep, pa.int64()))
-
     def _first_sightings(self, share_ids: list[str]) -> list[int]:
         """Rows whose share id this process has not stored yet, each id once (retries of a batch are
         dropped here; readers dedupe the rest, e.g. across hubs or restarts)."""
@@ -227,23 +187,3 @@ def _take_install_id(attributes: Any) -> str | None:
                 found = value
             del attributes[index]
     return found
-
-
-def _plain_strings(column: Any) -> list[str | None]:
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    out: list[str | None] = []
-    for chunk in chunks:
-        storage = chunk.storage if isinstance(chunk, pa.ExtensionArray) else chunk
-        out.extend(storage.to_pylist())
-    return out
-
-
-def _resource_facts(text: str | None) -> tuple[str | None, str | None]:
-    if not text:
-        return None, None
-    try:
-        attributes = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None, None
-    version, os_type = attributes.get("service.version"), attributes.get("os.type")
-    return (version if isinstance(version, str) else None, os_type if isinstance(os_type, str) else None)

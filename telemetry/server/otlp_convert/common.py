@@ -139,11 +139,13 @@ def attributes_of(pairs: Sequence[KeyValue]) -> dict[str, AttributeValue]:
     if len(pairs) > MAX_ATTRIBUTES:
         raise Invalid("too many attributes")
     raw: dict[str, Any] = {}
+    flat = True
+    isfinite = math.isfinite
     for kv in pairs:
         key, value = kv.key, kv.value
         if len(key) > 256 or "\x00" in key:
             checked_text(key, 256)  # raises, naming the problem
-        # Strings, ints and bools are nearly every attribute: read them inline, the rest in _any_value.
+        # Strings, numbers and bools are nearly every attribute: read them inline, the rest in _any_value.
         kind = value.WhichOneof("value")
         if kind == "string_value":
             text = value.string_value
@@ -152,10 +154,14 @@ def attributes_of(pairs: Sequence[KeyValue]) -> dict[str, AttributeValue]:
             raw[key] = value.int_value
         elif kind == "bool_value":
             raw[key] = value.bool_value
+        elif kind == "double_value" and isfinite(number := value.double_value):
+            raw[key] = number
         else:
             raw[key] = _any_value(value)
-    # Nested values become dotted keys or JSON text, exactly as for track_event properties.
-    return to_attributes(raw)
+            flat = False
+    # Nested values become dotted keys or JSON text, exactly as for track_event properties; a map of plain
+    # values (nearly every one) is already what to_attributes would return.
+    return raw if flat else to_attributes(raw)
 
 
 def resource_of(resource: ProtoResource, schema_url: str) -> Resource:

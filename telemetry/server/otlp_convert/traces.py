@@ -95,12 +95,19 @@ def span_values(span: trace_pb2.Span) -> SpanValues:
         values = span_values(request.resource_spans[0].scope_spans[0].spans[0])
         values.trace_id.hex(), values.name, values.attributes
     """
-    trace_id = _trace_id(span.trace_id)
+    # The id and name checks inline (the helpers are for the rare cases): this runs for every span.
+    trace_id = span.trace_id
+    if len(trace_id) != 16 or not any(trace_id):
+        _trace_id(trace_id)
     flags = span.flags & 0xFF
-    span_id = _span_id(span.span_id, "span_id")
-    trace_state = _trace_state(span.trace_state)
-    raw_parent = span.parent_span_id
-    parent = _span_id(raw_parent, "parent_span_id") if raw_parent else None
+    span_id = span.span_id
+    if len(span_id) != 8 or not any(span_id):
+        _span_id(span_id, "span_id")
+    header = span.trace_state
+    trace_state = _trace_state(header) if header else None
+    parent = span.parent_span_id or None
+    if parent is not None and (len(parent) != 8 or not any(parent)):
+        _span_id(parent, "parent_span_id")
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
     if not start or end < start:
         raise Invalid("a span needs a start time and an end time not before it")
@@ -120,11 +127,15 @@ def span_values(span: trace_pb2.Span) -> SpanValues:
         if raw_links
         else []
     )
-    code = _CODES.get(span.status.code, _UNSET)
-    message = checked_text(span.status.message, MAX_STRING) if code is _ERROR else None
+    status = span.status
+    code = _CODES.get(status.code, _UNSET)
+    message = checked_text(status.message, MAX_STRING) if code is _ERROR else None
+    name = span.name
+    if len(name) > MAX_NAME or "\x00" in name:
+        checked_text(name, MAX_NAME)
     return SpanValues(
-        trace_id, span_id, parent, flags, trace_state, checked_text(span.name, MAX_NAME) or "unnamed",
-        _KINDS.get(span.kind, _INTERNAL), start, end, attributes_of(span.attributes), events, links, code, message,
+        trace_id, span_id, parent, flags, trace_state, name or "unnamed", _KINDS.get(span.kind, _INTERNAL), start,
+        end, attributes_of(span.attributes), events, links, code, message,
     )  # fmt: skip
 
 
