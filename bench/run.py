@@ -65,6 +65,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("dashboard", "dashboard load and draw at 1M events, React page vs the page before (issues 5, 21)", 150, 420),
     Bench("bundle", "UI bundle sizes, gzip: components package and page vs the page before (issue 21)", 120, 120),
     Bench("fleet", "hub ingest vs the OTLP receiver, lake bytes, reports on DuckDB and Spark (issue 20)", 120, 900),
+    Bench("hub_ingest", "hub ingest per process: direct protobuf -> Arrow vs the SDK-span road (issue 20)", 120, 300),
 )
 
 

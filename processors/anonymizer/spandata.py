@@ -41,8 +41,8 @@ class ScrubbedSpanData(NamedTuple):
 
     name: str
     attributes: dict[str, Any]
-    events: list[tuple[str, dict[str, Any]]]
-    links: list[tuple[TraceState | None, dict[str, Any]]]
+    events: Sequence[tuple[str, dict[str, Any]]]
+    links: Sequence[tuple[TraceState | None, dict[str, Any]]]
     status_message: str | None
     trace_state: TraceState | None
     counts: dict[str, int]

@@ -39,6 +39,8 @@ _Context = TypeVar("_Context", SpanContext, SpanContext | None)
 _CACHE_LIMIT: Final = 64
 #: Longest span or event name stored (cut at a token boundary, after scrubbing).
 MAX_NAME_LENGTH: Final = 128
+#: Spans without events or links share this empty tuple (no allocation).
+_NONE: Final[tuple[()]] = ()
 _IDENTIFIER_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
@@ -179,68 +181,92 @@ class SpanScrubber:
         return self._catalog.for_event(attrs.get(self._event_type_key))
 
     def scrub_data(self, data: SpanData, counts: Counts) -> ScrubbedSpanData:
-        """The one implementation for both roads (SDK spans and plain data). ``counts`` arrives holding the
-        resource's and scope's rule counts; the redactions attribute is set from the total."""
+        """:meth:`scrub` for plain data. ``counts`` arrives holding the resource's and scope's rule counts;
+        the redactions attribute is set from the total."""
+        return ScrubbedSpanData(*self._scrub(*data, counts), counts)
+
+    def _scrub(
+        self,
+        name: str,
+        raw_attrs: Mapping[str, Any] | None,
+        raw_events: Sequence[tuple[str, Mapping[str, Any] | None]],
+        raw_links: Sequence[tuple[TraceState | None, Mapping[str, Any] | None]],
+        message: str | None,
+        state: TraceState | None,
+        counts: Counts,
+    ) -> tuple[str, dict[str, Any], Sequence[Any], Sequence[Any], str | None, TraceState | None]:
+        """The one implementation behind both roads (SDK spans and plain data): positional, plain tuples in
+        and out, because the SDK road runs it for every span on the export worker."""
         # Names and messages go through the walker's cache: they repeat far more than they vary.
         text = self._walk.text
-        attributes_of = self._walk.attributes
-        name = self._name(text(data.name, counts), counts)
-        raw_attrs = data.attributes
+        name = self._name(text(name, counts), counts)
         attributes = self.attribute_maps.scrub(raw_attrs, counts, self._span_attributes) if raw_attrs else {}
-        events = [
-            (self._name(text(event_name, counts), counts), attributes_of(attrs, counts, self.event_special))
-            for event_name, attrs in data.events
-        ]
-        links = [(self._trace_state(state, counts), attributes_of(attrs, counts)) for state, attrs in data.links]
-        message = data.status_message
+        events: Sequence[Any] = (
+            [
+                (self._name(text(event_name, counts), counts), self._walk.attributes(attrs, counts, self.event_special))
+                for event_name, attrs in raw_events
+            ]
+            if raw_events
+            else _NONE
+        )
+        links: Sequence[Any] = (
+            [
+                (self._trace_state(link_state, counts), self._walk.attributes(attrs, counts))
+                for link_state, attrs in raw_links
+            ]
+            if raw_links
+            else _NONE
+        )
         if message:
             message = text(first_line(message, counts), counts)
-        trace_state = self._trace_state(data.trace_state, counts)
+        if state:
+            state = self._trace_state(state, counts)
         _merge_previous(raw_attrs, self.redactions_key, counts, self._known_rules)
         if counts:
             attributes[self.redactions_key] = orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode()
-        return ScrubbedSpanData(name, attributes, events, links, message, trace_state, counts)
+        return name, attributes, events, links, message, state
 
     def scrub(self, span: ReadableSpan) -> ReadableSpan:
         counts: Counts = {}
         resource = self.resource(span.resource, counts)
         scope = self.scope(span.instrumentation_scope, counts)
         raw_events, raw_links, status, context = span.events, span.links, span.status, span.context
-        clean = self.scrub_data(
-            SpanData(
-                span.name,
-                attribute_map(span),
-                [(event.name, event.attributes) for event in raw_events] if raw_events else (),
-                [(link.context.trace_state if link.context else None, link.attributes) for link in raw_links]
-                if raw_links
-                else (),
-                status.description,
-                None if context is None else context.trace_state,
-            ),
+        state = None if context is None else context.trace_state
+        name, attributes, clean_events, clean_links, message, clean_state = self._scrub(
+            span.name,
+            attribute_map(span),
+            [(event.name, event.attributes) for event in raw_events] if raw_events else _NONE,
+            [(link.context.trace_state if link.context else None, link.attributes) for link in raw_links]
+            if raw_links
+            else _NONE,
+            status.description,
+            state,
             counts,
         )
         # The shared empty tuple for no events or links: no allocation, and nothing for the GC to track.
         events: Sequence[Event] = (
             [
-                Event(name, self._bounded(attrs, event.dropped_attributes), event.timestamp)
-                for (name, attrs), event in zip(clean.events, raw_events, strict=True)
+                Event(event_name, self._bounded(attrs, event.dropped_attributes), event.timestamp)
+                for (event_name, attrs), event in zip(clean_events, raw_events, strict=True)
             ]
             if raw_events
             else ()
         )
         links: Sequence[Link] = (
             [
-                Link(self._context(link.context, state), self._bounded(attrs, link.dropped_attributes))
-                for (state, attrs), link in zip(clean.links, raw_links, strict=True)
+                Link(self._context(link.context, link_state), self._bounded(attrs, link.dropped_attributes))
+                for (link_state, attrs), link in zip(clean_links, raw_links, strict=True)
             ]
             if raw_links
             else ()
         )
         if status.description:
-            status = Status(status.status_code, clean.status_message)
+            status = Status(status.status_code, message)
+        if clean_state is not state:
+            context = self._context(context, clean_state)
         return build_span(
-            clean.name, self._context(context, clean.trace_state), span.parent, resource, clean.attributes,
-            events, links, span.kind, status, span.start_time, span.end_time, scope, dropped_counts(span),
+            name, context, span.parent, resource, attributes, events, links, span.kind, status,
+            span.start_time, span.end_time, scope, dropped_counts(span),
         )  # fmt: skip
 
 

@@ -126,11 +126,12 @@ class LakeRows:
             try:
                 if not usable:
                     raise ValueError("the span's resource or scope could not be anonymized")
+                events, links = v.events, v.links
                 data = SpanData(
                     v.name,
                     v.attributes,
-                    [(name, attrs) for name, attrs, _ in v.events],
-                    [(None, attrs) for _, _, attrs in v.links],
+                    [(name, attrs) for name, attrs, _ in events] if events else (),
+                    [(None, attrs) for _, _, attrs in links] if links else (),
                     v.status_message,
                     v.trace_state,
                 )
