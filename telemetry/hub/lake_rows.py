@@ -116,7 +116,8 @@ class LakeRows:
         for span in spans:
             # The receiver's checks and rejection reasons (``guarded``), inline: this runs for every span.
             try:
-                v = span_values(span)
+                trace_id, span_id, parent, _, state, name, kind, start, end, attributes, events, links, code, \
+                    message = span_values(span)  # fmt: skip
             except Invalid as exc:
                 checked.reject(1, str(exc))
                 continue
@@ -126,31 +127,29 @@ class LakeRows:
             try:
                 if not usable:
                     raise ValueError("the span's resource or scope could not be anonymized")
-                events, links = v.events, v.links
                 data = SpanData(
-                    v.name,
-                    v.attributes,
-                    [(name, attrs) for name, attrs, _ in events] if events else (),
+                    name,
+                    attributes,
+                    [(event_name, attrs) for event_name, attrs, _ in events] if events else (),
                     [(None, attrs) for _, _, attrs in links] if links else (),
-                    v.status_message,
-                    v.trace_state,
+                    message,
+                    state,
                 )
                 clean = scrub(data, resource.scrubbed, scope)
-                kind, status, attrs, redacted, category, event_type, session, error_type, metric_name, \
-                    metric_value, metric_unit = span_columns(clean.name, v.kind, v.status_code, clean.attributes,
+                kind_name, status_name, attrs, redacted, category, event_type, session, error_type, metric_name, \
+                    metric_value, metric_unit = span_columns(clean.name, kind, code, clean.attributes,
                                                              resource.session, clean.events)  # fmt: skip
-                attrs_json = to_json(attrs)
+                attrs_json = to_json(attrs).decode()
             except Exception:
                 # Privacy fails closed: a span the anonymizer could not handle is not stored.
                 out.not_anonymized += 1
                 out.reject(1, NOT_ANONYMIZED)
                 continue
-            trace_id, span_id, parent = v.trace_id.hex(), v.span_id.hex(), v.parent_span_id
-            start, end = v.start, v.end
+            trace_hex, span_hex = trace_id.hex(), span_id.hex()
             add((
-                md5(f"{owner}:{trace_id}:{span_id}".encode(), usedforsecurity=False).hexdigest(), owner,
-                trace_id, span_id, None if parent is None else parent.hex(), clean.name, kind, start, end,
-                (end - start) / 1e6, status, clean.status_message, category, event_type, session, error_type,
+                md5(f"{owner}:{trace_hex}:{span_hex}".encode(), usedforsecurity=False).hexdigest(), owner,
+                trace_hex, span_hex, None if parent is None else parent.hex(), clean.name, kind_name, start, end,
+                (end - start) / 1e6, status_name, clean.status_message, category, event_type, session, error_type,
                 metric_name, metric_value, metric_unit, attrs_json, resource.json, scope.name, scope.version,
                 redacted, resource.app_version, resource.os_type,
             ))  # fmt: skip

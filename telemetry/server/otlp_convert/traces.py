@@ -2,6 +2,9 @@
 
 Each span carries its resource and instrumentation scope, so a received span takes the same consent gate,
 anonymizer and event log as a local one. Bad spans are rejected one by one (see :mod:`.common`).
+
+Every check lives in :func:`span_values`, which returns a span as plain values: the receiver builds its SDK
+span from them, the hub (``telemetry.hub.lake_rows``) its lake row, so both take and refuse the same spans.
 """
 
 from __future__ import annotations
