@@ -9,10 +9,15 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow.parquet as pq
 import pytest
+from _fleet_helpers import Hub, lake_rows
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -228,3 +233,23 @@ def test_a_missing_or_malformed_install_id_is_stored_as_null(tmp_path: Path, ins
     assert ingest.traces(ExportTraceServiceRequest.FromString(encode_spans([span]).SerializeToString())).stored == 1
     (row,) = pq.read_table(lake_files(tmp_path / "lake")).to_pylist()
     assert row["install_id"] is None and INSTALL_ATTRIBUTE not in row["resource"]
+
+
+def test_a_real_hub_answers_a_half_hostile_batch_with_the_receivers_partial_success(hub: Hub) -> None:
+    # Through HTTP: the valid span is stored, the rest are counted in partial_success with the receiver's
+    # reasons (no value quoted), and a batch of which nothing can be taken is a 400 naming why.
+    headers = {"content-type": "application/x-protobuf"}
+    answer = httpx.post(hub.endpoint + "/v1/traces", content=_bad_request(), headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    response = ExportTraceServiceResponse.FromString(answer.content)
+    _, rows = _direct(_bad_request(), Anonymizer(PrivacyPolicy(), secret=lambda: SECRET))
+    assert response.partial_success.rejected_spans == 8
+    assert response.partial_success.error_message == "; ".join(sorted(rows.reasons))
+    assert "nul \x00" not in response.partial_success.error_message and "xxxx" not in answer.text
+    assert len(lake_rows(hub.lake)) == 1
+
+    only_bad = ExportTraceServiceRequest.FromString(_bad_request())
+    del only_bad.resource_spans[0].scope_spans[0].spans[0]  # the one valid span
+    refused = httpx.post(hub.endpoint + "/v1/traces", content=only_bad.SerializeToString(), headers=headers)
+    assert refused.status_code == 400 and "trace_id must be 16 non-zero bytes" in refused.json()["detail"]
+    assert len(lake_rows(hub.lake)) == 1
