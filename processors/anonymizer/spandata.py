@@ -7,7 +7,7 @@
 Example::
 
     data = SpanData("training_started", {"model_name": "llama-2-7b", "email": "a@b.c"})
-    clean = anonymizer.scrub_span_data(data, anonymizer.scrub_resource_data({"service.name": "app"}))
+    clean = anonymizer.scrub_span_data(data, anonymizer.scrub_resource_data({"service.name": "app"}, None))
     clean.attributes  # {"model_name": "llama-2-7b", "peft.redactions": '{"key.email":1}'}
 """
 

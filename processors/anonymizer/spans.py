@@ -1,4 +1,9 @@
-"""Rebuilding a finished span with every stored string scrubbed.
+"""Rebuilding a finished span with every stored string scrubbed; the same on a span's plain data.
+
+One implementation (:meth:`SpanScrubber._scrub`) takes a span's parts as plain values: :meth:`SpanScrubber.scrub`
+feeds it an SDK ``ReadableSpan``'s parts and rebuilds the span, :meth:`SpanScrubber.scrub_data` (the hub,
+which never builds SDK spans) feeds it :class:`~.spandata.SpanData`. Resources and scopes likewise
+(:meth:`SpanScrubber.resource_data`, :meth:`SpanScrubber.scope_data`).
 
 A ``ReadableSpan`` is immutable, so we build a new one (never touching the input): name, attributes, events
 (exception message cut to its first line, stack trace reduced), status description, links' attributes,
