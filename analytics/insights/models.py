@@ -2,7 +2,8 @@
 Insights view exchange, as pydantic models.
 
 The answer (:class:`InsightsReport`) has exactly five top-level keys: ``trends``, ``anomalies``,
-``regressions``, ``heatmap``, ``experiments``. Every item names its series (``series``: the event type,
+``regressions``, ``heatmap``, ``experiments`` (a fleet report adds ``min_installs`` and ``suppressed``).
+Every item names its series (``series``: the event type,
 error type, metric name, span name or ``"METHOD /route"``, with ``kind`` saying which). Times are integer
 nanoseconds since the Unix epoch, UTC; hours and days of week are UTC too (see :class:`Heatmap`).
 
@@ -15,9 +16,9 @@ Field names are a contract with the dashboard: add fields, never rename them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 _NS_MAX = 2**63 - 1
 
@@ -271,10 +272,28 @@ class Experiments(BaseModel):
 
 
 class InsightsReport(BaseModel):
-    """Everything the Insights view shows, read in one snapshot of the event log."""
+    """Everything the Insights view shows, read in one snapshot of the event log.
+
+    Over a fleet lake (:func:`analytics.fleet.insights.fleet_insights`) every group backed by fewer than
+    ``min_installs`` installs is left out, and ``suppressed`` says how many were, by kind of group
+    (``trends``, ``anomaly_series``, ``regression_series``, ``regression_versions``, ``heatmap_cells``,
+    ``feature_by_version``, ``experiment_arms``, ``experiment_goals``, ``experiment_metrics``, and ``fleet``
+    when the whole fleet has fewer installs). Over one install's log: ``min_installs`` is None.
+    """
 
     trends: Trends
     anomalies: Anomalies
     regressions: Regressions
     heatmap: Heatmap
     experiments: Experiments
+    min_installs: int | None = None
+    suppressed: dict[str, int] = {}
+
+    @model_serializer(mode="wrap")
+    def _five_keys_locally(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # One install's report keeps the documented five keys; only a fleet report adds the k-anonymity ones.
+        data: dict[str, Any] = handler(self)
+        if self.min_installs is None:
+            data.pop("min_installs", None)
+            data.pop("suppressed", None)
+        return data
