@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
 
 from analytics.fleet import insights_sql as q
 from analytics.fleet.reports import _checked_k, _normalized
@@ -86,11 +87,12 @@ class LakeScope(Scope):
     def _candidates(self, first_hour: int, hours: int, z: float) -> list[tuple[Any, ...]]:
         counts = self._fetch(q.anomaly_counts(self._range, first_hour, hours, self.k), "anomaly_series")
         with contextlib.closing(duckdb.connect(config={"threads": 1})) as con:  # one thread: the same float sums
-            con.execute(
-                "CREATE TABLE lake_counts (category VARCHAR, series VARCHAR, h BIGINT, x BIGINT, shown BOOLEAN)"
+            columns = list(zip(*counts, strict=True)) if counts else [()] * 5
+            types = (pa.string(), pa.string(), pa.int64(), pa.int64(), pa.bool_())
+            names = ("category", "series", "h", "x", "shown")
+            con.register(
+                "lake_counts", pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types, strict=True)})
             )
-            if counts:
-                con.executemany("INSERT INTO lake_counts VALUES (?, ?, ?, ?, ?)", counts)
             local = Scope(self.filter, self.since_ns, self.until_ns, self.first_ns, self.end_ns, con)
             sql = f"WITH counts AS (SELECT * FROM lake_counts), {anomalies.ANALYSIS}"  # noqa: S608 (constants)
             found = local.rows(sql, hours=hours, z=z)

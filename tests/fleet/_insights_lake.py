@@ -135,15 +135,16 @@ def install_rows(i: int, seed: int = 1) -> list[dict[str, Any]]:
     return inst.rows
 
 
-def build_lake(root: Path, seed: int = 1) -> Path:
-    """The lake, written in batches as a hub would (and install 5's rows a second time, by another hub)."""
+def build_lake(root: Path, seed: int = 1, installs: int = INSTALLS) -> Path:
+    """The lake, written in batches as a hub would (and one install's rows a second time, by another hub)."""
     writer = LakeWriter(root)
     batch: list[dict[str, Any]] = []
-    for i in range(INSTALLS):
+    for i in range(installs):
         batch.extend(install_rows(i, seed))
-        if len(batch) > 60_000 or i == INSTALLS - 1:
+        if len(batch) > 60_000 or i == installs - 1:
             writer.write(pa.Table.from_pylist(batch, LAKE_SPANS_ARROW))
             batch = []
-    retried = [{**row, "received_ns": row["received_ns"] + NS, "hub_id": "hub-b"} for row in install_rows(5, seed)]
+    again = min(5, installs - 1)
+    retried = [{**row, "received_ns": row["received_ns"] + NS, "hub_id": "hub-b"} for row in install_rows(again, seed)]
     LakeWriter(root).write(pa.Table.from_pylist(retried, LAKE_SPANS_ARROW))
     return root
