@@ -84,10 +84,13 @@ def test_arms_are_install_counts_and_a_small_arm_stops_the_analysis(lake: Path, 
 
 
 def test_small_groups_are_left_out_and_counted(lake: Path, report: InsightsReport) -> None:
-    cells = _parquet(lake, f"""
+    cells = _parquet(
+        lake,
+        f"""
         SELECT ((start_ns // 86400000000000) + 3) % 7, (start_ns // 3600000000000) % 24, count(*),
                count(DISTINCT install_id)
-        FROM {{spans}} s WHERE category = 'event' AND event_type <> '{EXPOSURE_EVENT_TYPE}' GROUP BY ALL""")
+        FROM {{spans}} s WHERE category = 'event' AND event_type <> '{EXPOSURE_EVENT_TYPE}' GROUP BY ALL""",
+    )
     shown = {(d, h): n for d, h, n, installs in cells if installs >= K}
     assert [c.count for c in report.heatmap.hour_of_week] == [shown.get((d, h), 0) for d in range(7) for h in range(24)]
     assert report.suppressed["heatmap_cells"] == sum(1 for *_, installs in cells if installs < K) >= 7
