@@ -17,7 +17,7 @@ from _insights_lake import BETA, INSTALLS, NIGHT_OWLS, TINY_ARM, arm_of, build_l
 from _spark_cluster import SMALL, SparkCluster
 
 from analytics.fleet.insights import fleet_insights
-from analytics.insights.models import InsightsReport
+from analytics.insights.models import InsightsFilter, InsightsReport
 from exporters.eventlog.schema import EXPOSURE_EVENT_TYPE
 from telemetry.cli.main import main
 
@@ -165,3 +165,20 @@ def test_bad_arguments_give_a_clear_error(
         fleet_insights(lake, min_installs=0)
     with pytest.raises(ValueError, match="engine"):
         fleet_insights(lake, engine="bogus")
+
+
+def test_the_time_range_applies_to_every_part(lake: Path) -> None:
+    since, until = "2026-09-28T00:00:00Z", "2026-10-12T00:00:00Z"
+    ranged = fleet_insights(lake, InsightsFilter(since=since, until=until), min_installs=1)
+    low, high = InsightsFilter(since=since).since_ns, InsightsFilter(until=until).until_ns
+    events = _parquet(
+        lake,
+        f"SELECT count(*) FROM {{spans}} s WHERE category = 'event' AND event_type <> '{EXPOSURE_EVENT_TYPE}' "
+        f"AND start_ns >= {low} AND start_ns < {high}",
+    )[0][0]
+    assert sum(c.count for c in ranged.heatmap.hour_of_week) == events > 0
+    assert set(ranged.heatmap.versions) == {"1.1.0", BETA, "1.2.0"}  # weeks 2 and 3 only
+    # Only the installs whose second exposure fell on day 7 (i % 7 == 6) were exposed within the range.
+    assert [(e.series, e.units) for e in ranged.experiments.items] == [
+        ("onboarding", sum(i % 7 == 6 for i in range(INSTALLS)))
+    ]
