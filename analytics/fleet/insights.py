@@ -34,8 +34,8 @@ import pyarrow as pa
 from analytics.fleet import insights_sql as q
 from analytics.fleet.reports import _checked_k, _normalized
 from analytics.insights import anomalies, experiments, heatmap, regressions, trends
-from analytics.insights._scope import Scope
-from analytics.insights.models import Experiment, Experiments, InsightsFilter, InsightsReport
+from analytics.insights._scope import HOUR_NS, Scope
+from analytics.insights.models import Anomaly, Experiment, Experiments, InsightsFilter, InsightsReport
 from exporters.lake.schema import DEDUPED_SPANS_SQL
 
 Run = Callable[[str], list[dict[str, Any]]]
@@ -60,6 +60,7 @@ class LakeScope(Scope):
     k: int = 5
     suppressed: dict[str, int] = field(default_factory=dict)
     arms: dict[str, int] = field(default_factory=dict)  # experiment -> arms left out
+    hour_installs: dict[tuple[str, str, int], int] = field(default_factory=dict)  # (category, series, UTC hour)
 
     @property
     def _range(self) -> str:
@@ -86,6 +87,15 @@ class LakeScope(Scope):
 
     def _candidates(self, first_hour: int, hours: int, z: float) -> list[tuple[Any, ...]]:
         counts = self._fetch(q.anomaly_counts(self._range, first_hour, hours, self.k), "anomaly_series")
+        # Who each hour is made of: a spike flagged in an hour of fewer than k installs is left out later.
+        assert self.run is not None
+        for category, series, h, _x, shown, installs in counts:
+            if shown:
+                self.hour_installs[(category, series, first_hour + h)] = installs
+        for category, h, installs in _canonical(self.run(q.anomaly_total_installs(self._range, first_hour, hours))):
+            total = anomalies.ALL_ERRORS if category == "error" else anomalies.ALL_EVENTS
+            self.hour_installs[(category, total, first_hour + h)] = installs
+        counts = [row[:5] for row in counts]
         with contextlib.closing(duckdb.connect(config={"threads": 1})) as con:  # one thread: the same float sums
             columns = list(zip(*counts, strict=True)) if counts else [()] * 5
             types = (pa.string(), pa.string(), pa.int64(), pa.int64(), pa.bool_())
@@ -241,8 +251,25 @@ def fleet_insights(
             min_installs=k,
         )
     report.experiments.items = [_k_anonymous(e, scope.arms.get(e.series, 0), k) for e in report.experiments.items]
+    report.anomalies.items = _spikes_of_k(report.anomalies.items, scope, k)
     report.suppressed = dict(sorted(scope.suppressed.items()))
     return report
+
+
+def _spikes_of_k(items: list[Anomaly], scope: LakeScope, k: int) -> list[Anomaly]:
+    """Spikes made by fewer than k installs are left out (counted as ``anomaly_hours``): the hour would point
+    at them. A drop is kept: it tells of the many that went quiet, not of the few that remained."""
+    if scope.end_ns is None:
+        return items
+    scope.suppressed.setdefault("anomaly_hours", 0)
+    kept = []
+    for item in items:
+        key = ("error" if item.kind == "error" else "event", item.series, item.window_start_ns // HOUR_NS)
+        if item.direction == "spike" and scope.hour_installs.get(key, 0) < k:
+            scope.suppressed["anomaly_hours"] = scope.suppressed.get("anomaly_hours", 0) + 1
+            continue
+        kept.append(item)
+    return kept
 
 
 def _k_anonymous(e: Experiment, arms_left_out: int, k: int) -> Experiment:

@@ -78,23 +78,35 @@ def trends_daily(rng: str, first: int, k: int) -> tuple[str, str]:
     return _split(groups, rows, k)
 
 
-def anomaly_counts(rng: str, first_hour: int, hours: int, k: int) -> tuple[str, str]:
-    """Hourly counts per series (category, series, h, x, shown): a series of fewer than k installs comes as
-    one nameless series per category with ``shown`` false (it counts in the totals only)."""
+def _hourly(rng: str, first_hour: int, hours: int) -> str:
     low, high = int(first_hour) * HOUR_NS, (int(first_hour) + int(hours)) * HOUR_NS
-    groups = f"""base AS (
+    return f"""base AS (
         SELECT category,
                CASE WHEN category = 'error' THEN coalesce(error_type, 'unknown') ELSE coalesce(event_type, '') END
                    AS series,
                start_ns // {HOUR_NS} - {int(first_hour)} AS h, install_id
         FROM lake_spans
         WHERE category IN ('event', 'error') AND {rng} AND start_ns >= {low} AND start_ns < {high}
-    ), g AS (SELECT category, series, count(DISTINCT install_id) AS installs FROM base GROUP BY category, series)"""
+    )"""
+
+
+def anomaly_counts(rng: str, first_hour: int, hours: int, k: int) -> tuple[str, str]:
+    """Hourly counts per series (category, series, h, x, shown, installs that hour): a series of fewer than k
+    installs comes as one nameless series per category with ``shown`` false (it counts in the totals only)."""
+    groups = f"""{_hourly(rng, first_hour, hours)}, g AS (
+        SELECT category, series, count(DISTINCT install_id) AS installs FROM base GROUP BY category, series
+    )"""
     rows = """SELECT b.category, CASE WHEN g.installs >= {k} THEN b.series END AS series, b.h, count(*) AS x,
-               g.installs >= {k} AS shown
+               g.installs >= {k} AS shown, count(DISTINCT b.install_id) AS hour_installs
         FROM base b JOIN g ON g.category = b.category AND g.series = b.series
         GROUP BY b.category, CASE WHEN g.installs >= {k} THEN b.series END, b.h, g.installs >= {k}"""
     return _split(groups, rows, k)
+
+
+def anomaly_total_installs(rng: str, first_hour: int, hours: int) -> str:
+    """(category, h, installs): who the ``(all events)`` / ``(all errors)`` series are made of, hour by hour."""
+    return f"""WITH {_hourly(rng, first_hour, hours)}
+        SELECT category, h, count(DISTINCT install_id) AS installs FROM base GROUP BY category, h"""
 
 
 #: The duration series of the regressions, as the local ``_SERIES`` defines them, with the install, the

@@ -9,6 +9,8 @@ LakeWriter, with planted effects and groups too small to show.
 * Experiment ``onboarding`` (assignment by install, alternating: equal arms): the goal ``tutorial_completed``
   converts CONTROL_RATE vs TREATMENT_RATE, ``setup_time`` is lower in the treatment.
 * Experiment ``tiny`` has an arm of 3 installs: it cannot be analysed.
+* Two bursts of OutOfMemoryError: ``SOLO_BURST_HOUR`` by one install (a spike that would point at it: left
+  out) and ``FLEET_BURST_HOUR`` by ten installs (reported).
 * One install's rows are stored twice (a retried batch): readers must count them once.
 """
 
@@ -40,6 +42,9 @@ SECRET_USERS = (20, 21)
 SLOWDOWN = 1.5
 CONTROL_RATE, TREATMENT_RATE = 0.2, 0.75
 TINY_ARM = (30, 31, 32)  # the installs in experiment ``tiny``'s arm "b"
+SOLO_BURST_HOUR = 19 * 24 + 14  # hours since MONDAY
+FLEET_BURST_HOUR = 20 * 24 + 15
+FLEET_BURSTERS = range(50, 60)
 EVENTS = {"model_loaded": 0.35, "training_started": 0.3, "dataset_loaded": 0.2, "adapter_exported": 0.15}
 
 
@@ -117,6 +122,10 @@ def install_rows(i: int, seed: int = 1) -> list[dict[str, Any]]:
             slow = SLOWDOWN if version >= "1.2.0" else 1.0
             ms = rng.lognormvariate(math.log(300.0), 0.3) * slow
             inst.add(base + rng.randrange(HOUR), "span", "load_model", version, duration_ms=ms, event_type=None)
+    for hour, burst in ((SOLO_BURST_HOUR, 40 if i == 40 else 0), (FLEET_BURST_HOUR, 5 if i in FLEET_BURSTERS else 0)):
+        for _ in range(burst):
+            inst.add(MONDAY + hour * HOUR + rng.randrange(HOUR), "error", "error", _version(i, hour),
+                     error_type="OutOfMemoryError", status_code="ERROR")  # fmt: skip
     # Experiments: exposed in the first week's afternoon, outcomes after.
     first = MONDAY + (i % 7) * DAY + 13 * HOUR
     arm = arm_of(i)

@@ -13,7 +13,18 @@ from typing import Any
 import duckdb
 import pytest
 from _fleet_helpers import CLI, ROOT
-from _insights_lake import BETA, INSTALLS, NIGHT_OWLS, TINY_ARM, arm_of, build_lake
+from _insights_lake import (
+    BETA,
+    FLEET_BURST_HOUR,
+    HOUR,
+    INSTALLS,
+    MONDAY,
+    NIGHT_OWLS,
+    SOLO_BURST_HOUR,
+    TINY_ARM,
+    arm_of,
+    build_lake,
+)
 from _spark_cluster import SMALL, SparkCluster
 
 from analytics.fleet.insights import fleet_insights
@@ -56,6 +67,14 @@ def test_the_planted_regression_and_experiment_effect_are_found(report: Insights
     setup = next(m for m in onboarding.metrics if m.metric == "setup_time")
     assert setup.variants[1].diff is not None and setup.variants[1].diff < 0
     assert setup.variants[1].p_value is not None and setup.variants[1].p_value < 0.01
+
+
+def test_a_spike_of_many_installs_is_reported_one_of_a_single_install_is_not(report: InsightsReport) -> None:
+    spikes = {(a.series, a.window_start_ns) for a in report.anomalies.items if a.direction == "spike"}
+    fleet, solo = MONDAY + FLEET_BURST_HOUR * HOUR, MONDAY + SOLO_BURST_HOUR * HOUR
+    assert ("OutOfMemoryError", fleet) in spikes and ("(all errors)", fleet) in spikes
+    assert not any(start == solo for _, start in spikes)
+    assert report.suppressed["anomaly_hours"] >= 1  # the solo burst, left out and counted
 
 
 def test_arms_are_install_counts_and_a_small_arm_stops_the_analysis(lake: Path, report: InsightsReport) -> None:
