@@ -16,9 +16,9 @@ Field names are a contract with the dashboard: add fields, never rename them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _NS_MAX = 2**63 - 1
 
@@ -286,14 +286,6 @@ class InsightsReport(BaseModel):
     regressions: Regressions
     heatmap: Heatmap
     experiments: Experiments
-    min_installs: int | None = None
-    suppressed: dict[str, int] = {}
-
-    @model_serializer(mode="wrap")
-    def _five_keys_locally(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # One install's report keeps the documented five keys; only a fleet report adds the k-anonymity ones.
-        data: dict[str, Any] = handler(self)
-        if self.min_installs is None:
-            data.pop("min_installs", None)
-            data.pop("suppressed", None)
-        return data
+    # One install's report keeps the documented five keys: only a fleet report carries these two.
+    min_installs: int | None = Field(default=None, exclude_if=lambda v: v is None)
+    suppressed: dict[str, int] = Field(default_factory=dict, exclude_if=lambda v: not v)
