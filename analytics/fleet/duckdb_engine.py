@@ -26,7 +26,7 @@ class DuckDBLake:
             lake.rows("SELECT count(*) AS n FROM lake_spans")
     """
 
-    def __init__(self, lake: Path, *, threads: int | None = None) -> None:
+    def __init__(self, lake: Path, *, threads: int | None = None, view: str | None = None) -> None:
         self._con = duckdb.connect(config={"threads": threads} if threads else {})
         if lake_files(lake):
             source = (
@@ -36,7 +36,8 @@ class DuckDBLake:
         else:
             source = f"({_empty_select()})"
         self._con.execute(f"CREATE VIEW lake_raw AS SELECT * FROM {source}")  # noqa: S608
-        self._con.execute("CREATE VIEW lake_spans AS " + view_sql("lake_raw"))
+        # ``view``: another projection of ``lake_raw`` (the insights read more columns than the reports).
+        self._con.execute("CREATE VIEW lake_spans AS " + (view or view_sql("lake_raw")))
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         result = self._con.execute(sql)

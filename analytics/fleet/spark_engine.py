@@ -51,10 +51,11 @@ class SparkLake:
         with SparkLake(Path("/srv/lake"), master="spark://10.0.0.5:7077") as lake:
             lake.rows("SELECT count(*) AS n FROM lake_spans")  # DuckDB SQL, transpiled
 
-    A session passed in (``session=``) is left running on close; one created here is stopped.
+    A session passed in (``session=``) is left running on close; one created here is stopped. ``view``: another
+    projection of ``lake_raw`` in DuckDB SQL (the insights read more columns than the reports).
     """
 
-    def __init__(self, lake: Path, *, master: str | None = None, session: Any = None) -> None:
+    def __init__(self, lake: Path, *, master: str | None = None, session: Any = None, view: str | None = None) -> None:
         self._owned = session is None
         self.spark = session if session is not None else spark_session(master)
         if lake_files(lake):
@@ -70,7 +71,7 @@ class SparkLake:
             frame = self.spark.createDataFrame([], ddl)
         frame.createOrReplaceTempView("lake_raw")
         # Every section of a report reads the deduplicated rows: compute them once per report.
-        self._deduped = self.spark.sql(to_spark_sql(view_sql("lake_raw"))).cache()
+        self._deduped = self.spark.sql(to_spark_sql(view or view_sql("lake_raw"))).cache()
         self._deduped.createOrReplaceTempView("lake_spans")
 
     def rows(self, duckdb_sql: str) -> list[dict[str, Any]]:

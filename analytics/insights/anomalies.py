@@ -43,22 +43,29 @@ ALL_ERRORS: Final = "(all errors)"
 #: Every (series, hour) of the range, zeros included, with the other weeks at that hour of the week, the
 #: series' dispersion, and only the hours worth testing: the Python side runs the exact test on those.
 #: One marker row per series (hour -1) carries its dispersion, so series without candidates are counted.
-CANDIDATES: Final = f"""
-WITH counts AS (
+#: Split in two so that the fleet (:mod:`analytics.fleet.insights`) shares the analysis: it computes the
+#: hourly ``counts`` over the lake (series of fewer than k installs with ``shown`` false: they count in the
+#: totals only) and runs :data:`ANALYSIS` on them. Here every series is shown.
+COUNTS: Final = f"""
     SELECT category,
            CASE category WHEN 'error' THEN coalesce(error_type, 'unknown') ELSE coalesce(event_type, '') END AS series,
-           start_ns // {HOUR_NS} - $first_hour AS h, count(*) AS x
+           start_ns // {HOUR_NS} - $first_hour AS h, count(*) AS x, true AS shown
     FROM {SPANS}
     WHERE category IN ('event', 'error') AND {RANGE}
       AND start_ns >= $first_hour * {HOUR_NS} AND start_ns < ($first_hour + $hours) * {HOUR_NS}
     GROUP BY ALL
-), ranked AS (
-    SELECT category, series FROM counts GROUP BY ALL ORDER BY sum(x) DESC, category, series LIMIT {_MAX_SERIES}
+"""
+
+#: ``counts(category, series, h, x, shown)`` -> one marker row per series and the candidate hours.
+ANALYSIS: Final = f"""
+ranked AS (
+    SELECT category, series FROM counts WHERE shown GROUP BY ALL
+    ORDER BY sum(x) DESC, category, series LIMIT {_MAX_SERIES}
 ), picked AS (
     SELECT category, series, h, x FROM counts SEMI JOIN ranked USING (category, series)
     UNION ALL
     SELECT category, CASE category WHEN 'error' THEN '{ALL_ERRORS}' ELSE '{ALL_EVENTS}' END, h, sum(x)
-    FROM counts GROUP BY ALL
+    FROM counts GROUP BY category, h
 ), grid AS MATERIALIZED (
     SELECT s.category, s.series, g.h, coalesce(p.x, 0) AS x
     FROM (SELECT DISTINCT category, series FROM picked) s CROSS JOIN range($hours) g(h)
@@ -87,6 +94,8 @@ FROM candidates c JOIN grid g
      AND g.h <> c.h
 GROUP BY ALL
 """
+
+CANDIDATES: Final = f"WITH counts AS ({COUNTS}), {ANALYSIS}"
 
 METHOD: Final = (
     "Per series and UTC hour: observed count vs the median of the same hour of the week in the other weeks "

@@ -2,7 +2,8 @@
 Insights view exchange, as pydantic models.
 
 The answer (:class:`InsightsReport`) has exactly five top-level keys: ``trends``, ``anomalies``,
-``regressions``, ``heatmap``, ``experiments``. Every item names its series (``series``: the event type,
+``regressions``, ``heatmap``, ``experiments`` (a fleet report adds ``min_installs`` and ``suppressed``).
+Every item names its series (``series``: the event type,
 error type, metric name, span name or ``"METHOD /route"``, with ``kind`` saying which). Times are integer
 nanoseconds since the Unix epoch, UTC; hours and days of week are UTC too (see :class:`Heatmap`).
 
@@ -271,10 +272,20 @@ class Experiments(BaseModel):
 
 
 class InsightsReport(BaseModel):
-    """Everything the Insights view shows, read in one snapshot of the event log."""
+    """Everything the Insights view shows, read in one snapshot of the event log.
+
+    Over a fleet lake (:func:`analytics.fleet.insights.fleet_insights`) every group backed by fewer than
+    ``min_installs`` installs is left out, and ``suppressed`` says how many were, by kind of group
+    (``trends``, ``anomaly_series``, ``regression_series``, ``regression_versions``, ``heatmap_cells``,
+    ``feature_by_version``, ``experiment_arms``, ``experiment_goals``, ``experiment_metrics``, and ``fleet``
+    when the whole fleet has fewer installs). Over one install's log: ``min_installs`` is None.
+    """
 
     trends: Trends
     anomalies: Anomalies
     regressions: Regressions
     heatmap: Heatmap
     experiments: Experiments
+    # One install's report keeps the documented five keys: only a fleet report carries these two.
+    min_installs: int | None = Field(default=None, exclude_if=lambda v: v is None)
+    suppressed: dict[str, int] = Field(default_factory=dict, exclude_if=lambda v: not v)

@@ -1,7 +1,10 @@
 """``peft-telemetry insights``: trends, anomalies, performance regressions, usage heatmaps and experiments.
 
 The numbers come from :mod:`analytics.insights` (the models ``POST /api/telemetry/insights`` answers
-with). ``--format json`` prints the report itself: top-level keys ``trends``, ``anomalies``,
+with). With ``--lake DIR`` the report covers a fleet lake instead (:mod:`analytics.fleet.insights`, on
+``--engine duckdb`` or ``spark``), every group of fewer than ``--min-installs`` installs left out.
+
+``--format json`` prints the report itself: top-level keys ``trends``, ``anomalies``,
 ``regressions``, ``heatmap``, ``experiments``. ``--format table`` prints one readable section each.
 
 >>> main(["insights", "--since", "28d", "--format", "json"])
@@ -34,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metric", action="append", dest="metrics", metavar="NAME",
                         help="experiment metric name (repeatable; default: the most frequent ones)")  # fmt: skip
     parser.add_argument("--alpha", type=float, default=0.01, help="significance level of every flag (0.01)")
+    from telemetry.cli.hub import add_query_arguments
+
+    add_query_arguments(parser)  # --lake, --engine, --spark-master, --min-installs: as `query --lake`
 
 
 def insights(args: argparse.Namespace) -> int:
@@ -47,7 +53,11 @@ def insights(args: argparse.Namespace) -> int:
         f = InsightsFilter(since=since, until=until, goals=args.goals, metrics=args.metrics, alpha=args.alpha)
     except ValueError as exc:
         raise CliError(f"invalid insights filter: {_first_error(exc)}") from None
-    if not settings.db_path.exists():
+    if getattr(args, "lake", None):
+        report = _lake_report(args, f)
+    elif args.engine != "duckdb" or args.spark_master:
+        raise CliError("--engine and --spark-master work on a fleet lake: add --lake DIR")
+    elif not settings.db_path.exists():
         report = Insights(_empty_log).report(f)  # nothing recorded yet: a read creates no file
     else:
         log = open_event_log(settings)
@@ -57,6 +67,28 @@ def insights(args: argparse.Namespace) -> int:
             log.close()
     print(to_json(report.model_dump(mode="json")) if args.format == "json" else render(report))
     return EXIT_OK
+
+
+def _lake_report(args: argparse.Namespace, f: Any) -> InsightsReport:
+    """``insights --lake DIR``: the fleet report, checked arguments first (a clear error, never a traceback)."""
+    from pathlib import Path
+
+    if args.min_installs < 1:
+        raise CliError("--min-installs must be >= 1")
+    if args.spark_master and args.engine != "spark":
+        raise CliError("--spark-master needs --engine spark")
+    lake = Path(args.lake)
+    if not lake.is_dir():
+        raise CliError(f"--lake {lake} is not a folder")
+    from analytics.fleet.insights import fleet_insights
+
+    try:
+        return fleet_insights(
+            lake, f, engine=args.engine, min_installs=args.min_installs, spark_master=args.spark_master
+        )
+    except ImportError as exc:
+        raise CliError(f"--engine {args.engine} needs the fleet extra: pip install 'peft-studio-telemetry[fleet]' "
+                       f"({exc.name} is missing)") from None  # fmt: skip
 
 
 @contextmanager
@@ -129,6 +161,9 @@ def render(report: InsightsReport) -> str:
     ]  # fmt: skip
     if not ex.items:
         parts.append("Experiments\n(none recorded)")
+    if report.min_installs is not None:
+        left_out = ", ".join(f"{name}: {n}" for name, n in report.suppressed.items() if n) or "none"
+        parts.append(f"Left out (fewer than {report.min_installs} installs): {left_out}")
     return "\n\n".join(parts)
 
 
