@@ -32,8 +32,17 @@ from typing import Any, Final
 import duckdb
 
 from analytics import _compute as compute
-from analytics.models import AnalyticsFilter, AnalyticsReport, SessionStats, SystemInfo, Totals
+from analytics.models import (
+    AnalyticsFilter,
+    AnalyticsReport,
+    EventsOverTime,
+    Histogram,
+    SessionStats,
+    SystemInfo,
+    Totals,
+)
 from analytics.queries import FILTER, HTTP_METHOD_KEYS, HTTP_ROUTE, _json_path
+from analytics.timebuckets import WIDTHS_NS
 from exporters.eventlog.schema import ATTR_ERROR_CATEGORY, SPANS
 from exporters.lake.schema import DEDUPED_SPANS_SQL, lake_files
 
@@ -45,6 +54,9 @@ _COLUMNS: Final = (
     "category", "event_type", "session_id", "error_type", "metric_name", "metric_value", "metric_unit",
     "attributes", "redactions",
 )  # fmt: skip
+_READ_FILES: Final = (
+    "read_parquet($files, hive_partitioning = true, union_by_name = true, hive_types = {'day': VARCHAR})"
+)
 #: A file listed but replaced before it was read (compaction, deletion): list again, this many times, after
 #: a pause growing by this much (the replacing hub is done within milliseconds; a read can lose the race
 #: again only if another compaction or deletion starts meanwhile).
@@ -74,7 +86,9 @@ class _Groups:
 
 
 _ROUTE: Final = f"coalesce(json_extract_string(attributes, {_json_path(HTTP_ROUTE)}), name, '')"
-_METHOD: Final = "coalesce(" + ", ".join(f"json_extract_string(attributes, {_json_path(k)})" for k in HTTP_METHOD_KEYS) + ")"
+_METHOD: Final = (
+    "coalesce(" + ", ".join(f"json_extract_string(attributes, {_json_path(k)})" for k in HTTP_METHOD_KEYS) + ")"
+)
 _GROUPS: Final = {
     "event_breakdown": _Groups("coalesce(event_type, '')", "category = 'event'"),
     "errors_by_type": _Groups(
@@ -140,10 +154,7 @@ def _select(con: duckdb.DuckDBPyConnection, lake: Path, f: AnalyticsFilter) -> N
     files = [str(p) for p in lake_files(lake)]
     columns = ", ".join(_COLUMNS)
     if files:
-        source = (
-            "(SELECT * FROM read_parquet($files, hive_partitioning = true, union_by_name = true, "
-            f"hive_types = {{'day': VARCHAR}}) WHERE {FILTER})"
-        )
+        source = f"(SELECT * FROM {_READ_FILES} WHERE {FILTER})"  # noqa: S608 (constants; values are bound)
         params: dict[str, Any] = {
             "files": files, "start_ns": f.start_ns, "end_ns": f.end_ns,
             "event_types": f.event_types, "session_id": f.session_id,
@@ -153,16 +164,21 @@ def _select(con: duckdb.DuckDBPyConnection, lake: Path, f: AnalyticsFilter) -> N
     else:
         types = dict(_EMPTY_TYPES)
         empty = ", ".join(f"CAST(NULL AS {types.get(c, 'VARCHAR')}) AS {c}" for c in _COLUMNS)
-        con.execute(f"CREATE TEMP TABLE {SPANS} AS SELECT {empty} WHERE false")  # noqa: S608 (constants)
+        con.execute(f"CREATE TEMP TABLE {SPANS} AS SELECT {empty} WHERE false")
 
 
-_EMPTY_TYPES: Final = (("start_ns", "BIGINT"), ("end_ns", "BIGINT"), ("duration_ms", "DOUBLE"), ("metric_value", "DOUBLE"))
+_EMPTY_TYPES: Final = (
+    ("start_ns", "BIGINT"),
+    ("end_ns", "BIGINT"),
+    ("duration_ms", "DOUBLE"),
+    ("metric_value", "DOUBLE"),
+)
 
 
 def _report(r: compute.Reader, k: int, buckets: int, bins: int) -> FleetAnalyticsReport:
     [(installs,)] = r.statement("installs", f"SELECT count(DISTINCT install_id) FROM {SPANS} WHERE {FILTER}")  # noqa: S608 (constants)
     if installs < k:
-        return _empty(r.filter, k, buckets)
+        return _empty(r.filter, k)
     suppressed: dict[str, int] = {}
 
     def kept(section: str, items: list[Any], key: Callable[[Any], tuple[Any, ...]], **extra: Any) -> list[Any]:
@@ -229,15 +245,22 @@ def _groups_by_size(r: compute.Reader, section: str, k: int, **extra: Any) -> tu
     return {tuple(row[:-1]) for row in rows if row[-1]}, sum(1 for row in rows if not row[-1])
 
 
-def _empty(f: AnalyticsFilter, k: int, buckets: int) -> FleetAnalyticsReport:
+def _empty(f: AnalyticsFilter, k: int) -> FleetAnalyticsReport:
     """The answer for a selection of fewer than ``k`` installs: nothing of it, not even its totals."""
-    from analytics.models import EventsOverTime, Histogram
-    from analytics.timebuckets import WIDTHS_NS
-
-    del buckets  # the empty chart has no buckets whatever their number
     return FleetAnalyticsReport(
-        filter=f, totals=Totals(), event_breakdown=[], events_over_time=EventsOverTime(bucket_ns=WIDTHS_NS[0], buckets=[]),
-        errors_by_type=[], performance=[], slowest_distribution=Histogram(), api_response_times=[],
-        sessions=SessionStats(), system_info=SystemInfo(), redactions=[], consent_history=[],
-        min_installs=k, installs=None, suppressed={"totals": 1},
-    )  # fmt: skip
+        filter=f,
+        totals=Totals(),
+        event_breakdown=[],
+        events_over_time=EventsOverTime(bucket_ns=WIDTHS_NS[0], buckets=[]),
+        errors_by_type=[],
+        performance=[],
+        slowest_distribution=Histogram(),
+        api_response_times=[],
+        sessions=SessionStats(),
+        system_info=SystemInfo(),
+        redactions=[],
+        consent_history=[],
+        min_installs=k,
+        installs=None,
+        suppressed={"totals": 1},
+    )

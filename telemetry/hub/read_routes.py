@@ -115,9 +115,7 @@ def _api_router(reads: HubReads) -> APIRouter:
             return JSONResponse(
                 {"detail": "fleet insights are not part of this build", "problem": "not_available"}, status_code=501
             )
-        report = await _read(
-            lambda: fleet_insights(lake, filters or InsightsFilter(), engine="duckdb", min_installs=k)
-        )
+        report = await _read(lambda: fleet_insights(lake, filters or InsightsFilter(), engine="duckdb", min_installs=k))
         return report if isinstance(report, Response) else _json(report.model_dump(mode="json"))
 
     @router.get("/fleet")

@@ -121,7 +121,9 @@ def test_the_page_says_hub_and_the_token_becomes_a_cookie(fleet_hub: Hub) -> Non
     assert block, "the page-kind block is missing"
     hub_id = httpx.get(base + "/healthz", timeout=30).json()["hub_id"]
     assert json.loads(block.group(1)) == {"kind": "hub", "hub_id": hub_id, "min_installs": K}
-    assert b'id="collected-data"' in page.content and "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert (
+        b'id="collected-data"' in page.content and "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    )
     script = re.search(rb'src="(static/[a-z0-9_.-]+\.js)"', page.content)
     assert script and httpx.get(f"{base}/{script.group(1).decode()}", timeout=30).status_code == 200
 
@@ -156,7 +158,10 @@ def test_every_data_route_needs_the_token(fleet_hub: Hub, method: str, path: str
 def test_foreign_hosts_and_origins_are_refused_but_installs_still_share(fleet_hub: Hub) -> None:
     with _client(fleet_hub) as client:
         assert client.get("/", headers={"host": "evil.example"}).status_code == 403
-        assert client.post("/api/telemetry/analytics", json={}, headers={"origin": "http://evil.example"}).status_code == 403
+        assert (
+            client.post("/api/telemetry/analytics", json={}, headers={"origin": "http://evil.example"}).status_code
+            == 403
+        )
         # Installs reach the OTLP routes by whatever name they were given: no Host rule there.
         sent = client.post(
             f"/fleet/{fleet_hub.endpoint.rsplit('/', 1)[1]}/v1/traces", json={}, headers={"host": "hub.corp.example"}
@@ -177,10 +182,14 @@ def test_analytics_leave_out_groups_of_fewer_than_k_installs(fleet_hub: Hub) -> 
     def groups(sql: str) -> dict[Any, int]:
         return {key: n for key, n, installs in _independent(lake, sql) if installs >= K}
 
-    breakdown = groups("SELECT event_type, count(*), count(DISTINCT install_id) FROM d WHERE category = 'event' GROUP BY 1")
+    breakdown = groups(
+        "SELECT event_type, count(*), count(DISTINCT install_id) FROM d WHERE category = 'event' GROUP BY 1"
+    )
     assert breakdown == {"model_loaded": 13}  # 6 installs x 2, plus the sender without an install
     assert {e["event_type"]: e["count"] for e in report["event_breakdown"]} == breakdown
-    errors = groups("SELECT error_type, count(*), count(DISTINCT install_id) FROM d WHERE category = 'error' GROUP BY 1")
+    errors = groups(
+        "SELECT error_type, count(*), count(DISTINCT install_id) FROM d WHERE category = 'error' GROUP BY 1"
+    )
     assert {e["error_type"]: e["count"] for e in report["errors_by_type"]} == errors == {"OutOfMemoryError": 6}
     assert all(e["example"] is None for e in report["errors_by_type"])  # one install's message: never shown
     [(spans, events, installs, sessions)] = _independent(
@@ -204,8 +213,12 @@ def test_analytics_leave_out_groups_of_fewer_than_k_installs(fleet_hub: Hub) -> 
 
 def test_a_lower_k_shows_the_smaller_groups_with_the_same_numbers(fleet_hub: Hub) -> None:
     report = fleet_analytics(fleet_hub.lake, AnalyticsFilter(), min_installs=2)
-    expected = dict(_independent(fleet_hub.lake, "SELECT event_type, count(*) FROM d WHERE category = 'event' GROUP BY 1"))
-    assert {e.event_type: e.count for e in report.event_breakdown} == expected == {"model_loaded": 13, "secret_feature": 2}
+    expected = dict(
+        _independent(fleet_hub.lake, "SELECT event_type, count(*) FROM d WHERE category = 'event' GROUP BY 1")
+    )
+    assert (
+        {e.event_type: e.count for e in report.event_breakdown} == expected == {"model_loaded": 13, "secret_feature": 2}
+    )
     assert {e.error_type for e in report.errors_by_type} == {"OutOfMemoryError", "WeirdError"}
     assert fleet_analytics(fleet_hub.lake, AnalyticsFilter(), min_installs=7).totals.total_spans == 0  # 6 installs
 
