@@ -160,7 +160,9 @@ def _select(con: duckdb.DuckDBPyConnection, lake: Path, f: AnalyticsFilter) -> N
             "event_types": f.event_types, "session_id": f.session_id,
         }  # fmt: skip
         selected = DEDUPED_SPANS_SQL.format(source=source, columns=columns)
-        con.execute(f"CREATE TEMP TABLE {SPANS} AS {selected}", params)
+        # The event log never holds a NULL status (the local SQL relies on it); a lake file from elsewhere might.
+        normalized = f"SELECT * REPLACE (coalesce(status_code, 'UNSET') AS status_code) FROM ({selected}) s"  # noqa: S608
+        con.execute(f"CREATE TEMP TABLE {SPANS} AS {normalized}", params)
     else:
         types = dict(_EMPTY_TYPES)
         empty = ", ".join(f"CAST(NULL AS {types.get(c, 'VARCHAR')}) AS {c}" for c in _COLUMNS)

@@ -1,4 +1,5 @@
-"""The hub's page and read API over a real lake, from a real ``peft-telemetry hub --min-installs 5`` process.
+"""The hub's page and read API over a real lake, from a real ``peft-telemetry hub --min-installs 4`` process
+(not the default 5, so the option is seen to reach every route).
 
 The lake: 6 installs share a common event type, an error type, a metric and a session each; 2 of them also
 record a rare event type and a rare error; a sender without an install adds spans that back no group.
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +29,7 @@ from analytics.fleet import run_fleet_report
 from analytics.fleet.dashboard import fleet_analytics
 from exporters.lake import LAKE_SPANS_ARROW, LakeWriter, compact_day, lake_files
 
-K = 5
+K = 4
 DAY_NS = 1_790_000_000 * 10**9
 S = 10**9
 
@@ -260,6 +263,17 @@ def test_bad_filters_get_a_4xx_naming_the_problem(fleet_hub: Hub, body: Any, sta
         assert named in answer.text.lower()
         plain = client.post("/api/telemetry/analytics", content=b"{}", headers={"content-type": "text/plain"})
         assert plain.status_code == 415
+
+
+def test_the_hub_refuses_a_k_below_one(tmp_path: Path) -> None:
+    from _fleet_helpers import CLI, ROOT
+
+    done = subprocess.run(
+        [*CLI, "hub", "--lake", str(tmp_path / "lake"), "--port", "1", "--min-installs", "0"],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode != 0 and "--min-installs" in done.stderr
 
 
 def test_insights_route(fleet_hub: Hub) -> None:
