@@ -212,6 +212,15 @@ def test_analytics_leave_out_groups_of_fewer_than_k_installs(fleet_hub: Hub) -> 
     # Time buckets: each install's minute holds only its own spans, so every bucket is below k.
     assert report["events_over_time"]["buckets"] == [] and report["suppressed"]["events_over_time"] > 0
     assert report["system_info"]["os_type"] is None and report["consent_history"] == []
+    # Histogram bins: the 6 installs' values 1..6 fall in 6 bins of one install each.
+    assert report["slowest_distribution"]["bins"] == [] and report["suppressed"]["slowest_distribution"] == 6
+    [(redacted,)] = _independent(lake, "SELECT count(*) FROM d WHERE redactions IS NOT NULL")
+    assert report["redactions"] == [{"rule_id": "email", "count": redacted}]
+    [(avg_s, max_s)] = _independent(
+        lake, "SELECT avg(s), max(s) FROM (SELECT (max(end_ns) - min(start_ns)) / 1e9 AS s FROM d "
+        "WHERE session_id IS NOT NULL GROUP BY session_id)",
+    )  # fmt: skip
+    assert report["sessions"]["avg_s"] == pytest.approx(avg_s) and report["sessions"]["max_s"] == pytest.approx(max_s)
 
 
 def test_a_lower_k_shows_the_smaller_groups_with_the_same_numbers(fleet_hub: Hub) -> None:
@@ -224,6 +233,10 @@ def test_a_lower_k_shows_the_smaller_groups_with_the_same_numbers(fleet_hub: Hub
     )
     assert {e.error_type for e in report.errors_by_type} == {"OutOfMemoryError", "WeirdError"}
     assert fleet_analytics(fleet_hub.lake, AnalyticsFilter(), min_installs=7).totals.total_spans == 0  # 6 installs
+    every = fleet_analytics(fleet_hub.lake, AnalyticsFilter(), min_installs=1)
+    buckets = every.events_over_time.buckets
+    assert sum(b.events for b in buckets) == every.totals.total_events  # one install in each bucket at least
+    assert sum(b.count for b in every.slowest_distribution.bins) == 6
 
 
 def test_a_selection_of_fewer_than_k_installs_shows_nothing(fleet_hub: Hub) -> None:
