@@ -33,11 +33,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from analytics import AnalyticsFilter
 from analytics.insights import InsightsFilter
+from exporters._failure_log import FailureLog
 from telemetry.server.deps import STATE_TOKEN, require_token
 from telemetry.server.limits import CheckedRoute
 from telemetry.server.security import LocalOnlyMiddleware
 
 _logger = logging.getLogger(__name__)
+_failures = FailureLog(_logger, logging.WARNING)
 
 PREFIX: Final = "/api/telemetry"
 #: Paths installs and collectors use (credential in the path or a Bearer header): no Host/Origin rule.
@@ -85,6 +87,7 @@ def _page_router(reads: HubReads) -> APIRouter:
     page = page_with_block("page-kind", orjson.dumps(kind))
 
     @router.get("/")
+    @router.get("/dashboard")  # the service's address of the same page (the script opens its tab by path)
     def index(request: Request) -> Response:
         """The page (a public shell: its data comes from the token-protected API)."""
         return respond(request, page)
@@ -142,7 +145,8 @@ async def _read(read: Callable[[], _T]) -> _T | Response:
             problem = "the lake's files changed under every read; try again"
         except (duckdb.Error, OSError) as exc:
             # The type only: a message could quote stored values.
-            _logger.warning("hub: a read of the lake failed (%s)", type(exc).__name__)
+            _failures.record("read", "hub: a read of the lake failed (%s); further failures are counted",
+                             type(exc).__name__)  # fmt: skip
             problem = "the lake could not be read now"
         break
     return JSONResponse(

@@ -1,7 +1,9 @@
 """Running a hub process: the lake, its credential and hub secret, the receiver, the printed endpoint.
 
 The credential (installs' token) and the hub's anonymizer secret live in ``<lake>/_hub.json`` (mode 0600),
-so every hub writing one lake accepts the same endpoint and hashes identifiers the same way.
+so every hub writing one lake accepts the same endpoint and hashes identifiers the same way. The dashboard
+(the page and read API, :mod:`telemetry.hub.read_routes`) has a token of its own, ``<lake>/server_token``:
+the installs' credential is on every install, the dashboard's stays with whoever runs the hub.
 """
 
 from __future__ import annotations

@@ -127,6 +127,7 @@ def test_the_page_says_hub_and_the_token_becomes_a_cookie(fleet_hub: Hub) -> Non
     assert (
         b'id="collected-data"' in page.content and "frame-ancestors 'none'" in page.headers["content-security-policy"]
     )
+    assert httpx.get(base + "/dashboard", timeout=30).content == page.content
     script = re.search(rb'src="(static/[a-z0-9_.-]+\.js)"', page.content)
     assert script and httpx.get(f"{base}/{script.group(1).decode()}", timeout=30).status_code == 200
 
@@ -330,3 +331,20 @@ def test_reads_never_see_half_a_write_or_a_compaction(tmp_path: Path) -> None:
         stop.set()
         writer.join()
     assert seen == sorted(seen) and seen[-1] > 0
+
+
+def test_a_damaged_lake_file_is_a_503_and_the_hub_keeps_serving(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    _build_lake(lake)
+    broken = lake_files(lake)[0].with_name("damaged.parquet")
+    broken.write_bytes(b"PAR1 this is not parquet")
+    hub = start_hub(lake, None)
+    try:
+        with _client(hub) as client:
+            for method, path in (("POST", "analytics"), ("GET", "fleet")):
+                answer = client.request(method, f"/api/telemetry/{path}", json={} if method == "POST" else None)
+                assert answer.status_code == 503 and answer.json()["problem"] == "lake_unavailable", answer.text
+                assert "PAR1" not in answer.text
+            assert client.get("/").status_code == 200 and client.get("/healthz").status_code == 200
+    finally:
+        hub.stop()
