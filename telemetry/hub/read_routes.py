@@ -14,26 +14,31 @@ service's own guards do the checking (:mod:`telemetry.server.security`: local or
 same-origin requests only, the token-for-cookie swap; :class:`~telemetry.server.limits.CheckedRoute`: bounded,
 well-formed JSON bodies). The OTLP routes (``/fleet/<token>/v1/...``, ``/v1/...``) and ``/healthz`` stay
 outside those guards: installs on other machines reach them by whatever name they were given. Reads run in
-the thread pool; each reads the lake's published files, which appear and are replaced whole.
+worker threads, two at a time; each reads the lake's published files, which appear and are replaced whole,
+and its answer is kept until the files change.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
+import anyio
+import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from analytics import AnalyticsFilter
 from analytics.insights import InsightsFilter
 from exporters._failure_log import FailureLog
+from exporters.lake import lake_files
 from telemetry.server.deps import STATE_TOKEN, require_token
 from telemetry.server.limits import CheckedRoute
 from telemetry.server.security import LocalOnlyMiddleware
@@ -46,7 +51,8 @@ PREFIX: Final = "/api/telemetry"
 OPEN_PREFIXES: Final = ("/fleet/", "/v1/", "/healthz")
 #: A file listed by a read but replaced before it was opened (compaction, deletion): read again.
 _ATTEMPTS: Final = 3
-_T = TypeVar("_T")
+_CONCURRENT_READS: Final = 2
+_KEPT_ANSWERS: Final = 16
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ def _page_router(reads: HubReads) -> APIRouter:
 def _api_router(reads: HubReads) -> APIRouter:
     router = APIRouter(prefix=PREFIX, route_class=CheckedRoute, dependencies=[Depends(require_token)])
     lake, k = reads.lake, reads.min_installs
+    reader = _LakeReader(lake)
 
     @router.post("/analytics")
     async def analytics(filters: AnalyticsFilter | None = None) -> Response:
@@ -106,8 +113,11 @@ def _api_router(reads: HubReads) -> APIRouter:
         ``installs`` and ``suppressed``)."""
         from analytics.fleet.dashboard import fleet_analytics
 
-        report = await _read(lambda: fleet_analytics(lake, filters or AnalyticsFilter(), min_installs=k))
-        return report if isinstance(report, Response) else _json(report.model_dump(mode="json"))
+        f = filters or AnalyticsFilter()
+        return await reader.answer(
+            ("analytics", f.model_dump_json()),
+            lambda: fleet_analytics(lake, f, min_installs=k).model_dump(mode="json"),
+        )
 
     @router.post("/insights")
     async def insights(filters: InsightsFilter | None = None) -> Response:
@@ -118,44 +128,83 @@ def _api_router(reads: HubReads) -> APIRouter:
             return JSONResponse(
                 {"detail": "fleet insights are not part of this build", "problem": "not_available"}, status_code=501
             )
-        report = await _read(lambda: fleet_insights(lake, filters or InsightsFilter(), engine="duckdb", min_installs=k))
-        return report if isinstance(report, Response) else _json(report.model_dump(mode="json"))
+        f = filters or InsightsFilter()
+        return await reader.answer(
+            ("insights", f.model_dump_json()),
+            lambda: fleet_insights(lake, f, engine="duckdb", min_installs=k).model_dump(mode="json"),
+        )
 
     @router.get("/fleet")
     async def fleet() -> Response:
         """The fleet view: totals, versions, OS mix and installs per day (``run_fleet_report(lake, "fleet")``)."""
         from analytics.fleet import run_fleet_report
 
-        report = await _read(lambda: run_fleet_report(lake, "fleet", min_installs=k))
-        return report if isinstance(report, Response) else _json(report)
+        return await reader.answer(("fleet", ""), lambda: run_fleet_report(lake, "fleet", min_installs=k))
 
     return router
 
 
-async def _read(read: Callable[[], _T]) -> _T | Response:
-    """``read()`` in the thread pool, again when a listed file vanished; a 503 when the lake cannot be read."""
-    import duckdb
+class _LakeReader:
+    """Runs reads of the lake in worker threads, a few at a time, and keeps recent answers.
 
-    for attempt in range(_ATTEMPTS):
-        try:
-            return await run_in_threadpool(read)
-        except duckdb.IOException:
-            if attempt < _ATTEMPTS - 1:
-                continue
-            problem = "the lake's files changed under every read; try again"
-        except (duckdb.Error, OSError) as exc:
-            # The type only: a message could quote stored values.
-            _failures.record("read", "hub: a read of the lake failed (%s); further failures are counted",
-                             type(exc).__name__)  # fmt: skip
-            problem = "the lake could not be read now"
-        break
-    return JSONResponse(
-        {"detail": problem, "problem": "lake_unavailable"}, status_code=503, headers={"Retry-After": "2"}
-    )
+    Each read materializes its selection in memory, so at most ``_CONCURRENT_READS`` run at once (more
+    requests wait their turn instead of multiplying the memory). An answer is kept, keyed by the request
+    and the lake's files (name, size, modification time), until the files change: a refresh of an unchanged
+    lake costs a directory listing.
+    """
+
+    def __init__(self, lake: Path) -> None:
+        self._lake = lake
+        self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, at first use
+        self._answers: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    async def answer(self, key: tuple[str, str], read: Callable[[], Any]) -> Response:
+        """``read()``'s answer as JSON; a 503 naming the problem when the lake cannot be read."""
+        import duckdb
+
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(_CONCURRENT_READS)
+        for attempt in range(_ATTEMPTS):
+            try:
+                body = await anyio.to_thread.run_sync(self._cached, key, read, limiter=self._limiter)
+            except duckdb.IOException:  # a listed file was replaced before it was read
+                if attempt < _ATTEMPTS - 1:
+                    continue
+                problem = "the lake's files changed under every read; try again"
+            except (duckdb.Error, OSError) as exc:
+                # The type only: a message could quote stored values.
+                _failures.record("read", "hub: a read of the lake failed (%s); further failures are counted",
+                                 type(exc).__name__)  # fmt: skip
+                problem = "the lake could not be read now"
+            else:
+                return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+            break
+        return JSONResponse(
+            {"detail": problem, "problem": "lake_unavailable"}, status_code=503, headers={"Retry-After": "2"}
+        )
+
+    def _cached(self, key: tuple[str, str], read: Callable[[], Any]) -> bytes:
+        files = _signature(self._lake)
+        with self._lock:
+            kept = self._answers.get((key, files)) if files is not None else None
+        if kept is not None:
+            return kept
+        body = orjson.dumps(read())
+        if files is not None:
+            with self._lock:
+                self._answers[(key, files)] = body
+                while len(self._answers) > _KEPT_ANSWERS:
+                    self._answers.popitem(last=False)
+        return body
 
 
-def _json(data: Any) -> Response:
-    return Response(orjson.dumps(data), media_type="application/json", headers={"Cache-Control": "no-store"})
+def _signature(lake: Path) -> tuple[tuple[str, int, int], ...] | None:
+    """The lake's published files as (path, size, mtime); None when one vanished while being listed."""
+    try:
+        return tuple((str(p), (st := p.stat()).st_size, st.st_mtime_ns) for p in lake_files(lake))
+    except FileNotFoundError:
+        return None
 
 
 def _guard(app: FastAPI, reads: HubReads) -> None:

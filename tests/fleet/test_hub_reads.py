@@ -333,18 +333,28 @@ def test_reads_never_see_half_a_write_or_a_compaction(tmp_path: Path) -> None:
     assert seen == sorted(seen) and seen[-1] > 0
 
 
-def test_a_damaged_lake_file_is_a_503_and_the_hub_keeps_serving(tmp_path: Path) -> None:
+def test_answers_follow_the_lake_and_a_damaged_file_is_a_503(tmp_path: Path) -> None:
+    """Answers are kept only while the lake's files stay the same: a new file, a damaged one, a removed one
+    each change the next answer."""
     lake = tmp_path / "lake"
     _build_lake(lake)
-    broken = lake_files(lake)[0].with_name("damaged.parquet")
-    broken.write_bytes(b"PAR1 this is not parquet")
     hub = start_hub(lake, None)
     try:
         with _client(hub) as client:
+            first = client.post("/api/telemetry/analytics", json={}).json()
+            assert client.post("/api/telemetry/analytics", json={}).json() == first
+            broken = lake_files(lake)[0].with_name("damaged.parquet")
+            broken.write_bytes(b"PAR1 this is not parquet")
             for method, path in (("POST", "analytics"), ("GET", "fleet")):
                 answer = client.request(method, f"/api/telemetry/{path}", json={} if method == "POST" else None)
                 assert answer.status_code == 503 and answer.json()["problem"] == "lake_unavailable", answer.text
                 assert "PAR1" not in answer.text
             assert client.get("/").status_code == 200 and client.get("/healthz").status_code == 200
+            broken.unlink()
+            owner = hashlib.sha256(b"install-new").hexdigest()
+            LakeWriter(lake).write(_batch(owner, "n", _install_spans(9, rare=False)))
+            after = client.post("/api/telemetry/analytics", json={}).json()
+            assert after["totals"]["total_spans"] == first["totals"]["total_spans"] + 4
+            assert after["installs"] == first["installs"] + 1
     finally:
         hub.stop()
