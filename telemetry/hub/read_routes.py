@@ -199,10 +199,11 @@ class _LakeReader:
         return body
 
 
-def _signature(lake: Path) -> tuple[tuple[str, int, int], ...] | None:
-    """The lake's published files as (path, size, mtime); None when one vanished while being listed."""
+def _signature(lake: Path) -> tuple[tuple[str, int, int, int], ...] | None:
+    """The lake's published files as (path, inode, size, mtime): a file renamed over another (a deletion's
+    rewrite) is a new inode. None when one vanished while being listed."""
     try:
-        return tuple((str(p), (st := p.stat()).st_size, st.st_mtime_ns) for p in lake_files(lake))
+        return tuple((str(p), (st := p.stat()).st_ino, st.st_size, st.st_mtime_ns) for p in lake_files(lake))
     except FileNotFoundError:
         return None
 
