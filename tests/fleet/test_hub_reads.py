@@ -358,3 +358,22 @@ def test_answers_follow_the_lake_and_a_damaged_file_is_a_503(tmp_path: Path) -> 
             assert after["installs"] == first["installs"] + 1
     finally:
         hub.stop()
+
+
+def test_what_real_senders_share_shows_on_the_hub_dashboard_once_k_installs_sent_it(hub: Hub) -> None:
+    """Spans sent over OTLP by OpenTelemetry's own exporter, install by install, through the default k = 5."""
+    from _fleet_helpers import send_with_official_exporter
+
+    with _client(hub) as client:
+        for n in range(5):
+            send_with_official_exporter(hub.endpoint, f"sender-{n}".encode(), events=3)
+            report = client.post("/api/telemetry/analytics", json={"event_types": ["model_loaded"]}).json()
+            if n < 4:  # fewer than k installs: nothing at all, not even the totals
+                assert report["totals"]["total_events"] == 0 and report["event_breakdown"] == []
+        assert report["installs"] == 5 and report["min_installs"] == 5
+        assert report["event_breakdown"] == [{"event_type": "model_loaded", "count": 15, "percentage": 100.0}]
+        assert report["redactions"] == [{"rule_id": "value.email", "count": 15}]  # the hub anonymized every span
+        fleet = client.get("/api/telemetry/fleet").json()
+        assert fleet["totals"]["installs"] == 5 and fleet["os_mix"] == [
+            {"os_type": "linux", "installs": 5, "events": 15}
+        ]
