@@ -64,6 +64,12 @@ class Reader:
         params = extra if name in _UNFILTERED else {**self._params, **extra}
         return self.con.execute(queries.ALL[name], params).fetchall()
 
+    def statement(self, name: str, sql: str, **extra: Any) -> list[tuple[Any, ...]]:
+        """Another statement over the same filter (it must use every filter parameter, as ``FILTER`` does);
+        ``name`` is what an error reports. The fleet dashboard counts each group's installs this way."""
+        self.query = name
+        return self.con.execute(sql, {**self._params, **extra}).fetchall()
+
 
 def counts(r: Reader, *, event_types: int, sessions: int) -> Totals:
     [(events, spans, errors, perf, first, last)] = r.rows("counts")

@@ -16,8 +16,10 @@ def hub(args: argparse.Namespace) -> int:
         return _compact(Path(args.lake))
     if not 0 < args.port < 65_536:
         raise CliError("--port must be between 1 and 65535")
+    if args.min_installs < 1:
+        raise CliError("--min-installs must be >= 1")
     try:
-        run_hub(Path(args.lake), args.host, args.port, token=args.token)
+        run_hub(Path(args.lake), args.host, args.port, token=args.token, min_installs=args.min_installs)
     except ValueError as exc:  # e.g. a lake written by a newer schema version
         raise CliError(str(exc)) from None
     return EXIT_OK
@@ -28,6 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=4318, help="port to listen on (default 4318)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--token", help="the installs' credential (default: the lake's own, created once)")
+    parser.add_argument(
+        "--min-installs",
+        type=int,
+        default=5,
+        metavar="K",
+        help="reports the hub serves leave out groups of fewer than K installs (default 5)",
+    )
     parser.add_argument(
         "--compact", action="store_true", help="compact every day before today into one file each, then exit"
     )

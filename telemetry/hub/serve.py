@@ -1,7 +1,9 @@
 """Running a hub process: the lake, its credential and hub secret, the receiver, the printed endpoint.
 
 The credential (installs' token) and the hub's anonymizer secret live in ``<lake>/_hub.json`` (mode 0600),
-so every hub writing one lake accepts the same endpoint and hashes identifiers the same way.
+so every hub writing one lake accepts the same endpoint and hashes identifiers the same way. The dashboard
+(the page and read API, :mod:`telemetry.hub.read_routes`) has a token of its own, ``<lake>/server_token``:
+the installs' credential is on every install, the dashboard's stays with whoever runs the hub.
 """
 
 from __future__ import annotations
@@ -52,22 +54,38 @@ def endpoint_url(host: str, port: int, token: str) -> str:
     return f"http://{shown}:{port}/fleet/{token}"
 
 
-def run_hub(lake: Path, host: str, port: int, token: str | None = None) -> None:
-    """Serve until interrupted. Prints the endpoint line first (flushed, so scripts can read it)."""
+def run_hub(lake: Path, host: str, port: int, token: str | None = None, *, min_installs: int = 5) -> None:
+    """Serve until interrupted. Prints the endpoint line first (flushed, so scripts can read it), then the
+    dashboard URL carrying the dashboard token (``<lake>/server_token``, not the installs' credential).
+
+    ``min_installs`` is the k of every report the hub serves (groups of fewer installs are left out).
+    """
+    import socket
+
     import uvicorn
 
     from exporters.lake import LakeWriter, deleted_installs
     from processors.anonymizer import Anonymizer, PrivacyPolicy
     from telemetry.hub.app import build_hub_app
     from telemetry.hub.ingest import HubIngest
+    from telemetry.hub.read_routes import HubReads, add_read_routes
+    from telemetry.server.security import load_or_create_token
+    from telemetry.server.serve import dashboard_url
 
+    if min_installs < 1:
+        raise ValueError("--min-installs must be >= 1")
     identity = load_or_create_identity(lake, token)
     writer = LakeWriter(lake)
     anonymizer = Anonymizer(PrivacyPolicy(), secret=lambda: identity.secret)
     ingest = HubIngest(writer, anonymizer, deleted_installs(lake))
     app = build_hub_app(ingest, identity.token)
+    # The names a browser may use for the page: the address it listens on, or this machine's names.
+    hosts = (socket.gethostname(), socket.getfqdn()) if host in ("0.0.0.0", "::", "") else (host,)
+    reads = HubReads(writer.lake, writer.hub_id, load_or_create_token(writer.lake), min_installs, hosts)
+    add_read_routes(app, reads)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     print(f"hub {writer.hub_id} writing {writer.lake}", flush=True)
     print(f"endpoint: {endpoint_url(host, port, identity.token)}", flush=True)
+    print(f"dashboard: {dashboard_url(host, port, reads.token)}", flush=True)
     server.run()

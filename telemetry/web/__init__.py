@@ -19,6 +19,15 @@ with the API under a common prefix.
 from __future__ import annotations
 
 from telemetry.web._collected import CollectedItem, collected_items
-from telemetry.web._routes import router, static_names
+from telemetry.web._routes import StaticFile, page_with_block, respond, router, static_file, static_names
 
-__all__ = ["CollectedItem", "collected_items", "router", "static_names"]
+__all__ = [
+    "CollectedItem",
+    "StaticFile",
+    "collected_items",
+    "page_with_block",
+    "respond",
+    "router",
+    "static_file",
+    "static_names",
+]

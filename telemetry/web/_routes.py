@@ -92,6 +92,24 @@ def _collected_json() -> bytes:
     return data.replace(b"<", b"\\u003c")
 
 
+def page_with_block(element_id: str, data: bytes) -> StaticFile:
+    """The page as ``/`` serves it, with one more inert JSON block in its head (the hub's ``page-kind``).
+
+    ``data`` is JSON; every ``<`` in it is escaped so it cannot end the block.
+
+    >>> page_with_block("page-kind", b'{"kind": "hub"}').body.count(b'id="page-kind"')
+    1
+    """
+    block = f'<script type="application/json" id="{element_id}">'.encode() + data.replace(b"<", b"\\u003c")
+    body = _load()[_PAGE].body.replace(b"</head>", block + b"</script>\n</head>", 1)
+    return StaticFile(body, _MEDIA_TYPES[".html"], '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+
+def respond(request: Request, item: StaticFile) -> Response:
+    """``item`` with the page's security headers and its ETag (a 304 when the browser has it)."""
+    return _respond(request, item)
+
+
 def static_names() -> tuple[str, ...]:
     """The names served under ``/static/`` (the page itself is served at ``/``)."""
     return tuple(sorted(name for name in _load() if name != _PAGE))

@@ -33,6 +33,7 @@ class Hub:
     port: int
     process: subprocess.Popen[str]
     endpoint: str
+    dashboard: str = ""  # http://127.0.0.1:<port>/?token=<dashboard token>
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -51,12 +52,12 @@ class Hub:
         self.kill()
 
 
-def start_hub(lake: Path, port: int | None = None) -> Hub:
-    """``peft-telemetry hub`` as a real process; returns once it answers."""
+def start_hub(lake: Path, port: int | None = None, *extra: str) -> Hub:
+    """``peft-telemetry hub`` as a real process (``extra``: more options); returns once it answers."""
     port = port or free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [*CLI, "hub", "--lake", str(lake), "--port", str(port)],
+        [*CLI, "hub", "--lake", str(lake), "--port", str(port), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -73,7 +74,8 @@ def start_hub(lake: Path, port: int | None = None) -> Hub:
         if line.startswith("endpoint: "):
             endpoint = line.split(" ", 1)[1].strip()
             break
-    hub = Hub(lake, port, process, endpoint)
+    dashboard = process.stdout.readline().removeprefix("dashboard: ").strip()
+    hub = Hub(lake, port, process, endpoint, dashboard)
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
