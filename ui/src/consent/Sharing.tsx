@@ -31,6 +31,7 @@ export function SharingCard({ store, st, known }: { store: TelemetryStore; st: S
   const notices = useNotices();
   const inputId = useId();
   const [share, setShare] = useState<ShareStatus | null>(null);
+  const [unreadable, setUnreadable] = useState<string | null>(null);
   const [endpoint, setEndpoint] = useState("");
   const [busy, setBusy] = useState(false);
   const [alsoDelete, setAlsoDelete] = useState(false);
@@ -38,15 +39,21 @@ export function SharingCard({ store, st, known }: { store: TelemetryStore; st: S
   const cancel = useRef<HTMLButtonElement>(null);
   const input = useRef<HTMLInputElement>(null);
 
-  const load = useCallback(() => store.client.sharing().then(setShare), [store]);
+  const load = useCallback(() => store.client.sharing().then(
+    (answer) => {
+      setShare(answer);
+      setUnreadable(null);
+    },
+    (err: unknown) => setUnreadable(err instanceof Error ? err.message : String(err)),
+  ), [store]);
 
   // Read it again when recording switches (turning recording off stops sharing), and on every status
   // poll while there is something that moves: batches being sent, a deletion waiting for the hub.
   useEffect(() => {
-    if (known) load().catch(() => {}); // the consent view already says when the service cannot be read
+    if (known) load();
   }, [load, known, st.enabled]);
   const moving = !!share && (share.sharing || share.pending_deletions > 0);
-  useEffect(() => (moving ? store.watch(() => { load().catch(() => {}); }) : undefined), [store, load, moving]);
+  useEffect(() => (moving ? store.watch(() => { load(); }) : undefined), [store, load, moving]);
 
   const sharing = !!share?.sharing;
   const recording = known && st.enabled;
@@ -106,6 +113,7 @@ export function SharingCard({ store, st, known }: { store: TelemetryStore; st: S
 
   let stateText = "Loading…";
   if (known && !recording) stateText = "Off: sharing is possible only while recording is on (above).";
+  else if (!share && unreadable) stateText = `Unavailable right now (${unreadable}).`;
   else if (sharing) stateText = `On: sending to ${share?.endpoint ?? "your organisation's hub"}.`;
   else if (share) stateText = "Off: nothing leaves this computer.";
   const deletions = share ? deletionText(share) : null;
