@@ -161,7 +161,7 @@ export function SharingCard({ store, st, known }: { store: TelemetryStore; st: S
             inputMode="url"
             autoComplete="off"
             spellCheck={false}
-            placeholder="http://hub.example:4318/fleet/…"
+            placeholder="http://<hub>:4318/fleet/<token>"
             aria-describedby="share-hint"
             value={endpoint}
             onChange={(e) => setEndpoint(e.target.value)}
