@@ -114,7 +114,7 @@ export function SharingCard({ store, st, known }: { store: TelemetryStore; st: S
   let stateText = "Loading…";
   if (known && !recording) stateText = "Off: sharing is possible only while recording is on (above).";
   else if (!share && unreadable) stateText = `Unavailable right now (${unreadable}).`;
-  else if (sharing) stateText = `On: sending to ${share?.endpoint ?? "your organisation's hub"}.`;
+  else if (sharing) stateText = `On: sending to ${share?.endpoint ?? "your organisation's hub"}`; // the masked URL ends in "…"
   else if (share) stateText = "Off: nothing leaves this computer.";
   const deletions = share ? deletionText(share) : null;
 
@@ -123,12 +123,12 @@ export function SharingCard({ store, st, known }: { store: TelemetryStore; st: S
       <div className="share-head">
         <div>
           <h2 id="h-share">Share with your organisation</h2>
-          <p className="card-note">
-            A separate choice from recording, off until you turn it on. While it is on, the anonymized records
-            stored here (the same ones you can export) are also sent to your organisation's telemetry hub, only
-            those recorded after you turn it on, under a random install ID that is not your anonymous ID. The hub
-            shows them only in groups of several installs. Turning recording off also stops sharing.
-          </p>
+          <p className="card-note">A separate choice from recording, off until you turn it on.</p>
+          <ul className="share-points">
+            <li><strong>What:</strong> the same anonymized records stored here (the ones an export holds), only those recorded after you turn sharing on.</li>
+            <li><strong>To whom:</strong> your organisation's telemetry hub at the address you enter. It keeps them under a random install ID, not your anonymous ID, and shows them only in groups of several installs.</li>
+            <li><strong>Stopping:</strong> turn it off here at any time (turning recording off stops it too), and ask the hub to delete everything this computer shared.</li>
+          </ul>
         </div>
         <button
           id="share-switch"
