@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TelemetryConsent, format, type ShareStatus } from "../src";
 import { SHARE_ENV, serveHome, startHub, tempHome, type Hub, type OwnService } from "./setup/cli";
 
+// Each step waits on the service (a consent change, a status read): generous on a busy machine.
+const SLOW = { timeout: 10_000 };
+
 let own: OwnService;
 let hub: Hub;
 
@@ -36,7 +39,7 @@ function shareSwitch(): HTMLElement {
 describe("Sharing with the organisation", () => {
   it("is offered only while recording is on, and a bad address changes nothing", async () => {
     render(<TelemetryConsent baseUrl={own.url} token={own.token} preview={false} />);
-    await waitFor(() => expect(document.querySelector("#share-state")?.textContent).toContain("only while recording is on"));
+    await waitFor(() => expect(document.querySelector("#share-state")?.textContent).toContain("only while recording is on"), SLOW);
     const sw = shareSwitch();
     expect(sw.getAttribute("aria-checked")).toBe("false");
     expect(sw.getAttribute("aria-disabled")).toBe("true");
@@ -45,16 +48,16 @@ describe("Sharing with the organisation", () => {
     expect((await api<ShareStatus>("share")).sharing).toBe(false);
 
     const recording = await screen.findByRole("switch", { name: "Share anonymous usage data" });
-    await waitFor(() => expect(recording.getAttribute("aria-disabled")).toBe("false"));
+    await waitFor(() => expect(recording.getAttribute("aria-disabled")).toBe("false"), SLOW);
     recording.click();
-    const input = await screen.findByLabelText("Hub address");
-    await waitFor(() => expect(sw.getAttribute("aria-disabled")).toBe("false"));
+    const input = await screen.findByLabelText("Hub address", {}, SLOW);
+    await waitFor(() => expect(sw.getAttribute("aria-disabled")).toBe("false"), SLOW);
     expect(sw.getAttribute("aria-checked")).toBe("false");
 
     fireEvent.change(input, { target: { value: "ftp://hub.example/fleet/abc" } });
     screen.getByRole("button", { name: "Start sharing" }).click();
     const alert = await screen.findByRole("alert");
-    await waitFor(() => expect(alert.textContent).toContain("Could not start sharing: the endpoint must be an http(s) URL"));
+    await waitFor(() => expect(alert.textContent).toContain("Could not start sharing: the endpoint must be an http(s) URL"), SLOW);
     const after = await api<ShareStatus>("share");
     expect(after.sharing).toBe(false);
     expect(after.agreed).toBe(false);
@@ -64,10 +67,10 @@ describe("Sharing with the organisation", () => {
   it("shares with a real hub, shows where to and how much was sent, and stops with the hub's deletion", async () => {
     await api("consent", { method: "POST", body: { enabled: true } });
     render(<TelemetryConsent baseUrl={own.url} token={own.token} preview={false} />);
-    const input = await screen.findByLabelText("Hub address");
+    const input = await screen.findByLabelText("Hub address", {}, SLOW);
     fireEvent.change(input, { target: { value: hub.endpoint } });
     shareSwitch().click(); // the switch starts sharing with the address typed
-    await waitFor(() => expect(shareSwitch().getAttribute("aria-checked")).toBe("true"));
+    await waitFor(() => expect(shareSwitch().getAttribute("aria-checked")).toBe("true"), SLOW);
 
     const status = await api<ShareStatus>("share");
     expect(status.sharing).toBe(true);
@@ -98,7 +101,7 @@ describe("Sharing with the organisation", () => {
     screen.getByRole("button", { name: "Stop sharing…" }).click();
     fireEvent.click(within(dialog).getByRole("checkbox", { name: /Also ask the hub to delete/ }));
     within(dialog).getByRole("button", { name: "Stop sharing" }).click();
-    await waitFor(() => expect(shareSwitch().getAttribute("aria-checked")).toBe("false"));
+    await waitFor(() => expect(shareSwitch().getAttribute("aria-checked")).toBe("false"), SLOW);
     const stopped = await api<ShareStatus>("share");
     expect(stopped.sharing).toBe(false);
     expect(stopped.recording).toBe(true); // recording goes on
