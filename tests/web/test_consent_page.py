@@ -16,7 +16,9 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from telemetry.settings import CONSENT_POLICY_VERSION
 from telemetry.web import collected_items
+from tests.fleet._fleet_helpers import start_hub
 from tests.web.conftest import LiveServer, open_page
+from tests.web.test_accessibility import axe_violations
 
 
 def consent_api(server: LiveServer) -> dict[str, Any]:
@@ -57,7 +59,7 @@ def test_consent_is_off_until_one_click_turns_it_on_everywhere(
 
     page.reload()
     page.wait_for_selector("body[data-ready]")
-    expect(page.get_by_role("switch")).to_have_attribute("aria-checked", "true")
+    expect(page.get_by_role("switch", name="Share anonymous usage data")).to_have_attribute("aria-checked", "true")
     expect(page.locator("#consent-given")).to_contain_text("Given")
     expect(page.locator("#policy-version")).to_have_text(CONSENT_POLICY_VERSION)
     # Persisted on disk, where the next start of the app reads it.
@@ -68,9 +70,9 @@ def test_the_switch_and_the_tabs_work_from_the_keyboard(server: LiveServer, page
     open_page(page, server)
     page.locator("#consent-switch").focus()
     page.keyboard.press("Space")
-    expect(page.get_by_role("switch")).to_have_attribute("aria-checked", "true")
+    expect(page.get_by_role("switch", name="Share anonymous usage data")).to_have_attribute("aria-checked", "true")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("switch")).to_have_attribute("aria-checked", "false")
+    expect(page.get_by_role("switch", name="Share anonymous usage data")).to_have_attribute("aria-checked", "false")
     assert consent_api(server)["enabled"] is False
 
     page.get_by_role("tab", name="Privacy").focus()
@@ -83,9 +85,9 @@ def test_the_switch_and_the_tabs_work_from_the_keyboard(server: LiveServer, page
 
 def test_without_the_token_a_change_is_refused_and_the_page_says_why(server: LiveServer, page: Page) -> None:
     open_page(page, server, login=False)
-    page.get_by_role("switch").click()
+    page.get_by_role("switch", name="Share anonymous usage data").click()
     expect(page.get_by_role("alert")).to_contain_text("access token")
-    expect(page.get_by_role("switch")).to_have_attribute("aria-checked", "false")
+    expect(page.get_by_role("switch", name="Share anonymous usage data")).to_have_attribute("aria-checked", "false")
     assert consent_api(server)["enabled"] is False
 
 
@@ -228,4 +230,59 @@ def test_delete_asks_first_then_erases_everything(server: LiveServer, page: Page
     with server.service.event_log.reader() as cur:
         kept = cur.execute("SELECT count(*) FROM spans WHERE event_type = 'model_loaded'").fetchone()
     assert kept == (0,)
-    expect(page.get_by_role("switch")).to_have_attribute("aria-checked", "true")  # the choice is kept
+    # the choice is kept
+    expect(page.get_by_role("switch", name="Share anonymous usage data")).to_have_attribute("aria-checked", "true")
+
+
+def share_api(server: LiveServer) -> dict[str, Any]:
+    with server.client() as client:
+        return client.get("/api/telemetry/share").json()  # type: ignore[no-any-return]
+
+
+def test_sharing_is_a_second_choice_with_a_real_hub_and_axe_finds_nothing(
+    make_server: Callable[..., LiveServer], new_context: Callable[..., BrowserContext], tmp_path: Path
+) -> None:
+    server = make_server(share_settle_s=0.3, share_interval_s=0.2)
+    hub = start_hub(tmp_path / "lake")
+    try:
+        page = new_context(bypass_csp=True).new_page()
+        open_page(page, server)
+        share = page.get_by_role("switch", name="Share with your organisation")
+        expect(share).to_have_attribute("aria-checked", "false")
+        expect(share).to_have_attribute("aria-disabled", "true")  # only while recording is on
+        expect(page.locator("#share-state")).to_contain_text("only while recording is on")
+        assert axe_violations(page) == [], "sharing, recording off"
+
+        turn_on(page)
+        address = page.get_by_label("Hub address")
+        expect(address).to_be_visible()
+        expect(share).to_have_attribute("aria-disabled", "false")
+        assert axe_violations(page) == [], "sharing, offered"
+        address.fill(hub.endpoint)
+        page.get_by_role("button", name="Start sharing").click()
+        expect(share).to_have_attribute("aria-checked", "true")
+        status = share_api(server)
+        assert status["sharing"] is True
+        expect(page.locator("#share-endpoint")).to_have_text(status["endpoint"])
+        assert hub.endpoint.rsplit("/", 1)[1] not in page.content()  # the credential never reaches the page
+        expect(page.locator("#announcer")).to_contain_text("Sharing is on")
+        expect(page.get_by_role("switch", name="Share anonymous usage data")).to_have_attribute("aria-checked", "true")
+        assert axe_violations(page) == [], "sharing, on"
+
+        page.get_by_role("button", name="Stop sharing…").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+        assert axe_violations(page) == [], "stop sharing dialog"
+        dialog.get_by_label("Also ask the hub to delete everything this computer shared").check()
+        dialog.get_by_role("button", name="Stop sharing").click()
+        expect(share).to_have_attribute("aria-checked", "false")
+        expect(page.get_by_role("switch", name="Share anonymous usage data")).to_have_attribute("aria-checked", "true")
+        expect(page.locator("#share-deletions")).to_contain_text("The hub confirmed deleting", timeout=30_000)
+        assert share_api(server)["confirmed_deletions"][0]["install_id"] == status["install_id"]
+        # Closing the dialog scrolled the card into view; at that scroll, what lies under the sticky top bar
+        # would count as a too-small target beside the tabs: check from the top, as the other views are.
+        page.evaluate("window.scrollTo(0, 0)")
+        assert axe_violations(page) == [], "sharing, stopped"
+    finally:
+        hub.stop()

@@ -75,7 +75,7 @@ def test_the_host_app_screens_are_saved(
     demo_service: CliService, new_context: Callable[..., BrowserContext], size: str, viewport: dict[str, int]
 ) -> None:
     page = open_host(new_context(viewport=viewport), demo_service)
-    expect(page.get_by_role("switch")).to_have_attribute("aria-disabled", "false")
+    expect(page.get_by_role("switch", name="Share anonymous usage data")).to_have_attribute("aria-disabled", "false")
     expect(page.locator("#preview-redactions .chip").first).to_be_visible()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"host-settings-{size}.png"), full_page=True)

@@ -84,6 +84,49 @@ export interface AnalyticsFilter {
   [key: string]: unknown;
 }
 
+/** A deletion of shared data the hub confirmed (GET /share, `confirmed_deletions`). */
+export interface ShareDeletion {
+  /** The install id the hub had stored the shared records under (not the anonymous ID). */
+  install_id: string;
+  removed_rows: number;
+  confirmed_ns: number;
+}
+
+/** GET, POST and DELETE /share: sharing with the organisation's fleet hub (telemetry/sharing.py). */
+export interface ShareStatus {
+  /** Sharing now: agreed to, and local recording is on. */
+  sharing: boolean;
+  agreed: boolean;
+  recording: boolean;
+  /** The hub's URL with its credential masked, as the service shows it; null before the first agreement. */
+  endpoint: string | null;
+  /** When the sharing choice last changed (ISO 8601). */
+  changed_at: string | null;
+  /** Only spans recorded after this (ns since the epoch) are shared. */
+  since_ns: number | null;
+  install_id: string | null;
+  sent_spans: number;
+  sent_batches: number;
+  refused_spans: number;
+  last_sent_ns: number | null;
+  pending_deletions: number;
+  confirmed_deletions: ShareDeletion[];
+}
+
+/** GET /fleet on a hub: the fleet report (analytics/fleet/reports.py), groups under min_installs left out. */
+export interface FleetReport {
+  report: "fleet";
+  min_installs: number;
+  /** The whole fleet, or null while it has fewer than min_installs installs. */
+  totals: { events: number; installs: number; sessions: number; errors: number; first_ns: number | null; last_ns: number | null } | null;
+  versions: { app_version: string | null; installs: number; events: number }[];
+  os_mix: { os_type: string | null; installs: number; events: number }[];
+  /** One row per day ("YYYY-MM-DD", UTC). */
+  daily_installs: { day: string; installs: number; events: number }[];
+  /** Per section, how many groups were left out for having fewer than min_installs installs. */
+  suppressed: Record<string, number>;
+}
+
 const PREFIX = "api/telemetry/";
 
 /**
@@ -176,6 +219,26 @@ export class TelemetryClient {
   /** POST /insights: trends, anomalies, regressions, heatmap and experiments (token-protected). */
   insights(filter: InsightsFilter = {}): Promise<InsightsReport> {
     return this.request("insights", { method: "POST", body: filter });
+  }
+
+  /** GET /share: whether this install shares with a fleet hub, where to, since when and how much. */
+  sharing(): Promise<ShareStatus> {
+    return this.request("share");
+  }
+
+  /** POST /share: agree to share, from now on, with the hub at `endpoint` (422 while recording is off). */
+  share(endpoint: string): Promise<ShareStatus> {
+    return this.request("share", { method: "POST", body: { endpoint } });
+  }
+
+  /** DELETE /share: stop sharing; `deleteShared` also asks the hub to delete what was shared. */
+  stopSharing(deleteShared = false): Promise<ShareStatus> {
+    return this.request(`share${deleteShared ? "?delete=true" : ""}`, { method: "DELETE" });
+  }
+
+  /** GET /fleet (on a fleet hub): installs, app versions, OS mix and daily installs, k-anonymous. */
+  fleet(): Promise<FleetReport> {
+    return this.request("fleet");
   }
 
   preview(event: unknown): Promise<unknown> {

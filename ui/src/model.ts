@@ -144,6 +144,8 @@ export interface Series {
   bucketMs: number;
   start: number;
   end: number;
+  /** What the columns count, for the chart's title and tooltips: events (and errors) unless given. */
+  counts?: { title: string; noun: string; nouns: string };
 }
 
 export interface PerfRow {

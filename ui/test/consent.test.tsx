@@ -111,6 +111,6 @@ describe("TelemetryConsent", () => {
     render(<TelemetryConsent baseUrl={service.downUrl} token={service.token} preview={false} />);
     const alert = await screen.findByRole("alert");
     await waitFor(() => expect(alert.textContent).toContain("not reachable"));
-    expect(screen.getByRole("switch").getAttribute("aria-disabled")).toBe("true");
+    expect(screen.getByRole("switch", { name: "Share anonymous usage data" }).getAttribute("aria-disabled")).toBe("true");
   });
 });

@@ -103,8 +103,9 @@ export function drawTimeSeries(container: HTMLElement, data: Series, width: numb
   const y = (v: number) => 8 + plotH - (v / top) * plotH;
   const events = pts.reduce((a, p) => a + p.count, 0);
   const errors = pts.reduce((a, p) => a + (p.errors || 0), 0);
-  const svg = frame(container, width, height,
-    `Events over time: ${formatNumber(events)} events and ${formatNumber(errors)} errors from ${formatDateTime(start)} to ${formatDateTime(end)}`);
+  const what = data.counts;
+  const total = what ? `${what.title}: ${formatNumber(events)} ${what.nouns}` : `Events over time: ${formatNumber(events)} events and ${formatNumber(errors)} errors`;
+  const svg = frame(container, width, height, `${total} from ${formatDateTime(start)} to ${formatDateTime(end)}`);
   yAxis(svg, ticks, left, left + plotW, y, formatCompact);
   const colW = Math.max(1, (data.bucketMs / span) * plotW);
   const gap = colW > 4 ? 1 : 0;
@@ -113,7 +114,7 @@ export function drawTimeSeries(container: HTMLElement, data: Series, width: numb
     if (!(p.count + err > 0)) continue;
     const x0 = (x(p.t) + gap / 2).toFixed(2);
     const w = Math.max(1, colW - gap).toFixed(2);
-    const tip = `${formatDateTime(p.t)}: ${formatNumber(p.count)} events${err ? `, ${formatNumber(err)} errors` : ""}`;
+    const tip = `${formatDateTime(p.t)}: ${formatNumber(p.count)} ${what ? (p.count === 1 ? what.noun : what.nouns) : "events"}${err ? `, ${formatNumber(err)} errors` : ""}`;
     if (p.count > 0) {
       svg.append(withTitle(s("rect", { class: "col", x: x0, y: y(p.count + err).toFixed(2), width: w, height: (y(err) - y(p.count + err)).toFixed(2) }), tip));
     }

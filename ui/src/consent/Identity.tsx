@@ -123,7 +123,8 @@ export function DataCard({ store, st }: { store: TelemetryStore; st: StatusView 
           <h2 id="delete-title">Delete all telemetry data?</h2>
           <p id="delete-desc">
             This erases every recorded event, error and metric from this computer and gives you a new anonymous ID. It
-            cannot be undone. Export first if you want a copy.
+            cannot be undone. Export first if you want a copy. If you share with your organisation, its hub is asked
+            to delete what it received too.
           </p>
           <div className="actions">
             <button className="btn" value="cancel" id="delete-cancel" ref={cancel}>Cancel</button>

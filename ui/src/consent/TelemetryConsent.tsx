@@ -7,6 +7,7 @@ import { NoticeScope, useNotices } from "../notices";
 import { DataCard, IdentityCard } from "./Identity";
 import { CatalogSection, CollectedList, RuleList, type CollectedItem } from "./lists";
 import { Preview } from "./Preview";
+import { SharingCard } from "./Sharing";
 
 export interface TelemetryConsentProps extends ConnectionProps {
   /** "What we collect": the server's list (the service's own page has it inside the page). */
@@ -21,7 +22,8 @@ export interface TelemetryConsentProps extends ConnectionProps {
 
 /**
  * The consent screen: the on/off switch, what is and is never collected, the event catalog when the
- * service has one, the anonymous identity, export and erase, and a preview of the anonymizer.
+ * service has one, the anonymous identity, export and erase, sharing with the organisation's fleet hub
+ * (a second consent, off by default), and a preview of the anonymizer.
  *
  * @example
  * <TelemetryConsent baseUrl="http://127.0.0.1:8000" token={token} />
@@ -103,7 +105,8 @@ function ConsentView({ collected, preview = true, onReady, rootProps, ...connect
           <h1>Usage telemetry</h1>
           <p className="lede">
             Help improve PEFT Studio by sharing anonymous usage data: which features you use, errors and timings. It is
-            off until you turn it on, it is anonymized before it is written, and it stays in one file on this computer.
+            off until you turn it on, it is anonymized before it is written, and it stays in one file on this computer
+            unless you also choose to share it with your organisation (below).
           </p>
         </div>
         <button
@@ -144,6 +147,8 @@ function ConsentView({ collected, preview = true, onReady, rootProps, ...connect
         <IdentityCard store={store} st={st} known={known} />
         <DataCard store={store} st={st} />
       </div>
+
+      <SharingCard store={store} st={st} known={known} />
 
       {preview ? <Preview client={store.client} onLoaded={() => setPreviewLoaded(true)} /> : null}
     </section>

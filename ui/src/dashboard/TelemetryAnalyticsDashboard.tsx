@@ -38,6 +38,11 @@ export interface TelemetryAnalyticsDashboardProps extends ConnectionProps {
   onDraw?: (outcome: DrawOutcome) => void;
   /** Attributes for the root element (the page makes it a tab panel). */
   rootProps?: HTMLAttributes<HTMLElement>;
+  /**
+   * Drawn on a fleet hub's page: the report covers what installs shared (groups of too few installs left
+   * out), and a hub has no consent, status or export of its own, so none is asked for or offered.
+   */
+  hub?: boolean;
 }
 
 /**
@@ -71,7 +76,7 @@ function rangeFilter(value: string): { filter: { start_ns?: number }; startMs: n
   return { filter: { start_ns: Math.floor(startMs) * 1e6 }, startMs };
 }
 
-function DashboardView({ initialReport, active = true, consentHref = "#consent", onDraw, rootProps, ...connection }: TelemetryAnalyticsDashboardProps) {
+function DashboardView({ initialReport, active = true, consentHref = "#consent", onDraw, rootProps, hub = false, ...connection }: TelemetryAnalyticsDashboardProps) {
   const store = useTelemetryStore(connection);
   const { status, version } = useStoreSnapshot(store);
   const notices = useNotices();
@@ -161,7 +166,7 @@ function DashboardView({ initialReport, active = true, consentHref = "#consent",
 
   // New rows noticed by the status poll: redraw, but never keep the service busy on our behalf.
   useEffect(() => {
-    if (!active) return;
+    if (!active || hub) return;
     return store.watch((changed) => {
       const f = flight.current;
       f.stale = f.stale || changed;
@@ -169,19 +174,19 @@ function DashboardView({ initialReport, active = true, consentHref = "#consent",
       if (f.stale && due) load();
       else setClock((c) => c + 1); // "Updated … ago" moves on
     });
-  }, [store, active, load, drawn]);
+  }, [store, active, load, drawn, hub]);
 
   useEffect(() => {
-    if (status === null) store.loadConsent().catch(() => {});
-  }, [store, status]);
+    if (status === null && !hub) store.loadConsent().catch(() => {});
+  }, [store, status, hub]);
 
   const r = drawn?.report ?? null;
-  const known = status !== null;
-  const enabled = readStatus(status).enabled;
+  const known = status !== null && !hub;
+  const enabled = hub || readStatus(status).enabled;
   const rangeLabel = useMemo(() => RANGES.find((x) => x.value === range)?.label ?? "", [range]);
 
   async function refresh() {
-    await store.refreshStatus().catch(() => {});
+    if (!hub) await store.refreshStatus().catch(() => {});
     flight.current.stale = true;
     await load();
     notices.announce("Dashboard refreshed.");
@@ -192,7 +197,11 @@ function DashboardView({ initialReport, active = true, consentHref = "#consent",
       <div className="toolbar">
         <div>
           <h1>Usage analytics</h1>
-          <p className="subtitle" id="dash-subtitle">Everything below is computed from the event log on this computer.</p>
+          <p className="subtitle" id="dash-subtitle">
+            {hub
+              ? "Everything below is computed from what the installs shared with this hub; groups of too few installs are left out."
+              : "Everything below is computed from the event log on this computer."}
+          </p>
         </div>
         <div className="toolbar-actions">
           <label className="field" htmlFor={rangeId}>
@@ -204,7 +213,9 @@ function DashboardView({ initialReport, active = true, consentHref = "#consent",
             </select>
           </label>
           <button className="btn" id="refresh-button" type="button" onClick={refresh}>Refresh</button>
-          <ExportLink client={store.client} startNs={drawn?.startNs ?? null} id="dash-export" className="btn btn-primary">Export</ExportLink>
+          {hub ? null : (
+            <ExportLink client={store.client} startNs={drawn?.startNs ?? null} id="dash-export" className="btn btn-primary">Export</ExportLink>
+          )}
         </div>
       </div>
 

@@ -12,7 +12,7 @@ import { DataTable, Empty } from "../parts";
 
 const API_ROWS = 8; // the busiest routes; the rest are counted below the table
 
-function Panel({ id, title, note, noteId, wide, children }: {
+export function Panel({ id, title, note, noteId, wide, children }: {
   id: string; title: string; note?: ReactNode; noteId?: string; wide?: boolean; children: ReactNode;
 }) {
   return (
@@ -26,7 +26,7 @@ function Panel({ id, title, note, noteId, wide, children }: {
   );
 }
 
-function Stat({ id, label, value, sub, nonzero, error }: {
+export function Stat({ id, label, value, sub, nonzero, error }: {
   id: string; label: string; value: string; sub: string; nonzero?: boolean; error?: boolean;
 }) {
   return (

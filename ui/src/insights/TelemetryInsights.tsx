@@ -25,6 +25,8 @@ export interface TelemetryInsightsProps extends ConnectionProps {
   onDraw?: (ok: boolean) => void;
   /** Attributes for the root element (the page makes it a tab panel). */
   rootProps?: HTMLAttributes<HTMLElement>;
+  /** Drawn on a fleet hub's page: over what installs shared; a hub has no consent state to ask for. */
+  hub?: boolean;
 }
 
 /**
@@ -56,7 +58,7 @@ function sinceOf(range: string): { since?: string; startMs: number | null } {
   return { since: new Date(startMs).toISOString(), startMs };
 }
 
-function InsightsView({ active = true, filter, onDraw, rootProps, ...connection }: TelemetryInsightsProps) {
+function InsightsView({ active = true, filter, onDraw, rootProps, hub = false, ...connection }: TelemetryInsightsProps) {
   const store = useTelemetryStore(connection);
   const { status, version } = useStoreSnapshot(store);
   const notices = useNotices();
@@ -113,8 +115,8 @@ function InsightsView({ active = true, filter, onDraw, rootProps, ...connection 
 
   // The consent state the page's pill shows, when this view is the first one opened.
   useEffect(() => {
-    if (status === null) store.loadConsent().catch(() => {});
-  }, [store, status]);
+    if (status === null && !hub) store.loadConsent().catch(() => {});
+  }, [store, status, hub]);
 
   async function refresh() {
     await load(range);
@@ -127,7 +129,11 @@ function InsightsView({ active = true, filter, onDraw, rootProps, ...connection 
       <div className="toolbar">
         <div>
           <h1>Insights</h1>
-          <p className="subtitle">Slowdowns, unusual hours, patterns of use and experiments, found in the event log on this computer.</p>
+          <p className="subtitle">
+            {hub
+              ? "Slowdowns, unusual hours, patterns of use and experiments across the installs that share with this hub; groups of too few installs are left out."
+              : "Slowdowns, unusual hours, patterns of use and experiments, found in the event log on this computer."}
+          </p>
         </div>
         <div className="toolbar-actions">
           <label className="field" htmlFor={rangeId}>

@@ -32,7 +32,18 @@ function StatePill() {
   );
 }
 
+/** A hub has no consent of its own: its pill names the hub instead. */
+function HubPill({ hubId }: { hubId?: string }) {
+  return (
+    <div className="state-pill" id="state-pill" data-state="hub" title="Fleet hub">
+      <span className="dot" aria-hidden="true" />
+      <span id="state-pill-text">{hubId ? `Fleet hub ${hubId}` : "Fleet hub"}</span>
+    </div>
+  );
+}
+
 export function App({ data }: { data: PageData }) {
+  const hub = data.kind.kind === "hub";
   const [views] = useState(() => makeViews(data));
   const [view, setView] = useState(() => viewFromLocation(views, null));
   const [seen, setSeen] = useState(() => new Set([view]));
@@ -114,7 +125,7 @@ export function App({ data }: { data: PageData }) {
               </button>
             ))}
           </nav>
-          <StatePill />
+          {hub ? <HubPill hubId={data.kind.hub_id} /> : <StatePill />}
         </div>
       </header>
       <NoticeProvider ids>
@@ -131,7 +142,11 @@ export function App({ data }: { data: PageData }) {
           )}
         </main>
       </NoticeProvider>
-      <footer>Local-first telemetry: nothing leaves this computer unless you export it.</footer>
+      <footer>
+        {hub
+          ? "Fleet hub: what installs chose to share, shown only in groups of several installs."
+          : "Local-first telemetry: nothing leaves this computer unless you export it or choose to share it with your organisation."}
+      </footer>
     </>
   );
 }

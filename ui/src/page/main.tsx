@@ -5,7 +5,7 @@ import { createRoot } from "react-dom/client";
 
 import { TelemetryProvider } from "../context";
 import { App } from "./App";
-import type { PageData } from "./views";
+import { readPageKind, type PageData } from "./views";
 import "../styles.css";
 
 /** The JSON of an inert block the server streamed into the page, read once and removed. */
@@ -29,6 +29,8 @@ if (url.searchParams.has("token")) {
 
 const collected = takeBlock("collected-data");
 const data: PageData = {
+  // A hub's page says so in an inert block (contract C1): then it shows the fleet, not this install's consent.
+  kind: readPageKind(takeBlock("page-kind")),
   collected: Array.isArray(collected) ? collected : [],
   // The first report reaches the page one way only: GET /dashboard streams it in (see _dashboard.py).
   report: takeBlock("dashboard-report"),

@@ -15,6 +15,15 @@ if (!HTMLDialogElement.prototype.showModal) {
   };
 }
 
+// A form with method="dialog" closes its dialog with the submitting button's value (jsdom leaves it open).
+document.addEventListener("submit", (event) => {
+  const form = event.target as HTMLFormElement;
+  if (form.getAttribute("method") !== "dialog") return;
+  event.preventDefault();
+  const submitter = (event as SubmitEvent).submitter as HTMLButtonElement | null;
+  form.closest("dialog")?.close(submitter?.value ?? "");
+});
+
 // The export button hands the browser its file through an object URL: keep each blob for the tests to read.
 export const createdBlobs: Blob[] = [];
 URL.createObjectURL = (blob: Blob) => {
