@@ -177,6 +177,9 @@ export interface Report {
   errors: { type: string; count: number; category: string; example: string; last: number | null }[];
   system: { label: string; value: string }[];
   consentHistory: Raw[];
+  /** A fleet hub's report (analytics/fleet/dashboard.py): k, the installs it covers (null when fewer than
+   * k), and the groups left out per section. Null for one install's report. */
+  fleet: { minInstalls: number; installs: number | null; suppressed: Record<string, number> } | null;
 }
 
 /** POST /analytics -> everything the dashboard draws. range: {startMs | null, endMs}. */
@@ -244,5 +247,8 @@ export function readReport(raw: Raw, range: { startMs: number | null; endMs: num
   return {
     totals, breakdown, session, series, performance, slowest, api, redactions, errors, system,
     consentHistory: r.consent_history || [],
+    fleet: typeof r.min_installs === "number"
+      ? { minInstalls: r.min_installs, installs: num(r.installs), suppressed: (r.suppressed || {}) as Record<string, number> }
+      : null,
   };
 }

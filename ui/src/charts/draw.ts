@@ -142,10 +142,34 @@ export interface HistogramData {
   markers: { value: number; label: string }[];
 }
 
-/** A distribution: buckets side by side at equal width (whatever their edges), labelled at their edges. */
+/**
+ * The buckets with every gap between two of them filled by empty ones (a fleet hub leaves out bins of too
+ * few installs): drawn side by side, each bucket then stays at its place on the axis. Equal-width buckets
+ * get as many equal empty ones as fit the gap; others one empty bucket spanning it.
+ */
+export function fillGaps(buckets: Bucket[]): Bucket[] {
+  if (buckets.length < 2) return buckets;
+  const w = buckets[0].hi - buckets[0].lo;
+  const equal = w > 0 && buckets.every((x) => Math.abs(x.hi - x.lo - w) <= w * 0.01);
+  const out: Bucket[] = [buckets[0]];
+  for (const next of buckets.slice(1)) {
+    const prev = out[out.length - 1];
+    const gap = next.lo - prev.hi;
+    if (gap > Math.max(Math.abs(next.lo), Math.abs(prev.hi), 1e-300) * 1e-9) {
+      const n = equal ? Math.max(1, Math.round(gap / w)) : 1;
+      for (let i = 0; i < n; i++) {
+        out.push({ lo: prev.hi + (gap * i) / n, hi: i === n - 1 ? next.lo : prev.hi + (gap * (i + 1)) / n, count: 0 });
+      }
+    }
+    out.push(next);
+  }
+  return out;
+}
+
+/** A distribution: buckets side by side at equal width (gaps kept as empty buckets), labelled at their edges. */
 export function drawHistogram(container: HTMLElement, data: HistogramData, width: number): void {
   const height = width < 480 ? 170 : 200;
-  const b = data.buckets;
+  const b = fillGaps(data.buckets);
   const max = Math.max(1, ...b.map((x) => x.count));
   const ticks = niceTicks(max, 4);
   const top = ticks[ticks.length - 1];

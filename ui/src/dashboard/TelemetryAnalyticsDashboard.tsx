@@ -2,7 +2,8 @@ import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useSta
 
 import { useStoreSnapshot, useTelemetryStore, type ConnectionProps } from "../context";
 import { ExportLink } from "../export";
-import { formatRelative } from "../format";
+import { formatRelative, plural } from "../format";
+import { DASHBOARD_GROUPS, leftOutText } from "../leftOut";
 import { readReport, readStatus, type Report, type Rule } from "../model";
 import { NoticeScope, useNotices } from "../notices";
 import { ApiPanel, BreakdownPanel, ErrorsPanel, PerformancePanel, RedactionsPanel, SummaryCards, SystemPanel, TimePanel } from "./panels";
@@ -228,6 +229,14 @@ function DashboardView({ initialReport, active = true, consentHref = "#consent",
           </>
         ) : null}
       </div>
+
+      {hub && r?.fleet ? (
+        <p className="banner banner-info" id="dash-suppressed">
+          {r.fleet.installs === null
+            ? `Fewer than ${plural(r.fleet.minInstalls, "install")} shared anything in this period: nothing is shown, so that no number describes a single install.`
+            : `Computed over ${plural(r.fleet.installs, "install")}. ${leftOutText(r.fleet.minInstalls, r.fleet.suppressed, DASHBOARD_GROUPS)}`}
+        </p>
+      ) : null}
 
       <SummaryCards r={r} />
 

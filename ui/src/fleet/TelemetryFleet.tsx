@@ -14,16 +14,9 @@ import type { Series } from "../model";
 import { NoticeScope, useNotices } from "../notices";
 import { Panel, Stat } from "../dashboard/panels";
 import { Empty } from "../parts";
+import { FLEET_GROUPS, leftOutText } from "../leftOut";
 
 const DAY_MS = 86_400_000;
-
-/** What each section's suppressed groups are, for the note: "2 app versions". */
-const GROUPS: Record<string, [string, string]> = {
-  totals: ["the fleet total", "fleet totals"],
-  versions: ["app version", "app versions"],
-  os_mix: ["operating system", "operating systems"],
-  daily_installs: ["day", "days"],
-};
 
 export interface TelemetryFleetProps extends ConnectionProps {
   /** False while the view is out of sight (a tab not shown): it loads when it becomes active. */
@@ -68,15 +61,7 @@ export function dailySeries(report: FleetReport): Series | null {
 
 /** "Left out to protect individuals (fewer than 5 installs each): 1 app version, 2 days." */
 export function suppressedText(report: FleetReport): string {
-  const parts = Object.entries(report.suppressed)
-    .filter(([, n]) => n > 0)
-    .map(([section, n]) => {
-      const [one, many] = GROUPS[section] ?? [section, section];
-      return section === "totals" ? one : plural(n, one, many);
-    });
-  const k = plural(report.min_installs, "install");
-  if (!parts.length) return `Every group shown is backed by at least ${k}; none had to be left out.`;
-  return `Left out to protect individuals, as each is backed by fewer than ${k}: ${parts.join(", ")}.`;
+  return leftOutText(report.min_installs, report.suppressed, FLEET_GROUPS);
 }
 
 function FleetView({ active = true, onDraw, rootProps, ...connection }: TelemetryFleetProps) {

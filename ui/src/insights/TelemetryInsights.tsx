@@ -5,6 +5,7 @@ import { useStoreSnapshot, useTelemetryStore, type ConnectionProps } from "../co
 import { formatDateTime } from "../format";
 import { readReport, type Series } from "../model";
 import { NoticeScope, useNotices } from "../notices";
+import { INSIGHTS_GROUPS, leftOutText } from "../leftOut";
 import { Empty } from "../parts";
 import { AnomaliesPanel, ExperimentsPanel, HeatmapPanel, RegressionsPanel, TrendsPanel } from "./panels";
 import "./insights.css";
@@ -147,6 +148,9 @@ function InsightsView({ active = true, filter, onDraw, rootProps, hub = false, .
           <button className="btn" type="button" onClick={refresh}>Refresh</button>
         </div>
       </div>
+      {hub && r && typeof r.min_installs === "number" ? (
+        <p className="banner banner-info" id="insights-suppressed">{leftOutText(r.min_installs, r.suppressed, INSIGHTS_GROUPS)}</p>
+      ) : null}
       {r ? (
         <>
           <RegressionsPanel data={r.regressions} />

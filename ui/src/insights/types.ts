@@ -201,4 +201,8 @@ export interface InsightsReport {
   regressions: Regressions;
   heatmap: Heatmap;
   experiments: Experiments;
+  /** A fleet report only (a hub's insights): groups of fewer installs than this are left out. */
+  min_installs?: number | null;
+  /** A fleet report only: per kind of group, how many were left out for having fewer than min_installs installs. */
+  suppressed?: Record<string, number>;
 }
