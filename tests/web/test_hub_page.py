@@ -24,7 +24,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from analytics.fleet.reports import run_fleet_report
 from exporters.lake import LAKE_SPANS_ARROW, LakeWriter
-from tests.web.conftest import NARROW, WIDE, LiveServer, open_page
+from tests.web.conftest import NARROW, SCREENSHOTS, LiveServer, open_page
 from tests.web.test_accessibility import axe_violations
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fleet"))
@@ -78,11 +78,18 @@ def _api(hub: Hub) -> httpx.Client:
     return httpx.Client(base_url=f"http://127.0.0.1:{hub.port}", headers={"x-peft-token": token.group(1)}, timeout=120)
 
 
-def _open(new_context: Callable[..., BrowserContext], hub: Hub, **options: Any) -> Page:
+def _open(new_context: Callable[..., BrowserContext], hub: Hub, failed: list[str], **options: Any) -> Page:
+    """The printed URL opened as a user does; every answer of 400 or more goes to ``failed``."""
     page = new_context(bypass_csp=True, **options).new_page()
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.goto(hub.dashboard)
     page.wait_for_selector("body[data-ready]")
     return page
+
+
+def _screenshot(page: Page, view: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"hub-{view}.png"), full_page=True)
 
 
 def _columns(chart: Locator) -> list[tuple[float, float]]:
@@ -109,7 +116,8 @@ def test_the_hub_page_in_chromium(hub: Hub, new_context: Callable[..., BrowserCo
     assert fleet == run_fleet_report(hub.lake, "fleet", min_installs=K)
     assert fleet["totals"]["installs"] == INSTALLS and fleet["suppressed"]["versions"] >= 1  # the beta
 
-    page = _open(new_context, hub)
+    failed: list[str] = []
+    page = _open(new_context, hub, failed)
     page.wait_for_selector("#fleet-suppressed")
     assert "token" not in page.url and page.url.endswith("/")
     [cookie] = page.context.cookies()
@@ -127,6 +135,7 @@ def test_the_hub_page_in_chromium(hub: Hub, new_context: Callable[..., BrowserCo
     expect(page.locator("#fleet-suppressed")).to_contain_text(f"fewer than {K} installs")
     assert page.locator("#view-consent").count() == 0
     assert axe_violations(page) == [], "fleet view"
+    _screenshot(page, "fleet")
 
     # Dashboard: the fleet analytics, buckets and bins at their own places.
     page.get_by_role("tab", name="Dashboard").click()
@@ -147,23 +156,29 @@ def test_the_hub_page_in_chromium(hub: Hub, new_context: Callable[..., BrowserCo
     note = page.locator("#dash-suppressed")
     expect(note).to_contain_text(f"fewer than {K} installs")
     expect(note).to_contain_text(f"{analytics['installs']} installs")
+    expect(page.locator("#updated")).not_to_contain_text("automatically")  # no status poll on a hub
+    assert page.get_by_role("heading", name="System information").count() == 0  # one install's machine
     assert axe_violations(page) == [], "dashboard view"
+    _screenshot(page, "dashboard")
 
     # Insights: the fleet insights.
     page.get_by_role("tab", name="Insights").click()
     page.wait_for_selector("#view-insights[data-loads]")
     expect(page.locator("#heatmap-table")).to_be_visible()
     assert insights["min_installs"] == K and sum(insights["suppressed"].values()) >= 1
-    expect(page.locator("#insights-suppressed")).to_contain_text(f"fewer than {K} installs")
+    insights_note = page.locator("#insights-suppressed")
+    expect(insights_note).to_contain_text(f"fewer than {K} installs")
+    expect(insights_note).to_contain_text(f"{insights['suppressed']['heatmap_cells']} heatmap cells")
     assert axe_violations(page) == [], "insights view"
+    _screenshot(page, "insights")
 
-    narrow = _open(new_context, hub, viewport=NARROW)
+    narrow = _open(new_context, hub, failed, viewport=NARROW)
     for view, drawn in (("Fleet", "#fleet-suppressed"), ("Dashboard", "#view-dashboard[data-renders]"),
                         ("Insights", "#view-insights[data-loads]")):  # fmt: skip
         narrow.get_by_role("tab", name=view).click()
         narrow.wait_for_selector(drawn)
         assert axe_violations(narrow) == [], f"{view} view, narrow"
-    assert WIDE["width"] > NARROW["width"]
+    assert failed == [], "the page asked for what the hub does not serve"
 
 
 def test_without_the_block_the_page_is_an_install_page(server: LiveServer, page: Page) -> None:

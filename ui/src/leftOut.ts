@@ -32,11 +32,13 @@ export const INSIGHTS_GROUPS: GroupNames = {
   fleet: ["the whole fleet"],
   trends: ["trend series", "trend series"],
   anomaly_series: ["anomaly series", "anomaly series"],
+  anomaly_hours: ["anomalous hour", "anomalous hours"],
   regression_series: ["regression series", "regression series"],
   regression_versions: ["app version compared for regressions", "app versions compared for regressions"],
   heatmap_cells: ["heatmap cell", "heatmap cells"],
   feature_by_version: ["feature row by version", "feature rows by version"],
   experiment_arms: ["experiment arm", "experiment arms"],
+  experiment_outcomes: ["experiment outcome", "experiment outcomes"],
   experiment_goals: ["experiment goal", "experiment goals"],
   experiment_metrics: ["experiment metric", "experiment metrics"],
 };

@@ -147,13 +147,13 @@ function DashboardView({ initialReport, active = true, consentHref = "#consent",
   }, [drawn]);
 
   useEffect(() => {
-    if (!active) return;
+    if (!active || hub) return; // a hub has no rules of its own (GET /rules is the service's)
     let live = true;
     store.client.rules().then((raw) => live && setRules(new Map(raw.map((r) => [r.id, r])))).catch(() => {});
     return () => {
       live = false;
     };
-  }, [store, active]);
+  }, [store, active, hub]);
 
   // Draw when shown, when the range changes, and when the data or the consent changed (here or elsewhere).
   useEffect(() => {
@@ -247,10 +247,10 @@ function DashboardView({ initialReport, active = true, consentHref = "#consent",
         <PerformancePanel r={r} />
         <ApiPanel r={r} />
         <RedactionsPanel r={r} rules={rules} />
-        <SystemPanel r={r} />
+        {hub ? null : <SystemPanel r={r} /> /* one install's machine: a hub never shows it (the Fleet view has the mix) */}
       </div>
       <p className="updated" id="updated" aria-live="off">
-        {drawn ? `Updated ${formatRelative(drawn.at)}. New data appears automatically.` : ""}
+        {drawn ? `Updated ${formatRelative(drawn.at)}. ${hub ? "Refresh for what was shared since." : "New data appears automatically."}` : ""}
       </p>
     </section>
   );
