@@ -181,6 +181,25 @@ def test_the_hub_page_in_chromium(hub: Hub, new_context: Callable[..., BrowserCo
     assert failed == [], "the page asked for what the hub does not serve"
 
 
+def test_without_its_token_the_hub_page_says_which_link_to_open_and_a_small_period_shows_nothing(
+    hub: Hub, new_context: Callable[..., BrowserContext]
+) -> None:
+    page = new_context().new_page()
+    page.goto(f"http://127.0.0.1:{hub.port}/")
+    alert = page.locator("#alert")
+    expect(alert).to_contain_text("not allowed without the access token")
+    expect(alert).to_contain_text("peft-telemetry hub printed")
+
+    page.goto(hub.dashboard)
+    page.wait_for_selector("body[data-ready]")
+    expect(alert).to_be_hidden()
+    page.get_by_role("tab", name="Dashboard").click()
+    page.wait_for_selector("#view-dashboard[data-renders]")
+    page.get_by_label("Time range").select_option(label="Last 7 days")  # the lake's weeks are long past
+    expect(page.locator("#dash-suppressed")).to_contain_text(f"Fewer than {K} installs shared anything")
+    expect(page.locator("#stat-total")).to_have_text("0")
+
+
 def test_without_the_block_the_page_is_an_install_page(server: LiveServer, page: Page) -> None:
     open_page(page, server)
     expect(page.get_by_role("tab")).to_have_text(["Privacy", "Dashboard", "Insights"])

@@ -16,26 +16,30 @@ export interface Notices {
 
 const NoticeContext = createContext<Notices | null>(null);
 
-function describe(what: string, err: unknown): { text: string; hint: ReactNode } {
+/** `command`: what printed the page's link (the service's `peft-telemetry serve`, a hub's `peft-telemetry hub`). */
+function describe(what: string, err: unknown, command: string): { text: string; hint: ReactNode } {
   if (err instanceof ApiError && err.status === 401) {
     return {
       text: `${what}: not allowed without the access token.`,
       hint: (
         <span>
-          Open the link that <code>peft-telemetry serve</code> printed (it carries the access token), or give the
+          Open the link that <code>{command}</code> printed (it carries the access token), or give the
           component its token.
         </span>
       ),
     };
   }
   if (err instanceof ApiError && err.status === 403 && /token/i.test(err.message)) {
-    return { text: `${what}: the access token is wrong.`, hint: <span>Use the token that <code>peft-telemetry serve</code> printed.</span> };
+    return { text: `${what}: the access token is wrong.`, hint: <span>Use the token that <code>{command}</code> printed.</span> };
   }
   return { text: `${what}: ${err instanceof Error ? err.message : String(err)}`, hint: null };
 }
 
-/** One live region and one alert banner for everything inside it. `ids` names them for the page. */
-export function NoticeProvider({ children, ids = false }: { children?: ReactNode; ids?: boolean }) {
+/**
+ * One live region and one alert banner for everything inside it. `ids` names them for the page; `command`
+ * is what printed the page's link, for the hint when the token is missing or wrong.
+ */
+export function NoticeProvider({ children, ids = false, command = "peft-telemetry serve" }: { children?: ReactNode; ids?: boolean; command?: string }) {
   const [live, setLive] = useState("");
   const [alert, setAlert] = useState<{ text: string; hint: ReactNode } | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -49,11 +53,11 @@ export function NoticeProvider({ children, ids = false }: { children?: ReactNode
   }, []);
   const fail = useCallback(
     (what: string, err: unknown) => {
-      const message = describe(what, err);
+      const message = describe(what, err, command);
       setAlert(message);
       announce(message.text);
     },
-    [announce],
+    [announce, command],
   );
   const clear = useCallback(() => setAlert(null), []);
   const value = useMemo(() => ({ announce, fail, clear }), [announce, fail, clear]);

@@ -128,7 +128,7 @@ export function App({ data }: { data: PageData }) {
           {hub ? <HubPill hubId={data.kind.hub_id} /> : <StatePill />}
         </div>
       </header>
-      <NoticeProvider ids>
+      <NoticeProvider ids command={hub ? "peft-telemetry hub" : undefined}>
         <main id="main" tabIndex={-1}>
           {views.map((v) =>
             seen.has(v.id) ? (
