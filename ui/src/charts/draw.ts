@@ -197,10 +197,14 @@ export function drawHistogram(container: HTMLElement, data: HistogramData, width
   const uniform = hi > lo && widths.every((w) => Math.abs(w - widths[0]) <= widths[0] * 0.01);
   if (uniform) {
     // Equal buckets: a linear axis with round values (0 s, 30 s, 1 min ...), wherever they fall.
+    let taken = -Infinity; // the right end of the last label drawn: a label that would overlap it is skipped
     for (const tick of valueTicks(lo, hi, Math.max(3, Math.floor(plotW / 70)), data.unit)) {
       const xx = left + ((tick.v - lo) / (hi - lo)) * plotW;
       const half = tick.label.length * 3.2;
       const anchor = xx - half < left - 4 ? "start" : xx + half > width ? "end" : "middle";
+      const from = anchor === "start" ? xx : anchor === "end" ? xx - 2 * half : xx - half;
+      if (from < taken + 6) continue;
+      taken = from + 2 * half;
       svg.append(s("line", { class: "axis", x1: xx.toFixed(1), x2: xx.toFixed(1), y1: y(0), y2: y(0) + 4 }));
       svg.append(s("text", { x: xx.toFixed(1), y: height - 6, "text-anchor": anchor }, tick.label));
     }
