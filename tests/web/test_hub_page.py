@@ -6,7 +6,7 @@ The token becomes a cookie and leaves the address bar; the page shows Fleet, Das
 Privacy) and each draws what the hub's API answers: the fleet report, the dashboard report (whose time
 buckets and histogram bins of fewer than k installs are left out, so the charts must place what remains
 by its start, gaps included), and the insights report; each says what was left out. axe finds nothing
-on any view, wide or narrow.
+on any view, wide, narrow or dark.
 """
 
 from __future__ import annotations
@@ -173,12 +173,13 @@ def test_the_hub_page_in_chromium(hub: Hub, new_context: Callable[..., BrowserCo
     assert axe_violations(page) == [], "insights view"
     _screenshot(page, "insights")
 
-    narrow = _open(new_context, hub, failed, viewport=NARROW)
-    for view, drawn in (("Fleet", "#fleet-suppressed"), ("Dashboard", "#view-dashboard[data-renders]"),
-                        ("Insights", "#view-insights[data-loads]")):  # fmt: skip
-        narrow.get_by_role("tab", name=view).click()
-        narrow.wait_for_selector(drawn)
-        assert axe_violations(narrow) == [], f"{view} view, narrow"
+    for name, options in (("narrow", {"viewport": NARROW}), ("dark", {"color_scheme": "dark"})):
+        other = _open(new_context, hub, failed, **options)
+        for view, drawn in (("Fleet", "#fleet-suppressed"), ("Dashboard", "#view-dashboard[data-renders]"),
+                            ("Insights", "#view-insights[data-loads]")):  # fmt: skip
+            other.get_by_role("tab", name=view).click()
+            other.wait_for_selector(drawn)
+            assert axe_violations(other) == [], f"{view} view, {name}"
     assert failed == [], "the page asked for what the hub does not serve"
 
 
