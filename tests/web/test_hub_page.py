@@ -1,5 +1,5 @@
 """The hub's page end to end in Chromium: a real ``peft-telemetry hub --min-installs 5`` process over a real
-Parquet lake (tests/fleet/_insights_lake.py's 80 installs over four weeks, plus planted small groups), opened
+Parquet lake (40 installs of tests/fleet/_insights_lake.py over four weeks, plus planted small groups), opened
 at the URL the hub prints.
 
 The token becomes a cookie and leaves the address bar; the page shows Fleet, Dashboard and Insights (no
