@@ -358,8 +358,8 @@ class EventLog:
         """Let go of the file (the last ``EventLog`` of a file in this process closes it). Idempotent."""
         if self._closed:
             return
-        if self.merge_interval_s > 0:
-            self.merge()  # what this process spooled goes in now rather than at the next process's open
+        if self.merge_interval_s > 0 and self.merge():
+            self._spool.release()  # what this process spooled went in: no file left behind
         self._closed = True
         try:
             _registry.detach(self._db, self.lock_timeout_s)

@@ -42,7 +42,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from exporters.eventlog.errors import EventLogError
+from exporters.eventlog.errors import EventLogError, failure_message
 from exporters.fs import make_private_dirs, restrict_to_owner
 
 try:
@@ -190,7 +190,7 @@ class Spool:
                 os.pwrite(fd, frame, self._size)
                 os.fsync(fd)
             except OSError as exc:
-                raise SpoolError(f"writing the spool failed ({type(exc).__name__})") from exc
+                raise SpoolError(failure_message("writing the spool", exc)) from exc
             if not self.rows:
                 self.since = time.monotonic()
             self._size += len(frame)
@@ -260,7 +260,7 @@ class Spool:
             try:
                 data = os.pread(self._fd, self._size, 0)
             except OSError as exc:
-                raise SpoolError(f"reading the spool failed ({type(exc).__name__})") from exc
+                raise SpoolError(failure_message("reading the spool", exc)) from exc
             yield decode(data)
             # Stored. The next frame goes at offset 0 whether or not emptying the file works: this process
             # never reads the old frames again, and an orphan's are merged skipping what is stored.
@@ -279,6 +279,7 @@ class Spool:
             names = sorted(entry.name for entry in os.scandir(self.folder) if entry.name.endswith(_SUFFIX))
         except OSError:
             return
+        restrict_to_owner(self.folder)
         for name in names:
             path = self.folder / name
             if path == self._path:
@@ -304,6 +305,18 @@ class Spool:
         """Forget what is spooled (the log was erased: the file went with it)."""
         with self._lock:
             self._drop()
+
+    def release(self) -> None:
+        """At close: remove our file when it holds nothing (and the folder when it is empty)."""
+        with self._lock:
+            if self.rows or self._fd is None:
+                return
+            if self._still_ours() and self._path is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(self._path)
+            self._drop()
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()  # fails while another process's file is in it
 
     def after_fork(self) -> None:
         """In a forked child: the parent's file and rows stay the parent's."""
