@@ -163,6 +163,7 @@ class EventLog:
         self._prune_failures = FailureLog(logger, logging.WARNING)
         self.merge_interval_s = float(merge_interval_s) if _spool.fcntl is not None else 0.0
         self._spool = _spool.shared(self.path)
+        self._spool.next_orphan_scan = 0.0  # a new user of the file looks for dead processes' spools first
         self._merge_failures = FailureLog(logger, logging.WARNING)
 
     # -- reading --------------------------------------------------------------------------------------
