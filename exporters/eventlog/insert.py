@@ -78,6 +78,14 @@ def insert_tables(
     return added
 
 
+def _concat(parts: Sequence[pa.Table]) -> pa.Table:
+    try:
+        return pa.concat_tables(parts)  # one writer, one schema: the usual case
+    except pa.ArrowInvalid:
+        # Written by another version: promotion loads pyarrow.compute (~0.1 s of CPU), so only then.
+        return pa.concat_tables(parts, promote_options="default")
+
+
 def concat(frames: dict[str, list[pa.Table]]) -> list[tuple[str, pa.Table]]:
     """One table per name from a spool's frames, in ``schema.TABLES`` order; resources once per id."""
     out: list[tuple[str, pa.Table]] = []
@@ -85,12 +93,13 @@ def concat(frames: dict[str, list[pa.Table]]) -> list[tuple[str, pa.Table]]:
         parts: Sequence[pa.Table] = frames.get(table, [])
         if not parts:
             continue
-        data = parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="default")
+        data = parts[0] if len(parts) == 1 else _concat(parts)
         if table == schema.RESOURCES and "resource_id" in data.column_names:
             first: dict[object, int] = {}
             for i, rid in enumerate(data.column("resource_id").to_pylist()):
                 first.setdefault(rid, i)
-            data = data.take(list(first.values())) if len(first) < data.num_rows else data
+            if len(first) < data.num_rows:  # slices, not take(): that would load pyarrow.compute
+                data = pa.concat_tables([data.slice(i, 1) for i in first.values()])
         if data.num_rows:
             out.append((table, data))
     return out

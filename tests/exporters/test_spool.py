@@ -16,7 +16,7 @@ from _exporter_helpers import REPO, ledger_table, make_spans
 from analytics import AnalyticsFilter
 from exporters.duckdb_exporter import DuckDBSpanExporter
 from exporters.eventlog import EventLog, schema
-from exporters.eventlog.spool import decode, encode
+from exporters.eventlog.spool import Spool, decode, encode
 from telemetry.testing import recording_service
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the spool is POSIX-only (flock)")
@@ -79,6 +79,20 @@ def test_a_torn_last_frame_loses_that_frame_only_at_every_cut() -> None:
     damaged = bytearray(data)
     damaged[len(first) + 20] ^= 0xFF  # a flipped bit in the second frame: it and all after it are dropped
     assert decode(bytes(damaged))[1] == 2
+
+
+def test_frames_merged_already_are_not_read_again_behind_newer_ones(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "ev.duckdb")
+    for start in (0, 10, 20):
+        spool.append({"consent_ledger": ledger_table(3, start=start)})
+    with spool.taking() as taken:
+        assert taken is not None and taken[1] == 9
+    (path,) = _spool_files(tmp_path / "ev.duckdb")
+    assert decode(path.read_bytes())[1] == 0  # emptied: what a crash now would leave is nothing
+    spool.append({"consent_ledger": ledger_table(1, start=99)})
+    frames, rows = decode(path.read_bytes())  # the new frame, then old ones of an earlier epoch: skipped
+    assert rows == 1 and frames["consent_ledger"][0].column("time_ns").to_pylist() == [99]
+    spool.release()
 
 
 # -- kill -9 ---------------------------------------------------------------------------------------------
@@ -184,7 +198,7 @@ def test_a_trickle_that_stops_is_merged_without_a_flush(tmp_path: Path) -> None:
         while log.merge_due_in() is not None and time.monotonic() < deadline:
             time.sleep(0.05)  # the worker wakes at the merge deadline with no new event
         assert log.merge_due_in() is None
-        assert all(p.stat().st_size == 0 for p in _spool_files(log.path))
+        assert all(decode(p.read_bytes())[1] == 0 for p in _spool_files(log.path))
 
 
 def test_a_forked_child_does_not_write_into_the_parent_s_spool(tmp_path: Path) -> None:
