@@ -58,7 +58,7 @@ from exporters.eventlog import migrate as _migrate
 from exporters.eventlog import registry as _registry
 from exporters.eventlog import schema
 from exporters.eventlog import spool as _spool
-from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout
+from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, is_disk_full
 from exporters.eventlog.insert import insert_tables, merge_spools
 from exporters.eventlog.instance import logger
 from exporters.eventlog.prune import Pruner
@@ -274,13 +274,20 @@ class EventLog:
         (logged once, counted; the rows stay spooled for the next try). Never raises."""
         if self._closed:
             return False
+        if not self._spool.rows and not self._spool.has_others():
+            return True  # nothing to do: no need to open DuckDB
         try:
             with self._db.cursor(self.lock_timeout_s) as cur:
                 return self._merge_with(cur, failing_ok=False, orphans=True)
         except (EventLogError, OSError) as exc:
-            self._merge_failures.record(type(exc).__name__, "merging the spool into the event log failed: %s", exc)
+            self._merge_failed(exc)
             self._spool.retry_later()
             return False
+
+    def _merge_failed(self, exc: Exception) -> None:
+        # Nothing is lost (the rows stay spooled): a warning, worded apart from the writers' disk-full error.
+        why = "no space left" if is_disk_full(exc) else type(exc).__name__
+        self._merge_failures.record(why, "event log: merging the spool failed (%s); its rows wait there", why)
 
     def _merge_with(self, cur: duckdb.DuckDBPyConnection, *, failing_ok: bool, orphans: bool = False) -> bool:
         scan = orphans or time.monotonic() >= self._spool.next_orphan_scan
@@ -293,8 +300,7 @@ class EventLog:
         except (EventLogError, OSError) as exc:
             if not failing_ok:
                 raise
-            # A reader still reads what DuckDB holds; the rows stay spooled for the next merge.
-            self._merge_failures.record(type(exc).__name__, "merging the spool into the event log failed: %s", exc)
+            self._merge_failed(exc)  # a reader still reads what DuckDB holds
             return False
         if rows:
             self._after_write(cur, rows)

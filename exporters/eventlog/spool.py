@@ -10,8 +10,8 @@ Files. ``<db>.spool/<pid>-<random>.spool`` (folder 0700, files 0600), one per pr
 write. The owner holds ``fcntl.flock(LOCK_EX)`` on it for its life, so a file another process *can* lock
 is an orphan (its owner died, kill -9 included) that any process merges: :meth:`Spool.orphans`.
 
-Frames. ``magic | CRC32 | length | payload``, the payload being the table count, then per table its
-name and an Arrow IPC stream. The reader stops at the first frame that is short, has a bad magic or a bad
+Frames (``frames.py``): ``magic | epoch | CRC32 | length | payload``, the payload holding Arrow IPC
+streams, one per table. The reader stops at the first frame that is short, has a bad magic or a bad
 CRC: a kill -9 mid-write tears only the last frame. Writes go at the last good size (``pwrite``), so a
 write that failed half way (a full disk) is overwritten by the next one rather than hiding it.
 
@@ -33,22 +33,21 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import secrets
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.ipc as ipc
 
 from exporters.eventlog import schema
 from exporters.eventlog.errors import EventLogError, failure_message
+from exporters.eventlog.frames import HEADER_SIZE, SUFFIX, Frames, decode, encode
 from exporters.fs import fsync_dir, make_private_dirs, restrict_to_owner
 
 try:
@@ -60,15 +59,6 @@ logger = logging.getLogger("exporters.eventlog")
 
 __all__ = ["MAX_SPOOL_BYTES", "Frames", "Orphan", "Spool", "SpoolError", "decode", "encode", "shared"]
 
-_MAGIC = b"PSP1"
-_HEAD = struct.Struct("<4sIIQ")  # magic, epoch, CRC32 of the payload (seeded with the epoch), payload length
-_COUNT = struct.Struct("<H")
-_NAME = struct.Struct("<H")
-_BODY = struct.Struct("<Q")
-_SUFFIX = ".spool"
-# Given, not defaulted: pyarrow reads two environment variables per writer to pick defaults.
-_WRITE_OPTIONS = ipc.IpcWriteOptions()
-_READ_OPTIONS = ipc.IpcReadOptions()
 #: Beyond this a spool takes no more rows (the merges must have been failing: a full disk, a lock held).
 MAX_SPOOL_BYTES = 64 << 20
 #: A merge is due once this much is spooled, whatever the interval (keeps one merge transaction small).
@@ -78,69 +68,9 @@ PREALLOCATE = 256 << 10
 #: After a failed merge (a full disk, the log locked elsewhere), the next try waits this long.
 RETRY_S = 2.0
 
-#: Tables decoded from a run of frames: name -> tables in write order; plus the rows they hold.
-Frames = dict[str, list[pa.Table]]
-
 
 class SpoolError(EventLogError):
     """The spool could not take a batch (I/O, full disk, over its bound): the batch was not recorded."""
-
-
-def encode(batches: Mapping[str, pa.Table], epoch: int = 0) -> bytes:
-    """One frame holding ``batches``. ``decode(encode(b))`` gives the tables back."""
-    parts = [_COUNT.pack(len(batches))]
-    for name, table in batches.items():
-        sink = pa.BufferOutputStream()
-        with ipc.new_stream(sink, table.schema, options=_WRITE_OPTIONS) as writer:
-            writer.write_table(table)
-        body = sink.getvalue().to_pybytes()
-        raw = name.encode()
-        parts += [_NAME.pack(len(raw)), raw, _BODY.pack(len(body)), body]
-    payload = b"".join(parts)
-    return _HEAD.pack(_MAGIC, epoch, zlib.crc32(payload, epoch), len(payload)) + payload
-
-
-def decode(data: bytes | memoryview) -> tuple[Frames, int]:
-    """The tables of every intact frame from the start of ``data``, and the rows in them; stops at the
-    first torn or damaged frame (what a kill -9 mid-write leaves), or at one of an earlier epoch (frames
-    already merged, left behind the current ones: see ``Spool.taking``)."""
-    view = memoryview(data)
-    found: Frames = {}
-    rows = offset = 0
-    first_epoch: int | None = None
-    while offset + _HEAD.size <= len(view):
-        magic, epoch, crc, length = _HEAD.unpack_from(view, offset)
-        start, end = offset + _HEAD.size, offset + _HEAD.size + length
-        if magic != _MAGIC or end > len(view) or epoch != (epoch if first_epoch is None else first_epoch):
-            break
-        if zlib.crc32(view[start:end], epoch) != crc:
-            break
-        first_epoch = epoch
-        try:
-            frame = _tables(view[start:end])
-        except (ValueError, pa.ArrowException, struct.error):
-            break  # a CRC collision on garbage: as torn
-        for name, table in frame:
-            found.setdefault(name, []).append(table)
-            rows += table.num_rows
-        offset = end
-    return found, rows
-
-
-def _tables(payload: memoryview) -> list[tuple[str, pa.Table]]:
-    (count,) = _COUNT.unpack_from(payload, 0)
-    at, out = _COUNT.size, []
-    for _ in range(count):
-        (size,) = _NAME.unpack_from(payload, at)
-        name = bytes(payload[at + _NAME.size : at + _NAME.size + size]).decode()
-        at += _NAME.size + size
-        (size,) = _BODY.unpack_from(payload, at)
-        at += _BODY.size
-        if at + size > len(payload):
-            raise ValueError("frame body overruns its payload")
-        out.append((name, ipc.open_stream(pa.py_buffer(payload[at : at + size]), options=_READ_OPTIONS).read_all()))
-        at += size
-    return out
 
 
 @dataclass
@@ -166,7 +96,7 @@ class Spool:
     """This process's spool for one database (see the module docstring). Thread-safe."""
 
     def __init__(self, db: Path) -> None:
-        self.folder = db.with_name(db.name + _SUFFIX)
+        self.folder = db.with_name(db.name + SUFFIX)
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._path: Path | None = None
@@ -208,7 +138,8 @@ class Spool:
                     )
                 raise SpoolError("the spool is full (merges into the event log keep failing)")
             try:
-                os.pwrite(fd, frame, self._size)
+                if os.pwrite(fd, frame, self._size) != len(frame):  # short: the disk filled up meanwhile
+                    raise OSError(errno.ENOSPC, "No space left on device")
                 _datasync(fd)
             except OSError as exc:
                 raise SpoolError(failure_message("writing the spool", exc)) from exc
@@ -232,7 +163,7 @@ class Spool:
         if self._fd is None:
             make_private_dirs(self.folder)
             restrict_to_owner(self.folder)
-            path = self.folder / f"{os.getpid()}-{secrets.token_hex(4)}{_SUFFIX}"
+            path = self.folder / f"{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -298,24 +229,34 @@ class Spool:
                 data = os.pread(self._fd, self._size, 0)
             except OSError as exc:
                 raise SpoolError(failure_message("reading the spool", exc)) from exc
-            yield decode(data)
+            taken = decode(data)
+            if taken[1] != self.rows:  # never expected: every frame was written whole and synced
+                logger.error("event log: the spool held %d rows, %d could be read back", self.rows, taken[1])
+            yield taken
             # Stored. The next frame goes at offset 0, in the next epoch, whether or not the old header is
             # zeroed: this process never reads the old frames again, and a dead one's are merged skipping
             # what is stored.
             self.rows, self._size, self._resources = 0, 0, set()
             self._epoch = (self._epoch + 1) & 0xFFFFFFFF
             try:
-                os.pwrite(self._fd, bytes(_HEAD.size), 0)
+                os.pwrite(self._fd, bytes(HEADER_SIZE), 0)
                 _datasync(self._fd)
             except OSError:
                 logger.warning("event log: emptying the spool failed; its rows are stored, not stored twice")
+
+    def has_others(self) -> bool:
+        """Another process's spool file is in the folder (perhaps an orphan)."""
+        with contextlib.suppress(OSError), os.scandir(self.folder) as entries:
+            own = self._path.name if self._path is not None else None
+            return any(e.name.endswith(SUFFIX) and e.name != own for e in entries)
+        return False
 
     def orphans(self) -> Iterator[Orphan]:
         """Spool files of processes that died (their lock is free), each locked by us while handled."""
         if fcntl is None:
             return
         try:
-            names = sorted(entry.name for entry in os.scandir(self.folder) if entry.name.endswith(_SUFFIX))
+            names = sorted(entry.name for entry in os.scandir(self.folder) if entry.name.endswith(SUFFIX))
         except OSError:
             return
         restrict_to_owner(self.folder)
