@@ -78,6 +78,9 @@ _MEMORY_LIMIT = re.compile(MEMORY_LIMIT_PATTERN)
 # the file without our lock (a plain ``duckdb`` client) must wait this long after the app's last write;
 # processes using the lock are handed the file promptly whatever the linger.
 DEFAULT_LINGER_S = 2.0
+# A batch this big (a burst, not a trickle) goes straight to DuckDB: the transaction's fixed cost (~2 ms)
+# is spread over its rows already, and the spool's fsync would only add wall time.
+_DIRECT_ROWS = 256
 # How often reads and merges look for spool files of processes that died (a directory listing).
 _ORPHAN_SCAN_S = 5.0
 _STATS = f"""
@@ -251,14 +254,18 @@ class EventLog:
     # -- spooling (see spool.py) ----------------------------------------------------------------------
 
     def append_spooled(self, batches: Mapping[str, pa.Table]) -> None:
-        """Like :meth:`append_many`, through this process's spool file when ``merge_interval_s`` > 0: the
-        batch is fsynced there now (a kill -9 or a power loss keeps it) and merged into DuckDB within
-        ``merge_interval_s``, or when this process reads the log. Raises ``EventLogError`` (nothing kept)."""
+        """Like :meth:`append_many`, through this process's spool file when ``merge_interval_s`` > 0 and
+        the batch is small (a burst's goes straight to DuckDB): fsynced there now (a kill -9 or a power
+        loss keeps it), merged into DuckDB within ``merge_interval_s`` or when this process reads the log.
+        Raises ``EventLogError`` (nothing kept)."""
         if self.merge_interval_s <= 0:
             self.append_many(batches)
             return
         todo = {table: data for table, data in batches.items() if self._validated(table, data).num_rows}
         if not todo:
+            return
+        if sum(data.num_rows for data in todo.values()) >= _DIRECT_ROWS:
+            self.append_many(todo)  # a big batch pays DuckDB's per-transaction cost once: no spool, no fsync wait
             return
         self._check_open()
         self._spool.append(todo)
