@@ -226,3 +226,14 @@ def test_ledger_and_direct_appends_do_not_go_through_the_spool(tmp_path: Path) -
         log.append(schema.CONSENT_LEDGER, ledger_table(2))
         assert log.merge_due_in() is None
         assert log.stats().consent_ledger == 2
+
+
+def test_a_burst_goes_straight_to_duckdb_and_a_trickle_to_the_spool(tmp_path: Path) -> None:
+    db = tmp_path / "ev.duckdb"
+    with EventLog(db, merge_interval_s=3600) as log:
+        exporter = DuckDBSpanExporter(log)
+        exporter.export(make_spans(300, name="burst"))
+        assert log.merge_due_in() is None  # committed, nothing spooled
+        exporter.export(make_spans(2, name="trickle"))
+        assert log.merge_due_in() is not None
+    assert _span_counts(db)[:2] == (302, 302)  # closing merged the trickle
