@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _exporter_helpers import make_spans  # noqa: E402
+from _exporter_helpers import make_spans
 
-from exporters.duckdb_exporter import DuckDBSpanExporter  # noqa: E402
-from exporters.eventlog import EventLog  # noqa: E402
+from exporters.duckdb_exporter import DuckDBSpanExporter
+from exporters.eventlog import EventLog
 
 
 def main(mode: str, db: Path, n: int) -> None:
