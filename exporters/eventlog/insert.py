@@ -12,18 +12,22 @@ Example::
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 
 import duckdb
 import pyarrow as pa
 
+from exporters._failure_log import FailureLog
 from exporters.eventlog import schema
+from exporters.eventlog.errors import EventLogError
 from exporters.eventlog.migrate import transaction
 from exporters.eventlog.spool import Spool
 
 __all__ = ["concat", "insert_tables", "merge_spools"]
 
 _BATCH_VIEW = "peft_arrow_batch"
+_RECOVERY_FAILURES = FailureLog(logging.getLogger("exporters.eventlog"), logging.WARNING)
 _SAME_SPAN = "WHERE NOT EXISTS (SELECT 1 FROM {spans} s WHERE s.trace_id = b.trace_id AND s.span_id = b.span_id)"
 
 # Table names in SQL below come from schema constants (an allowlist), never from input.
@@ -125,7 +129,12 @@ def merge_spools(cur: duckdb.DuckDBPyConnection, spool: Spool, stored: set[str],
                 added = insert_tables(cur, concat(orphan.frames), stored, skip_stored=True)
             stored.update(added)
             ok = True
+            merged += orphan.rows
+        except EventLogError as exc:
+            # Kept for the next scan; it must not fail this process's own merges (and flush()) meanwhile.
+            _RECOVERY_FAILURES.record(
+                type(exc).__name__, "event log: merging a dead process's spool %s failed: %s", orphan.path.name, exc
+            )
         finally:
             orphan.done(ok)
-        merged += orphan.rows
     return merged

@@ -237,3 +237,18 @@ def test_a_burst_goes_straight_to_duckdb_and_a_trickle_to_the_spool(tmp_path: Pa
         exporter.export(make_spans(2, name="trickle"))
         assert log.merge_due_in() is not None
     assert _span_counts(db)[:2] == (302, 302)  # closing merged the trickle
+
+
+def test_a_dead_process_s_spool_that_cannot_be_stored_does_not_block_our_merges(tmp_path: Path) -> None:
+    db = tmp_path / "ev.duckdb"
+    folder = db.with_name(db.name + ".spool")
+    folder.mkdir(mode=0o700)
+    bad = pa.table({"trace_id": ["a" * 32], "span_id": ["b" * 16], "start_ns": ["not a number"]})
+    poisoned = folder / "999-dead.spool"
+    poisoned.write_bytes(encode({"spans": bad}, epoch=1))
+    with EventLog(db, merge_interval_s=3600) as log:
+        DuckDBSpanExporter(log).export(make_spans(3))
+        assert log.merge()  # ours went in; the dead one's is kept for a later try
+        with log.reader() as cur:
+            assert cur.execute("SELECT count(*) FROM spans").fetchone() == (3,)
+    assert poisoned.exists()
