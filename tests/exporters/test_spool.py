@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from _exporter_helpers import REPO, ledger_table, make_spans
+from opentelemetry.sdk.trace.export import SpanExportResult
 
 from analytics import AnalyticsFilter
 from exporters.duckdb_exporter import DuckDBSpanExporter
@@ -252,3 +253,22 @@ def test_a_dead_process_s_spool_that_cannot_be_stored_does_not_block_our_merges(
         with log.reader() as cur:
             assert cur.execute("SELECT count(*) FROM spans").fetchone() == (3,)
     assert poisoned.exists()
+
+
+def test_a_full_spool_refuses_batches_and_the_exporter_counts_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from exporters.eventlog import spool as spool_module
+
+    monkeypatch.setattr(spool_module, "MAX_SPOOL_BYTES", 16 << 10)
+    with EventLog(tmp_path / "ev.duckdb", merge_interval_s=3600) as log:
+        exporter = DuckDBSpanExporter(log)
+        results = [exporter.export(make_spans(3)) for _ in range(20)]
+        assert results[0] is SpanExportResult.SUCCESS and results[-1] is SpanExportResult.FAILURE
+        kept = results.count(SpanExportResult.SUCCESS)
+        assert exporter.failed_spans == 3 * (20 - kept) and exporter.exported_spans == 3 * kept
+        assert sum("the spool holds" in r.getMessage() for r in caplog.records) == 1  # logged once
+        assert log.merge()  # room again
+        assert exporter.export(make_spans(3)) is SpanExportResult.SUCCESS
+        with log.reader() as cur:
+            assert cur.execute("SELECT count(*) FROM spans").fetchone() == (3 * kept + 3,)
