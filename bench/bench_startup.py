@@ -116,7 +116,7 @@ service.enable().result(30)
 for _ in range(5):
     telemetry.track_event_sync("app_started", {"algorithm": "lora"})
 service.flush()
-time.sleep(3.0)  # past the event log's linger: idle means the file is closed again
+time.sleep(7.0)  # past the event log's linger (merge interval + 1 s): idle means the file is closed again
 cpu = time.process_time(); start = time.perf_counter()
 time.sleep(float(sys.argv[1]))
 print((time.process_time() - cpu) / (time.perf_counter() - start) * 1e3)

@@ -1,8 +1,9 @@
 """OpenTelemetry exporters that append to the DuckDB event log.
 
 ``DuckDBSpanExporter.export`` is called by a batch processor on its worker thread with a batch of
-finished (already anonymized) spans. It turns the batch into two Arrow tables (``exporters.eventlog.arrow``) and
-appends them in one transaction, so a span is never stored without its events. Like the SDK's own
+finished (already anonymized) spans. It turns the batch into Arrow tables (``exporters.eventlog.arrow``) and
+appends them in one transaction (or one spool frame: ``EventLog.append_spooled``), so a span is never stored
+without its events. Like the SDK's own
 exporters it never raises: a locked or unwritable database, a damaged file or a bug in conversion returns
 ``FAILURE``, is counted, logged once per kind of failure (without values: DuckDB messages may quote
 them), and reported to ``on_error``.
@@ -116,7 +117,8 @@ class DuckDBSpanExporter(SpanExporter):
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
             span_table, event_table, resource_table = spans_to_arrow(spans, self._resources)
-            self._log.append_many(
+            # Through the spool when the log has one (merged into DuckDB within its merge interval).
+            self._log.append_spooled(
                 {schema.RESOURCES: resource_table, schema.SPANS: span_table, schema.SPAN_EVENTS: event_table}
             )
         except Exception as exc:
@@ -132,11 +134,15 @@ class DuckDBSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True  # every export is committed before it returns
+        """Every export is durable when it returns; this also merges a spooled one into DuckDB."""
+        return self._log.merge_due_in() is None or self._log.merge()
 
     def shutdown(self) -> None:
-        """Further exports fail; the ``EventLog`` belongs to the caller and stays open."""
+        """Further exports fail; what is spooled is merged; the ``EventLog`` belongs to the caller and
+        stays open."""
         self._shutdown = True
+        if self._log.merge_due_in() is not None:
+            self._log.merge()
 
 
 class DuckDBMetricExporter(MetricExporter):

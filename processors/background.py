@@ -34,9 +34,11 @@ from typing import Protocol
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from processors._failure_log import FailureLog
+from processors.exporting import BatchExportingProcessor
+
+__all__ = ["BackgroundSpanProcessor", "BatchExportingProcessor", "Housekeeping", "PendingSpan"]
 
 _logger = logging.getLogger(__name__)
 #: Spans the worker processes between voluntary GIL hand-offs (see ``_process``).
@@ -53,6 +55,18 @@ class PendingSpan(Protocol):
 
 
 QueueItem = ReadableSpan | PendingSpan
+
+
+class Housekeeping(Protocol):
+    """Work the inner chain needs done at a time of its own, with no span arriving (merging a spool)."""
+
+    def due_in(self) -> float | None:
+        """Seconds until :meth:`run` is due (0: now); None when nothing is pending (sleep until a span)."""
+        ...
+
+    def run(self) -> None:
+        """Do it; never raises (failures are the implementation's to count), and makes ``due_in`` later."""
+        ...
 
 
 class BackgroundSpanProcessor(SpanProcessor):
@@ -73,6 +87,7 @@ class BackgroundSpanProcessor(SpanProcessor):
         max_batch_size: int = 4_096,
         schedule_delay_s: float = 0.5,
         on_drop: Callable[[int], None] | None = None,
+        housekeeping: Housekeeping | None = None,
     ) -> None:
         if max_queue_size < 1 or max_batch_size < 1 or not 0 < schedule_delay_s <= 60:
             raise ValueError("max_queue_size and max_batch_size must be >= 1, schedule_delay_s in (0, 60]")
@@ -81,6 +96,7 @@ class BackgroundSpanProcessor(SpanProcessor):
         self._max_batch_size = min(max_batch_size, max_queue_size)
         self._schedule_delay_s = schedule_delay_s
         self._on_drop = on_drop
+        self._housekeeping = housekeeping
         # Only the kind is logged: an exception's message could carry user data.
         self._failures = FailureLog(_logger)
         self.dropped_queue_full = 0
@@ -163,7 +179,9 @@ class BackgroundSpanProcessor(SpanProcessor):
 
     def _run(self) -> None:
         while True:
-            self._sleep_until_work()
+            if not self._sleep_until_work():
+                self._housekeep()
+                continue
             self._wake.wait(self._schedule_delay_s)
             self._wake.clear()
             self._drain()
@@ -172,15 +190,33 @@ class BackgroundSpanProcessor(SpanProcessor):
                 self._release_flush_waiters()
                 return
 
-    def _sleep_until_work(self) -> None:
-        """Block, without a timeout, while there is nothing to write and nothing to retry."""
+    def _sleep_until_work(self) -> bool:
+        """Block while there is nothing to write and nothing to retry: without a timeout, or until the
+        housekeeping is due (then False)."""
         self._idle = True
         if self._queue or self._retry or self._shutdown or self._wake.is_set():
             self._idle = False
         else:
-            self._work.wait()
+            woke = self._work.wait(self._housekeeping_due())
             self._idle = False
+            if not woke:
+                return False  # an item submitted meanwhile set ``_work``: the next call sees it
         self._work.clear()
+        return True
+
+    def _housekeeping_due(self) -> float | None:
+        try:
+            return self._housekeeping.due_in() if self._housekeeping is not None else None
+        except Exception:
+            self._failure("housekeeping")
+            return None
+
+    def _housekeep(self) -> None:
+        try:
+            if self._housekeeping is not None:
+                self._housekeeping.run()
+        except Exception:
+            self._failure("housekeeping")
 
     def _drain(self) -> None:
         """Process what was queued when the worker woke up, in batches, then release flush waiters.
@@ -280,121 +316,3 @@ def _call_if_alive(method: weakref.WeakMethod[Callable[[], None]]) -> None:
     bound = method()
     if bound is not None:
         bound()
-
-
-class BatchExportingProcessor(SpanProcessor):
-    """Collects spans and hands them to ``exporter`` on every ``force_flush``, at most
-    ``max_export_batch`` spans per export call.
-
-    Meant to sit at the end of the chain behind :class:`BackgroundSpanProcessor`, which calls
-    ``force_flush`` once per drained batch from its worker thread. A batch the exporter refuses (the
-    database locked by another process for longer than its timeout, a full disk) is kept and retried
-    with the next one, up to ``max_retained`` spans; beyond that the oldest are dropped and counted.
-    Retries go out in bounded slices, so a backlog never becomes one transaction too big to commit.
-    What is still held at shutdown is counted as dropped and logged.
-
-    ``withdrawn_at_ns`` is asked once per non-empty batch, after the batch was taken (so every span in it
-    started before the question): when consent was withdrawn, or None while it holds. Spans that started
-    at or after that instant are counted in ``dropped_after_withdrawal`` and never stored: an opt-out in
-    another process sharing the file stops what is stored at once, not at this process's next poll.
-    """
-
-    def __init__(
-        self,
-        exporter: SpanExporter,
-        *,
-        max_retained: int = 65_536,
-        max_export_batch: int = 2_048,
-        withdrawn_at_ns: Callable[[], int | None] | None = None,  # see the class docstring
-    ) -> None:
-        self._exporter = exporter
-        self._withdrawn_at_ns = withdrawn_at_ns
-        self.dropped_after_withdrawal = 0
-        self._max_retained = max_retained
-        self._max_export_batch = max_export_batch
-        self._pending: list[ReadableSpan] = []
-        self._lock = threading.Lock()  # guards _pending only: on_end never waits for an export
-        self._export_lock = threading.Lock()  # one export at a time, in order
-        self.exported = 0
-        self.dropped_export_failed = 0
-        self.failed_exports = 0
-        self._overflow = FailureLog(_logger)
-
-    @property
-    def pending(self) -> int:
-        """Spans held for a retry: not written yet, not lost yet."""
-        return len(self._pending)
-
-    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        return None
-
-    def on_end(self, span: ReadableSpan) -> None:
-        with self._lock:
-            self._pending.append(span)
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Export everything held; True when all of it was written."""
-        with self._export_lock:
-            with self._lock:
-                batch, self._pending = self._pending, []
-            if batch and self._withdrawn_at_ns is not None:
-                batch = self._without_withdrawn(batch)
-            for start in range(0, len(batch), self._max_export_batch):
-                piece = batch[start : start + self._max_export_batch]
-                if self._export(piece):
-                    self.exported += len(piece)
-                    continue
-                self.failed_exports += 1
-                self._retain(batch[start:])
-                return False
-            return True
-
-    def _without_withdrawn(self, batch: list[ReadableSpan]) -> list[ReadableSpan]:
-        try:  # the spans that started before consent was withdrawn (all of them while it holds)
-            cutoff = self._withdrawn_at_ns() if self._withdrawn_at_ns is not None else None
-        except Exception:
-            _logger.error("telemetry: reading consent before a write failed; the batch is written as it is")
-            return batch
-        if cutoff is None:
-            return batch
-        kept = [span for span in batch if (span.start_time or 0) < cutoff]
-        self.dropped_after_withdrawal += len(batch) - len(kept)
-        return kept
-
-    def _export(self, spans: list[ReadableSpan]) -> bool:
-        try:
-            return self._exporter.export(spans) is SpanExportResult.SUCCESS
-        except Exception:
-            _logger.error("telemetry: span exporter raised; the batch is kept for a retry")
-            return False
-
-    def _retain(self, refused: list[ReadableSpan]) -> None:
-        with self._lock:
-            # The refused spans go first, ahead of spans that arrived during the export.
-            refused.extend(self._pending)
-            overflow = len(refused) - self._max_retained
-            if overflow > 0:
-                self.dropped_export_failed += overflow
-                refused = refused[overflow:]
-            self._pending = refused
-        if overflow > 0:
-            self._overflow.record(
-                "overflow",
-                "telemetry: the event log refused writes for so long that more than %d spans waited; the "
-                "oldest are being dropped and counted (stats().dropped_export_failed). The exporter's error "
-                "says why (a full disk: free space where the event log is stored)",
-                self._max_retained,
-            )
-
-    def shutdown(self) -> None:
-        self.force_flush()
-        with self._lock:
-            lost, self._pending = len(self._pending), []
-            self.dropped_export_failed += lost
-        if lost:
-            _logger.error(
-                "telemetry: %d spans could not be written to the event log before shutdown and are lost "
-                "(the exporter's error was logged when writing first failed)",
-                lost,
-            )
-        self._exporter.shutdown()

@@ -221,7 +221,8 @@ class _Worker(threading.Thread):
         self.interval_s = settings.share_interval_s
         settle_s = settings.share_settle_s
         if settle_s is None:
-            settle_s = 2 * settings.flush_interval_s + settings.lock_timeout_s + 1.0
+            # A span reaches DuckDB up to a flush plus a merge interval after it ended (plus a lock wait).
+            settle_s = 2 * settings.flush_interval_s + settings.merge_interval_s + settings.lock_timeout_s + 1.0
         self.settle_ns = int(settle_s * 1e9)
         self.batch = settings.share_batch
 

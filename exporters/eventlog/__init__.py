@@ -11,6 +11,9 @@ Modules, each owning one thing:
 - ``migrate``: upgrades files written by older schema versions; the one ``transaction()`` helper.
 - ``prune``: bounded storage (count and age caps, a clock that jumped is not trusted).
 - ``arrow``: finished spans and metric points -> Arrow tables for bulk inserts.
+- ``insert``: the INSERT statements (as written, or skipping what is stored) and merging spools.
+- ``spool``: the per-process spool file flushes go to, merged into DuckDB every ``merge_interval_s``.
+- ``frames``: the spool's checksummed frames of Arrow IPC streams.
 - ``files``: the database's companion files (WAL, set-aside copies, spill folder), owner-only modes.
 - ``errors``: the typed errors readers and writers see.
 """

@@ -327,7 +327,7 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
         )
     return (
         _from_rows(rows, SPANS_ARROW),
-        _from_rows(event_rows, SPAN_EVENTS_ARROW),
+        _from_rows(event_rows, SPAN_EVENTS_ARROW) if event_rows else _NO_EVENTS,
         _from_rows(list(seen_resources.values()), RESOURCES_ARROW),
     )
 
@@ -354,3 +354,7 @@ def _repair(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value
+
+
+# Most batches have no span events: their empty table is built once (Arrow tables are immutable).
+_NO_EVENTS = _from_rows([], SPAN_EVENTS_ARROW)

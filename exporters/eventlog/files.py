@@ -22,10 +22,10 @@ def wal_path(db: Path) -> Path:
 
 def data_files(db: Path) -> list[Path]:
     """Every file that may hold recorded data: the database, its WAL, set-aside WALs and databases
-    (``*.corrupt-*``), the spill folder."""
+    (``*.corrupt-*``), the spill folder, the spool folder (every process's spool file)."""
     parent, name = db.parent, db.name
     if not parent.exists():
         return []
-    found = [db, parent / f"{name}.tmp"]
+    found = [db, parent / f"{name}.tmp", parent / f"{name}.spool"]
     found += sorted(p for p in parent.iterdir() if p.name.startswith((f"{name}.wal", f"{name}.corrupt-")))
     return [p for p in found if p.exists() or p.is_symlink()]

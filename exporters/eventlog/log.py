@@ -57,7 +57,9 @@ from exporters.eventlog import files as _files
 from exporters.eventlog import migrate as _migrate
 from exporters.eventlog import registry as _registry
 from exporters.eventlog import schema
-from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout
+from exporters.eventlog import spool as _spool
+from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, is_disk_full
+from exporters.eventlog.insert import insert_tables, merge_spools
 from exporters.eventlog.instance import logger
 from exporters.eventlog.prune import Pruner
 
@@ -76,15 +78,11 @@ _MEMORY_LIMIT = re.compile(MEMORY_LIMIT_PATTERN)
 # the file without our lock (a plain ``duckdb`` client) must wait this long after the app's last write;
 # processes using the lock are handed the file promptly whatever the linger.
 DEFAULT_LINGER_S = 2.0
-_BATCH_VIEW = "peft_arrow_batch"
-
-# Table names in SQL below come from schema constants (an allowlist), never from input.
-_INSERT = {t: f"INSERT INTO {t} BY NAME SELECT * FROM {_BATCH_VIEW}" for t in schema.TABLES}  # noqa: S608
-# A resource is stored once: only the batch's resources the table lacks are added.
-_INSERT[schema.RESOURCES] = (
-    f"INSERT INTO {schema.RESOURCES} BY NAME SELECT * FROM {_BATCH_VIEW} b "  # noqa: S608
-    f"WHERE NOT EXISTS (SELECT 1 FROM {schema.RESOURCES} r WHERE r.resource_id = b.resource_id)"
-)
+# A batch this big (a burst, not a trickle) goes straight to DuckDB: the transaction's fixed cost (~2 ms)
+# is spread over its rows already, and the spool's fsync would only add wall time.
+_DIRECT_ROWS = 256
+# How often reads and merges look for spool files of processes that died (a directory listing).
+_ORPHAN_SCAN_S = 5.0
 _STATS = f"""
 SELECT
     (SELECT count(*) FROM {schema.SPANS}),
@@ -94,16 +92,6 @@ SELECT
     least((SELECT min(start_ns) FROM {schema.SPANS}), (SELECT min(time_ns) FROM {schema.METRIC_POINTS})),
     greatest((SELECT max(start_ns) FROM {schema.SPANS}), (SELECT max(time_ns) FROM {schema.METRIC_POINTS}))
 """  # noqa: S608
-
-
-def _resource_ids_to_store(data: pa.Table, stored: set[str]) -> list[str] | None:
-    """The resource ids of a ``resources`` batch, to remember once committed; None when the file holds
-    them all already (then the batch need not be inserted)."""
-    given = data.column("resource_id").to_pylist() if "resource_id" in data.column_names else []
-    ids = [rid for rid in given if isinstance(rid, str)]
-    if ids and len(ids) == len(given) and stored.issuperset(ids):
-        return None
-    return ids
 
 
 class EventLogStats(BaseModel):
@@ -141,6 +129,7 @@ class EventLog:
         linger_s: float = DEFAULT_LINGER_S,
         prune_every_rows: int = 10_000,
         prune_interval_s: float = 60.0,
+        merge_interval_s: float = 0.0,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         _positive_int("max_events", max_events)
@@ -150,6 +139,7 @@ class EventLog:
         _finite("lock_timeout_s", lock_timeout_s, zero_ok=False)
         _finite("linger_s", linger_s, zero_ok=True)
         _finite("prune_interval_s", prune_interval_s, zero_ok=True)
+        _finite("merge_interval_s", merge_interval_s, zero_ok=True)
         if not isinstance(memory_limit, str) or not _MEMORY_LIMIT.match(memory_limit):
             raise ValueError("memory_limit must look like '128MB' or '1GiB'")
         self.path = Path(path).expanduser().absolute()
@@ -174,6 +164,10 @@ class EventLog:
         self._db = _registry.attach(self.path, self._config, float(linger_s))
         self._closed = False
         self._prune_failures = FailureLog(logger, logging.WARNING)
+        self.merge_interval_s = float(merge_interval_s) if _spool.fcntl is not None else 0.0
+        self._spool = _spool.shared(self.path)
+        self._spool.next_orphan_scan = 0.0  # a new user of the file looks for dead processes' spools first
+        self._merge_failures = FailureLog(logger, logging.WARNING)
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -188,6 +182,7 @@ class EventLog:
         for it. Raises ``EventLogError`` when the log cannot be opened in time."""
         self._check_open()
         with self._db.cursor(self.lock_timeout_s) as cur:
+            self._merge_with(cur, failing_ok=True)  # what this process spooled is read like the rest
             yield cur
 
     @contextlib.contextmanager
@@ -241,28 +236,82 @@ class EventLog:
         rows = sum(data.num_rows for _, data in todo)
         with self._db.cursor(self.lock_timeout_s) as cur:
             stored = self._db.stored_resources()
-            added: list[str] = []
             with _migrate.transaction(cur, "append"):
-                for table, data in todo:
-                    if table == schema.RESOURCES:
-                        ids = _resource_ids_to_store(data, stored)
-                        if ids is None:
-                            continue  # the usual case: this process's one resource, written already
-                        added = ids
-                    cur.register(_BATCH_VIEW, data)
-                    try:
-                        cur.execute(_INSERT[table])
-                    finally:
-                        cur.unregister(_BATCH_VIEW)
+                added = insert_tables(cur, todo, stored, skip_stored=False)
             stored.update(added)
-            # DuckDB (re)creates the WAL with the umask's mode after a checkpoint; two lstat calls a batch.
-            _files.restrict_to_owner(self.path, _files.wal_path(self.path))
-            if self._pruner.due(rows):
-                try:
-                    self._prune_with(cur)
-                except EventLogError as exc:
-                    # The rows are committed; a failed prune is retried at the next trigger.
-                    self._prune_failures.record("prune", "pruning the event log failed: %s", exc)
+            self._after_write(cur, rows)
+
+    def _after_write(self, cur: duckdb.DuckDBPyConnection, rows: int) -> None:
+        # DuckDB (re)creates the WAL with the umask's mode after a checkpoint; two lstat calls a batch.
+        _files.restrict_to_owner(self.path, _files.wal_path(self.path))
+        if self._pruner.due(rows):
+            try:
+                self._prune_with(cur)
+            except EventLogError as exc:
+                # The rows are committed; a failed prune is retried at the next trigger.
+                self._prune_failures.record("prune", "pruning the event log failed: %s", exc)
+
+    # -- spooling (see spool.py) ----------------------------------------------------------------------
+
+    def append_spooled(self, batches: Mapping[str, pa.Table]) -> None:
+        """Like :meth:`append_many`, through this process's spool file when ``merge_interval_s`` > 0 and
+        the batch is small (a burst's goes straight to DuckDB): fsynced there now (a kill -9 or a power
+        loss keeps it), merged into DuckDB within ``merge_interval_s`` or when this process reads the log.
+        Raises ``EventLogError`` (nothing kept)."""
+        if self.merge_interval_s <= 0:
+            self.append_many(batches)
+            return
+        todo = {table: data for table, data in batches.items() if self._validated(table, data).num_rows}
+        if not todo:
+            return
+        if sum(data.num_rows for data in todo.values()) >= _DIRECT_ROWS:
+            self.append_many(todo)  # a big batch pays DuckDB's per-transaction cost once: no spool, no fsync wait
+            return
+        self._check_open()
+        self._spool.append(todo)
+        if self._spool.due_in(self.merge_interval_s) == 0.0:
+            self.merge()
+
+    def merge_due_in(self) -> float | None:
+        """Seconds until this process's spool is due for a merge (0: now); None when nothing is spooled."""
+        return None if self._closed else self._spool.due_in(self.merge_interval_s or 0.0)
+
+    def merge(self) -> bool:
+        """Merge this process's spool (and any dead process's) into DuckDB now. False when that failed
+        (logged once, counted; the rows stay spooled for the next try). Never raises."""
+        if self._closed:
+            return False
+        if not self._spool.rows and not self._spool.has_others():
+            return True  # nothing to do: no need to open DuckDB
+        try:
+            with self._db.cursor(self.lock_timeout_s) as cur:
+                return self._merge_with(cur, failing_ok=False, orphans=True)
+        except (EventLogError, OSError) as exc:
+            self._merge_failed(exc)
+            self._spool.retry_later()
+            return False
+
+    def _merge_failed(self, exc: Exception) -> None:
+        # Nothing is lost (the rows stay spooled): a warning, worded apart from the writers' disk-full error.
+        why = "no space left" if is_disk_full(exc) else type(exc).__name__
+        self._merge_failures.record(why, "event log: merging the spool failed (%s); its rows wait there", why)
+
+    def _merge_with(self, cur: duckdb.DuckDBPyConnection, *, failing_ok: bool, orphans: bool = False) -> bool:
+        scan = orphans or time.monotonic() >= self._spool.next_orphan_scan
+        if not self._spool.rows and not scan:
+            return True
+        if scan:
+            self._spool.next_orphan_scan = time.monotonic() + _ORPHAN_SCAN_S
+        try:
+            rows = merge_spools(cur, self._spool, self._db.stored_resources(), orphans=scan)
+        except (EventLogError, OSError) as exc:
+            if not failing_ok:
+                raise
+            self._merge_failed(exc)  # a reader still reads what DuckDB holds
+            return False
+        if rows:
+            self._after_write(cur, rows)
+        return True
 
     @staticmethod
     def _validated(table: str, data: pa.Table) -> pa.Table:
@@ -298,6 +347,7 @@ class EventLog:
         ``EventLogError`` when the lock cannot be had in time; not callable inside ``reader()``."""
         self._check_open()
         with self._db.exclusive(self.lock_timeout_s):
+            self._spool.discard()  # and every process's spool file goes below: none merges after this
             try:
                 for path in _files.data_files(self.path):
                     _files.wipe(path)
@@ -322,6 +372,8 @@ class EventLog:
         """Let go of the file (the last ``EventLog`` of a file in this process closes it). Idempotent."""
         if self._closed:
             return
+        if self.merge_interval_s > 0 and self.merge():
+            self._spool.release()  # what this process spooled went in: no file left behind
         self._closed = True
         try:
             _registry.detach(self._db, self.lock_timeout_s)

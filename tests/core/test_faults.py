@@ -82,8 +82,8 @@ def test_a_locked_database_delays_events_but_loses_none(tmp_path: Path) -> None:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         for i in range(20):
             service.track_event_sync("during_lock", {"i": i})  # never raises, never blocks
-        service.flush(timeout_s=3)
-        assert service.stats().failed_exports >= 1
+        # Not in DuckDB yet: flush says so (the events wait in the spool file, or for a retry without one).
+        assert service.flush(timeout_s=3) is False
         holder.wait(30)
         service.flush()
         events = stored_events(service)
@@ -97,8 +97,7 @@ def test_an_unusable_database_path_never_reaches_the_app(tmp_path: Path) -> None
     try:
         service.enable().result(10)
         service.track_event_sync("goes_nowhere")
-        service.flush(timeout_s=5)
-        assert service.stats().failed_exports >= 1
+        assert service.flush(timeout_s=5) is False  # kept in the spool file, or failed without one
     finally:
         service.shutdown(timeout=2)
 

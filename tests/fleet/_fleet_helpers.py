@@ -172,7 +172,8 @@ def start_install(home: Path, events: int, linger_s: float, tag: str = "run", **
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **SHARE_ENV, **env},
+        # A variable given as "" is left unset (the setting's default applies).
+        env={k: v for k, v in {**os.environ, "PYTHONPATH": str(ROOT), **SHARE_ENV, **env}.items() if v != ""},
     )
 
 

@@ -92,3 +92,30 @@ def test_deletion_removes_only_the_install_own_rows(hub: Hub, tmp_path: Path) ->
     assert [(c["install_id"], c["removed_rows"]) for c in status["confirmed_deletions"]] == [(alice_id, 20)]
     assert status["install_id"] != alice_id  # a new key for whatever is shared next
     assert _ledger(alice)[-2:] == ["share_revoked", "share_deletion_confirmed"]
+
+
+def test_the_sender_misses_nothing_another_process_spooled(hub: Hub, tmp_path: Path) -> None:
+    # Two processes of one install trickle events at once; the first holds the sender lock and reads the
+    # second's events only once their spool is merged (every 3 s). Its own events are in DuckDB as soon as
+    # it reads, so its cursor runs ahead: the default settle time must cover the merge interval, or the
+    # second process's events would be left behind the cursor.
+    home = tmp_path / "install"
+    cli(home, "enable")
+    cli(home, "share", "enable", "--endpoint", hub.endpoint)
+    timing = {
+        "PEFT_TELEMETRY_SHARE_SETTLE_S": "",  # the default, from the settings below
+        "PEFT_TELEMETRY_FLUSH_INTERVAL_S": "0.05",
+        "PEFT_TELEMETRY_MERGE_INTERVAL_S": "3",
+        "PEFT_TELEMETRY_LOCK_TIMEOUT_S": "0.5",
+    }
+    # Whichever of the two holds the sender lock, the other's events reach DuckDB up to 3 s late.
+    first = start_install(home, 40, 30, tag="trickle-first", **timing)
+    second = start_install(home, 40, 12, tag="trickle-second", **timing)
+    try:
+        install_id = share_status(home)["install_id"]
+        wait_for(lambda: rows_of(hub.lake, install_id) >= 80, "both processes' 80 events", timeout_s=120)
+        second.wait(60)
+        assert rows_of(hub.lake, install_id) == 80
+    finally:
+        for process in (first, second):
+            _finish(process)

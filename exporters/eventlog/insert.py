@@ -1,0 +1,140 @@
+"""Inserting Arrow tables into the event log's tables, inside a transaction the caller opened.
+
+Two ways: as written (a flush, a merge of this process's own spool), or skipping what is stored already
+(merging a dead process's spool, which may have been stored before its owner died and could not empty
+it). Resources are always stored once, by id.
+
+Example::
+
+    with transaction(cur, "append"):
+        added = insert_tables(cur, {schema.SPANS: table}, stored_resources, skip_stored=False)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from exporters._failure_log import FailureLog
+from exporters.eventlog import schema
+from exporters.eventlog.errors import EventLogError
+from exporters.eventlog.migrate import transaction
+from exporters.eventlog.spool import Spool
+
+__all__ = ["concat", "insert_tables", "merge_spools"]
+
+_BATCH_VIEW = "peft_arrow_batch"
+_RECOVERY_FAILURES = FailureLog(logging.getLogger("exporters.eventlog"), logging.WARNING)
+_SAME_SPAN = "WHERE NOT EXISTS (SELECT 1 FROM {spans} s WHERE s.trace_id = b.trace_id AND s.span_id = b.span_id)"
+
+# Table names in SQL below come from schema constants (an allowlist), never from input.
+_INSERT = {t: f"INSERT INTO {t} BY NAME SELECT * FROM {_BATCH_VIEW}" for t in schema.TABLES}  # noqa: S608
+# A resource is stored once: only the batch's resources the table lacks are added.
+_INSERT[schema.RESOURCES] = (
+    f"INSERT INTO {schema.RESOURCES} BY NAME SELECT * FROM {_BATCH_VIEW} b "  # noqa: S608
+    f"WHERE NOT EXISTS (SELECT 1 FROM {schema.RESOURCES} r WHERE r.resource_id = b.resource_id)"
+)
+# A dead process's spool: spans (and their events) already stored are skipped. Events go first, while the
+# spans they belong to are not in the table yet.
+_INSERT_NEW = {
+    schema.SPANS: f"{_INSERT[schema.SPANS]} b {_SAME_SPAN.format(spans=schema.SPANS)}",
+    schema.SPAN_EVENTS: f"{_INSERT[schema.SPAN_EVENTS]} b {_SAME_SPAN.format(spans=schema.SPANS)}",
+}
+_ORDER = {schema.RESOURCES: 0, schema.SPAN_EVENTS: 1, schema.SPANS: 2}
+
+
+def _resource_ids_to_store(data: pa.Table, stored: set[str]) -> list[str] | None:
+    """The resource ids of a ``resources`` batch, to remember once committed; None when the file holds
+    them all already (then the batch need not be inserted)."""
+    given = data.column("resource_id").to_pylist() if "resource_id" in data.column_names else []
+    ids = [rid for rid in given if isinstance(rid, str)]
+    if ids and len(ids) == len(given) and stored.issuperset(ids):
+        return None
+    return ids
+
+
+def insert_tables(
+    cur: duckdb.DuckDBPyConnection,
+    batches: Iterable[tuple[str, pa.Table]],
+    stored: set[str],
+    *,
+    skip_stored: bool,
+) -> list[str]:
+    """Insert ``(table, data)`` pairs; return the resource ids added (to remember once committed).
+    ``stored``: resource ids known to be in the file. Raises ``duckdb.Error``."""
+    todo = sorted(batches, key=lambda item: _ORDER.get(item[0], 3)) if skip_stored else list(batches)
+    added: list[str] = []
+    for table, data in todo:
+        if table == schema.RESOURCES:
+            ids = _resource_ids_to_store(data, stored)
+            if ids is None:
+                continue  # the usual case: this process's one resource, written already
+            added = ids
+        sql = _INSERT_NEW.get(table, _INSERT[table]) if skip_stored else _INSERT[table]
+        cur.register(_BATCH_VIEW, data)
+        try:
+            cur.execute(sql)
+        finally:
+            cur.unregister(_BATCH_VIEW)
+    return added
+
+
+def _concat(parts: Sequence[pa.Table]) -> pa.Table:
+    try:
+        return pa.concat_tables(parts)  # one writer, one schema: the usual case
+    except pa.ArrowInvalid:
+        # Written by another version: promotion loads pyarrow.compute (~0.1 s of CPU), so only then.
+        return pa.concat_tables(parts, promote_options="default")
+
+
+def concat(frames: dict[str, list[pa.Table]]) -> list[tuple[str, pa.Table]]:
+    """One table per name from a spool's frames, in ``schema.TABLES`` order; resources once per id."""
+    out: list[tuple[str, pa.Table]] = []
+    for table in sorted(schema.TABLES, key=lambda name: _ORDER.get(name, 3)):
+        parts: Sequence[pa.Table] = frames.get(table, [])
+        if not parts:
+            continue
+        data = parts[0] if len(parts) == 1 else _concat(parts)
+        if table == schema.RESOURCES and "resource_id" in data.column_names:
+            first: dict[object, int] = {}
+            for i, rid in enumerate(data.column("resource_id").to_pylist()):
+                first.setdefault(rid, i)
+            if len(first) < data.num_rows:  # slices, not take(): that would load pyarrow.compute
+                data = pa.concat_tables([data.slice(i, 1) for i in first.values()])
+        if data.num_rows:
+            out.append((table, data))
+    return out
+
+
+def merge_spools(cur: duckdb.DuckDBPyConnection, spool: Spool, stored: set[str], *, orphans: bool) -> int:
+    """Under the event log's lock: insert this process's spool (one transaction), then, with ``orphans``,
+    every dead process's spool (one transaction each, skipping what is stored). Returns the rows merged.
+    Raises ``EventLogError`` (what was not merged stays spooled for the next try)."""
+    merged = 0
+    with spool.taking() as taken:
+        if taken is not None:
+            with transaction(cur, "merge"):
+                added = insert_tables(cur, concat(taken[0]), stored, skip_stored=False)
+            stored.update(added)
+            merged += taken[1]
+    if not orphans:
+        return merged
+    for orphan in spool.orphans():
+        ok = False
+        try:
+            with transaction(cur, "recover"):
+                added = insert_tables(cur, concat(orphan.frames), stored, skip_stored=True)
+            stored.update(added)
+            ok = True
+            merged += orphan.rows
+        except EventLogError as exc:
+            # Kept for the next scan; it must not fail this process's own merges (and flush()) meanwhile.
+            _RECOVERY_FAILURES.record(
+                type(exc).__name__, "event log: merging a dead process's spool %s failed: %s", orphan.path.name, exc
+            )
+        finally:
+            orphan.done(ok)
+    return merged
