@@ -8,17 +8,18 @@ from typing import Any
 
 import duckdb
 
-from analytics.fleet.reports import view_sql
-from exporters.lake.schema import LAKE_SPAN_COLUMNS, lake_files, spans_glob
+from analytics.fleet.reports import metrics_view_sql, view_sql
+from exporters.lake.schema import LAKE_KINDS, METRICS_DIR, SPANS_DIR, lake_files, spans_glob
 
 
-def _empty_select() -> str:
-    columns = ", ".join(f"CAST(NULL AS {sql}) AS {name}" for name, sql in LAKE_SPAN_COLUMNS)
+def _empty_select(kind: str) -> str:
+    columns = ", ".join(f"CAST(NULL AS {sql}) AS {name}" for name, sql in LAKE_KINDS[kind][0])
     return f"SELECT {columns}, CAST(NULL AS VARCHAR) AS day WHERE false"
 
 
 class DuckDBLake:
-    """An in-memory DuckDB with ``lake_spans`` (deduplicated) over the lake's Parquet files.
+    """An in-memory DuckDB with ``lake_spans`` and ``lake_metrics`` (deduplicated) over the lake's Parquet
+    files (a lake of schema 1 has no points: ``lake_metrics`` is empty).
 
     Example::
 
@@ -28,15 +29,19 @@ class DuckDBLake:
 
     def __init__(self, lake: Path, *, threads: int | None = None) -> None:
         self._con = duckdb.connect(config={"threads": threads} if threads else {})
-        if lake_files(lake):
-            source = (
-                f"read_parquet('{_quoted(spans_glob(lake))}', hive_partitioning = true, union_by_name = true, "
-                "hive_types = {'day': VARCHAR})"
-            )
-        else:
-            source = f"({_empty_select()})"
-        self._con.execute(f"CREATE VIEW lake_raw AS SELECT * FROM {source}")  # noqa: S608
-        self._con.execute("CREATE VIEW lake_spans AS " + view_sql("lake_raw"))
+        for kind, raw, view, make_view in (
+            (SPANS_DIR, "lake_raw", "lake_spans", view_sql),
+            (METRICS_DIR, "lake_metrics_raw", "lake_metrics", metrics_view_sql),
+        ):
+            if lake_files(lake, kind):
+                source = (
+                    f"read_parquet('{_quoted(spans_glob(lake, kind))}', hive_partitioning = true, "
+                    "union_by_name = true, hive_types = {'day': VARCHAR})"
+                )
+            else:
+                source = f"({_empty_select(kind)})"
+            self._con.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")  # noqa: S608
+            self._con.execute(f"CREATE VIEW {view} AS " + make_view(raw))
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         result = self._con.execute(sql)
