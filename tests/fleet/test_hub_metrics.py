@@ -13,7 +13,16 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
-from _fleet_helpers import Hub, install_id_of, query_lake, send_with_official_exporter
+from _fleet_helpers import (
+    Hub,
+    cli,
+    install_id_of,
+    query_lake,
+    send_with_official_exporter,
+    share_status,
+    start_install,
+    wait_for,
+)
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 from exporters.lake import METRICS_DIR, lake_files
@@ -200,3 +209,24 @@ def test_a_schema_1_lake_stays_readable_and_is_brought_forward(tmp_path: Path) -
     LakeWriter(lake)  # a new hub on the old lake
     assert json.loads((lake / "_lake.json").read_text())["lake_schema_version"] == LAKE_SCHEMA_VERSION == 2
     assert query_lake(lake, "summary", "--min-installs", "1")["totals"]["events"] == 3
+
+
+def test_a_sharing_install_sends_its_metric_points(hub: Hub, tmp_path: Path) -> None:
+    home = tmp_path / "install"
+    cli(home, "enable")
+    cli(home, "share", "enable", "--endpoint", hub.endpoint)
+    install_id = share_status(home)["install_id"]
+    process = start_install(home, 20, 60, tag="metrics", PEFT_TELEMETRY_METRICS_INTERVAL_S="0.2")
+
+    def step_time_points() -> list[dict[str, Any]]:
+        return [r for r in _metric_rows(hub.lake) if r["install_id"] == install_id and r["name"] == "step_time"]
+
+    try:
+        wait_for(lambda: bool(step_time_points()) and share_status(home)["sent_points"] > 0, "the install's points")
+    finally:
+        process.terminate()
+        process.wait(30)
+    newest = max(step_time_points(), key=lambda r: r["time_ns"])
+    assert newest["kind"] == "histogram" and newest["unit"] == "ms" and newest["count"] >= 1
+    assert newest["min"] >= 10.0 and newest["max"] <= 29.0  # the values recorded, through OTLP and back
+    assert "alice@example.com" not in json.dumps(_metric_rows(hub.lake), default=str)
