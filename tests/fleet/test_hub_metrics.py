@@ -230,3 +230,33 @@ def test_a_sharing_install_sends_its_metric_points(hub: Hub, tmp_path: Path) -> 
     assert newest["kind"] == "histogram" and newest["unit"] == "ms" and newest["count"] >= 1
     assert newest["min"] >= 10.0 and newest["max"] <= 29.0  # the values recorded, through OTLP and back
     assert "alice@example.com" not in json.dumps(_metric_rows(hub.lake), default=str)
+
+
+def test_compaction_and_deletion_cover_metric_points(tmp_path: Path) -> None:
+    import hashlib
+
+    import pyarrow as pa
+
+    from exporters.lake import LAKE_METRICS_ARROW, LakeWriter, compact_day, delete_install
+
+    lake = tmp_path / "lake"
+    day_ns = 1_790_000_000 * 10**9
+    owners = [hashlib.sha256(f"key-{i}".encode()).hexdigest() for i in range(3)]
+
+    def points(owner: str) -> pa.Table:
+        return pa.Table.from_pylist([
+            {"share_id": f"{owner}:{i}", "install_id": owner, "name": "gpu_memory", "unit": "MiB", "kind": "gauge",
+             "time_ns": day_ns + i, "value": float(i), "received_ns": i, "hub_id": "h"} for i in range(5)
+        ], LAKE_METRICS_ARROW)  # fmt: skip
+
+    for owner in owners:
+        writer = LakeWriter(lake)
+        writer.write_metrics(points(owner))
+        writer.write_metrics(points(owner))  # a retried batch, written by the hub as it came
+    assert sum(m["points"] for m in query_lake(lake, "metrics", "--min-installs", "1")["metrics"]) == 15
+    assert delete_install(lake, owners[0]) == 10
+    day = lake_files(lake, METRICS_DIR)[0].parent.name.split("=")[1]
+    assert compact_day(lake, day, kind=METRICS_DIR) == (4, 10)  # duplicates gone, deleted install gone
+    assert len(lake_files(lake, METRICS_DIR)) == 1 and not lake_files(lake)  # the spans folder untouched
+    answer = query_lake(lake, "metrics", "--min-installs", "1")["metrics"]
+    assert [(m["points"], m["installs"], m["total"]) for m in answer] == [(10, 2, 20.0)]
