@@ -260,3 +260,42 @@ def test_compaction_and_deletion_cover_metric_points(tmp_path: Path) -> None:
     assert len(lake_files(lake, METRICS_DIR)) == 1 and not lake_files(lake)  # the spans folder untouched
     answer = query_lake(lake, "metrics", "--min-installs", "1")["metrics"]
     assert [(m["points"], m["installs"], m["total"]) for m in answer] == [(10, 2, 20.0)]
+
+
+def _first_point_nan(request: ExportMetricsServiceRequest) -> None:
+    for metric in request.resource_metrics[0].scope_metrics[0].metrics:
+        if metric.WhichOneof("data") == "sum":
+            metric.sum.data_points[0].as_double = float("nan")
+            return
+
+
+def test_a_partly_bad_body_stores_the_rest_and_says_what_was_rejected(hub: Hub) -> None:
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
+
+    answer = httpx.post(hub.endpoint + "/v1/metrics", content=_request(_first_point_nan),
+                        headers={"content-type": "application/x-protobuf"})  # fmt: skip
+    assert answer.status_code == 200
+    partial = ExportMetricsServiceResponse.FromString(answer.content).partial_success
+    assert partial.rejected_data_points == 1 and "NaN" in partial.error_message
+    assert len(_metric_rows(hub.lake)) == 2
+
+
+def test_points_the_anonymizer_cannot_handle_are_dropped_not_stored(tmp_path: Path) -> None:
+    # A hub secret too short to hash with: every metric with a hashed key (user_id) fails to scrub.
+    from exporters.lake import LakeWriter
+    from processors.anonymizer import Anonymizer, PrivacyPolicy
+    from telemetry.hub.ingest import HubIngest
+    from telemetry.hub.ingest_metrics import HubMetricsIngest
+
+    ingest = HubIngest(LakeWriter(tmp_path / "lake"), Anonymizer(PrivacyPolicy(), secret=lambda: b"short"))
+    points = HubMetricsIngest(ingest)
+    request = ExportMetricsServiceRequest()
+    _encode_into(request, _points(b"key-a"))
+    for metric in request.resource_metrics[0].scope_metrics[0].metrics:
+        kind = metric.WhichOneof("data")
+        for point in getattr(metric, kind).data_points:
+            attribute = point.attributes.add(key="user_id")
+            attribute.value.string_value = "bob"
+    result = points.metrics(request)
+    assert result.stored == 0 and result.rejected == 3 and points.dropped_anonymizer_failed == 3
+    assert not lake_files(tmp_path / "lake", METRICS_DIR)
