@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import tempfile
 import time
@@ -174,9 +175,15 @@ def bench_reports(report: Report, events: int, work: Path, spark: bool) -> None:
         with SparkLake(lake, session=session) as lake_spark:
             return compute(lake_spark.rows, "summary", 5)
 
-    spark_s, spark_answer = _timed(spark_summary)
-    session.stop()
     spark_name = f"summary report, Spark local[2], {label}"
+    try:
+        spark_s, spark_answer = _timed(spark_summary)
+    except Exception as exc:  # e.g. out of memory at a size the driver heap cannot hold: a finding, said so
+        session.stop()
+        memory = os.environ.get("PEFT_FLEET_SPARK_DRIVER_MEMORY", "1g")
+        report.add(Figure(spark_name, "s", [float("nan")], notes=f"FAILED ({type(exc).__name__}), driver {memory}"))
+        return
+    session.stop()
     report.add(Figure(spark_name, "s", [spark_s],
                       notes="same answer" if spark_answer == duck_answer else "ANSWERS DIFFER"))  # fmt: skip
     report.ratio(spark_name, duck_name)
