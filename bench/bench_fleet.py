@@ -153,7 +153,7 @@ def bench_reports(report: Report, events: int, work: Path, spark: bool) -> None:
                       notes=f"{size / 2**30:.2f} GiB zstd Parquet, compacted (one file series per day)"))  # fmt: skip
 
     def duck_summary() -> object:
-        with DuckDBLake(lake, threads=2) as db:
+        with DuckDBLake(lake, threads=2, memory_limit="4GB") as db:
             return compute(db.rows, "summary", 5)
 
     duck_s, duck_answer = _timed(duck_summary)

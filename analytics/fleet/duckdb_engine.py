@@ -27,8 +27,11 @@ class DuckDBLake:
             lake.rows("SELECT count(*) AS n FROM lake_spans")
     """
 
-    def __init__(self, lake: Path, *, threads: int | None = None) -> None:
-        self._con = duckdb.connect(config={"threads": threads} if threads else {})
+    def __init__(self, lake: Path, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+        config: dict[str, str | int] = {"threads": threads} if threads else {}
+        if memory_limit:  # e.g. "4GB": the dedupe window spills beyond it instead of taking 80% of the RAM
+            config["memory_limit"] = memory_limit
+        self._con = duckdb.connect(config=config)
         for kind, raw, view, make_view in (
             (SPANS_DIR, "lake_raw", "lake_spans", view_sql),
             (METRICS_DIR, "lake_metrics_raw", "lake_metrics", metrics_view_sql),
