@@ -28,7 +28,7 @@ class DuckDBLake:
     """
 
     def __init__(self, lake: Path, *, threads: int | None = None, memory_limit: str | None = None) -> None:
-        config: dict[str, str | int] = {"threads": threads} if threads else {}
+        config: dict[str, str | bool | int | float | list[str]] = {"threads": threads} if threads else {}
         if memory_limit:  # e.g. "4GB": the dedupe window spills beyond it instead of taking 80% of the RAM
             config["memory_limit"] = memory_limit
         self._con = duckdb.connect(config=config)
