@@ -8,8 +8,11 @@ report over a lake on DuckDB and on Spark local[2].
      pipeline (consent gate, queue, anonymizer, DuckDB event log), timed until flushed.
    Target (issue 20): the hub >= 50k spans/s per process. Reported as spans/s and as the ratio hub/receiver.
 2. Lake bytes per event: Parquet (zstd) bytes over rows, after the ingest runs.
-3. Summary report over a synthetic lake of N events (100 installs, 30 days): DuckDB vs Spark local[2],
-   seconds, same answer checked.
+3. A synthetic lake of N events (bench/_fleet_lake.py: one DuckDB ``COPY``, realistic distributions over
+   20,000 installs, 30 days and event types, the lake's file naming and atomic renames), its bytes per
+   event, and the summary report (and the insights report, when ``analytics.fleet.insights`` exists) on
+   DuckDB (2 threads) and Spark local[2], seconds, same answer checked. ``--events 100000000`` builds the
+   100M-event lake of issue 20 in minutes; ``--spark-events`` times Spark on a second, smaller lake.
 
 ``--quick``: small sizes and no Spark (its JVM start alone is ~20 s), for the CI smoke test. The machine
 may be loaded: read the ratios.
@@ -19,12 +22,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-
-import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -113,83 +116,108 @@ def bench_bytes(report: Report, lake: Path) -> None:
                       notes=f"{rows:,} rows in {len(files)} files"))  # fmt: skip
 
 
-def _synthetic_lake(root: Path, events: int) -> None:
-    import pyarrow.compute as pc
+def _has_insights() -> bool:
+    """``analytics.fleet.insights.fleet_insights`` (contract C3) is written by another helper: timed when
+    present."""
+    import importlib.util
 
-    from exporters.lake import LAKE_SPANS_ARROW, LakeWriter
+    if importlib.util.find_spec("analytics.fleet.insights") is None:
+        return False
+    from analytics.fleet import insights
 
-    writer = LakeWriter(root, fsync=False)
-    chunk = 500_000
-    start = 1_790_000_000 * 10**9
-    kinds = pa.array(["model_loaded", "training_started", "training_completed", "oom", "api_call"])
-    for offset in range(0, events, chunk):
-        n = min(chunk, events - offset)
-        index = pa.array(range(offset, offset + n), pa.int64())
-        install = pc.cast(pc.bit_wise_and(index, 127), pa.int64())  # 128 installs
-        kind = pc.take(kinds, pc.bit_wise_and(index, 3))
-        start_ns = pc.add(pc.multiply(pc.bit_wise_and(index, 0xFFFFF), 2_470_000_000), start)  # ~30 days
-        table = pa.table({
-            "share_id": pc.cast(index, pa.string()), "install_id": pc.cast(install, pa.string()),
-            "trace_id": pc.cast(index, pa.string()), "span_id": pc.cast(index, pa.string()),
-            "name": kind, "kind": pa.nulls(n, pa.string()).fill_null("INTERNAL"), "start_ns": start_ns,
-            "end_ns": start_ns, "duration_ms": pc.cast(pc.bit_wise_and(index, 1023), pa.float64()),
-            "category": pc.if_else(pc.equal(kind, "oom"), "error", "event"), "event_type": kind,
-            "error_type": pc.if_else(pc.equal(kind, "oom"), "OutOfMemoryError", pa.scalar(None, pa.string())),
-            "metric_name": pc.if_else(pc.equal(kind, "api_call"), "api_response_time", pa.scalar(None, pa.string())),
-            "metric_value": pc.cast(pc.bit_wise_and(index, 255), pa.float64()),
-            "app_version": pc.cast(pc.bit_wise_and(install, 3), pa.string()),
-            "os_type": pc.if_else(pc.equal(pc.bit_wise_and(install, 1), 0), "linux", "darwin"),
-            "received_ns": start_ns, "hub_id": pa.nulls(n, pa.string()).fill_null("bench"),
-        })  # fmt: skip
-        for name in LAKE_SPANS_ARROW.names:
-            if name not in table.column_names:
-                table = table.append_column(name, pa.nulls(n, LAKE_SPANS_ARROW.field(name).type))
-        writer.write(table)
+    return callable(getattr(insights, "fleet_insights", None))
+
+
+def _timed(run: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    answer = run()
+    return time.perf_counter() - started, answer
 
 
 def bench_reports(report: Report, events: int, work: Path, spark: bool) -> None:
+    """Build a synthetic lake of ``events`` (bench/_fleet_lake.py, DuckDB COPY), report its bytes per event,
+    time the summary (and insights) reports on DuckDB (2 threads) and, if asked, Spark local[2]."""
     from analytics.fleet.duckdb_engine import DuckDBLake
     from analytics.fleet.reports import compute
-    from analytics.fleet.spark_engine import SparkLake, spark_session
+    from bench._fleet_lake import INSTALLS, build_lake
+    from exporters.lake import lake_files
 
-    lake = work / "report-lake"
-    _synthetic_lake(lake, events)
-
-    def duck() -> tuple[float, object]:
-        started = time.perf_counter()
-        with DuckDBLake(lake, threads=2) as db:
-            answer = compute(db.rows, "summary", 5)
-        return time.perf_counter() - started, answer
-
-    duck_s, duck_answer = duck()
     label = f"{events / 1e6:g}M events"
-    report.add(Figure(f"summary report, DuckDB (2 threads), {label}", "s", [duck_s]))
+    lake = work / f"report-lake-{events}"
+    build_s, _ = _timed(lambda: build_lake(lake, events))
+    files = lake_files(lake)
+    size = sum(p.stat().st_size for p in files)
+    report.add(Figure(f"synthetic lake, {label}: build (DuckDB COPY)", "s", [build_s],
+                      notes=f"{len(files)} files, {INSTALLS:,} installs, 30 days"))  # fmt: skip
+    report.add(Figure(f"synthetic lake, {label}: bytes per event", "B", [size / events],
+                      notes=f"{size / 2**30:.2f} GiB zstd Parquet, compacted (one file series per day)"))  # fmt: skip
+
+    def duck_summary() -> object:
+        with DuckDBLake(lake, threads=2, memory_limit="4GB") as db:
+            return compute(db.rows, "summary", 5)
+
+    duck_s, duck_answer = _timed(duck_summary)
+    duck_name = f"summary report, DuckDB (2 threads), {label}"
+    report.add(Figure(duck_name, "s", [duck_s], notes=f"{events / duck_s / 1e6:.2f}M events/s"))
+    insights = _has_insights()
+    if insights:
+        from analytics.fleet.insights import fleet_insights
+
+        insights_s, duck_insights = _timed(lambda: fleet_insights(lake, engine="duckdb", min_installs=5))
+        report.add(Figure(f"insights report, DuckDB, {label}", "s", [insights_s]))
     if not spark:
         return
+    from analytics.fleet.spark_engine import SparkLake, spark_session
+
     session = spark_session("local[2]")
-    started = time.perf_counter()
-    with SparkLake(lake, session=session) as lake_spark:
-        spark_answer = compute(lake_spark.rows, "summary", 5)
-    spark_s = time.perf_counter() - started
+
+    def spark_summary() -> object:
+        with SparkLake(lake, session=session) as lake_spark:
+            return compute(lake_spark.rows, "summary", 5)
+
+    spark_name = f"summary report, Spark local[2], {label}"
+    try:
+        spark_s, spark_answer = _timed(spark_summary)
+    except Exception as exc:  # e.g. out of memory at a size the driver heap cannot hold: a finding, said so
+        session.stop()
+        memory = os.environ.get("PEFT_FLEET_SPARK_DRIVER_MEMORY", "1g")
+        report.add(Figure(spark_name, "s", [float("nan")], notes=f"FAILED ({type(exc).__name__}), driver {memory}"))
+        return
     session.stop()
-    report.add(Figure(f"summary report, Spark local[2], {label}", "s", [spark_s],
+    report.add(Figure(spark_name, "s", [spark_s],
                       notes="same answer" if spark_answer == duck_answer else "ANSWERS DIFFER"))  # fmt: skip
-    report.ratio(f"summary report, Spark local[2], {label}", f"summary report, DuckDB (2 threads), {label}")
+    report.ratio(spark_name, duck_name)
+    if insights:
+        from analytics.fleet.insights import fleet_insights
+
+        spark_insights_s, answer = _timed(
+            lambda: fleet_insights(lake, engine="spark", min_installs=5, spark_master="local[2]")
+        )
+        same = answer == duck_insights
+        report.add(Figure(f"insights report, Spark local[2], {label}", "s", [spark_insights_s],
+                          notes="same answer" if same else "ANSWERS DIFFER"))  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smoke-test sizes")
     parser.add_argument("--events", type=int, help="events in the report lake (default 20M, quick 200k)")
+    parser.add_argument("--spark-events", type=int, help="a second, smaller lake for Spark (default: --events)")
     parser.add_argument("--no-spark", action="store_true", help="DuckDB only (quick runs skip Spark: CI time)")
+    parser.add_argument("--no-ingest", action="store_true", help="skip the ingest part (reports only)")
     args = parser.parse_args()
     report = Report("Fleet: hub ingest, lake size, reports on DuckDB and Spark (issue 20)")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        lake = bench_ingest(report, 2 if args.quick else 20, 1 if args.quick else 3, work)
-        bench_bytes(report, lake)
+        if not args.no_ingest:
+            lake = bench_ingest(report, 2 if args.quick else 20, 1 if args.quick else 3, work)
+            bench_bytes(report, lake)
         events = args.events or (200_000 if args.quick else 20_000_000)
-        bench_reports(report, events, work, spark=not (args.quick or args.no_spark))
+        spark = not (args.quick or args.no_spark)
+        spark_events = args.spark_events or events
+        bench_reports(report, events, work, spark=spark and spark_events == events)
+        if spark and spark_events != events:
+            bench_reports(report, spark_events, work, spark=True)
     report.print()
     report.save("fleet")
 

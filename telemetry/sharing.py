@@ -10,8 +10,9 @@ every change is written to the consent ledger (``share_granted``, ``share_revoke
 
 The event log is the outbox. One worker thread per data home (a file lock picks the process) reads the
 spans recorded since sharing was enabled, after the cursor of the last batch the hub confirmed, and sends
-them (exporters.sharing). The hub drops spans it already has by their stable id (install, trace, span),
-so a batch resent after a crash or a lost answer is never counted twice. Revocation is checked before
+them (exporters.sharing); then the metric points, after a cursor of their own, the same way. The hub
+drops spans and points it already has by their stable id (install, trace, span; install and the point's
+identity), so a batch resent after a crash or a lost answer is never counted twice. Revocation is checked before
 every batch and every retry. This module is imported only once the user chose to share (contract 4).
 """
 
@@ -163,6 +164,8 @@ def status_of(consent: Any, data_dir: Any) -> dict[str, Any]:
         "sent_spans": state.sent_spans if state else 0,
         "sent_batches": state.sent_batches if state else 0,
         "refused_spans": state.refused_spans if state else 0,
+        "sent_points": state.sent_points if state else 0,
+        "refused_points": state.refused_points if state else 0,
         "last_sent_ns": state.last_sent_ns if state else None,
         "pending_deletions": len(state.pending_deletions) if state else 0,
         "confirmed_deletions": [c.model_dump() for c in state.confirmations] if state else [],
@@ -245,6 +248,7 @@ class _Worker(threading.Thread):
                     continue
                 try:
                     sent = self._send_one()
+                    sent = self._send_points() or sent
                 except Exception:
                     self.service._internal_error("sharing")
                     sent = False
@@ -287,5 +291,39 @@ class _Worker(threading.Thread):
                 current.last_sent_ns = time.time_ns()
             else:
                 current.refused_spans += len(batch.spans)
+            st.save(data_dir, current)
+        return True
+
+    def _send_points(self) -> bool:
+        """One batch of metric points (whole collections); True if something was delivered."""
+        from exporters.sharing import encode_points, post_with_retry, read_points
+
+        data_dir = self.service.settings.data_dir
+        state = st.load(data_dir)
+        if state is None:
+            return False
+        until = time.time_ns() - self.settle_ns
+        batch = read_points(self.service.event_log, state.metrics_cursor_ns, since_ns=state.since_ns,
+                            until_ns=until, limit=self.batch)  # fmt: skip
+        if batch is None:
+            return False
+        delivery = "delivered"
+        if batch.points:  # else only non-finite values (never sent): the cursor moves past them
+            body = encode_points(batch.data, state.install_id, INSTALL_ATTRIBUTE)
+            answer = post_with_retry(state.endpoint + "/v1/metrics", body, stop=self.stop,
+                                     should_continue=self.sharing)  # fmt: skip
+            if answer.outcome not in ("delivered", "refused"):
+                return False
+            delivery = answer.outcome
+        with st.locked(data_dir):
+            current = st.load(data_dir)
+            if current is None or current.deletion_key != state.deletion_key:
+                return False  # rotated meanwhile (a deletion): the new key starts from its own cursor
+            current.metrics_cursor_ns = batch.last_ns
+            if delivery == "delivered":
+                current.sent_points += batch.points
+                current.last_sent_ns = time.time_ns()
+            else:
+                current.refused_points += batch.points
             st.save(data_dir, current)
         return True

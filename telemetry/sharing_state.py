@@ -5,6 +5,8 @@
   hub to delete its data. Rotated after every deletion.
 * The cursor (``end_ns``, ``trace_id``, ``span_id`` of the last span the hub confirmed) and ``since_ns``
   (sharing was enabled then: nothing recorded before it is sent).
+* ``metrics_cursor_ns``: ``time_ns`` of the last metric point the hub confirmed (0: none yet; points
+  are sent from ``since_ns`` on).
 * Counters for ``share status``, deletions still to be confirmed, and confirmations received.
 
 Several processes may share a data home (the app, ``serve``, the CLI): every change re-reads the file
@@ -52,6 +54,9 @@ class ShareState(BaseModel):
     sent_spans: int = 0
     sent_batches: int = 0
     refused_spans: int = 0
+    metrics_cursor_ns: int = 0
+    sent_points: int = 0
+    refused_points: int = 0
     last_sent_ns: int | None = None
     pending_deletions: list[PendingDeletion] = []
     confirmations: list[Confirmation] = []

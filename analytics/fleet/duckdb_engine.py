@@ -8,17 +8,18 @@ from typing import Any
 
 import duckdb
 
-from analytics.fleet.reports import view_sql
-from exporters.lake.schema import LAKE_SPAN_COLUMNS, lake_files, spans_glob
+from analytics.fleet.reports import metrics_view_sql, view_sql
+from exporters.lake.schema import LAKE_KINDS, METRICS_DIR, SPANS_DIR, lake_files, spans_glob
 
 
-def _empty_select() -> str:
-    columns = ", ".join(f"CAST(NULL AS {sql}) AS {name}" for name, sql in LAKE_SPAN_COLUMNS)
+def _empty_select(kind: str) -> str:
+    columns = ", ".join(f"CAST(NULL AS {sql}) AS {name}" for name, sql in LAKE_KINDS[kind][0])
     return f"SELECT {columns}, CAST(NULL AS VARCHAR) AS day WHERE false"
 
 
 class DuckDBLake:
-    """An in-memory DuckDB with ``lake_spans`` (deduplicated) over the lake's Parquet files.
+    """An in-memory DuckDB with ``lake_spans`` and ``lake_metrics`` (deduplicated) over the lake's Parquet
+    files (a lake of schema 1 has no points: ``lake_metrics`` is empty).
 
     Example::
 
@@ -26,18 +27,28 @@ class DuckDBLake:
             lake.rows("SELECT count(*) AS n FROM lake_spans")
     """
 
-    def __init__(self, lake: Path, *, threads: int | None = None, view: str | None = None) -> None:
-        self._con = duckdb.connect(config={"threads": threads} if threads else {})
-        if lake_files(lake):
-            source = (
-                f"read_parquet('{_quoted(spans_glob(lake))}', hive_partitioning = true, union_by_name = true, "
-                "hive_types = {'day': VARCHAR})"
-            )
-        else:
-            source = f"({_empty_select()})"
-        self._con.execute(f"CREATE VIEW lake_raw AS SELECT * FROM {source}")  # noqa: S608
+    def __init__(
+        self, lake: Path, *, threads: int | None = None, memory_limit: str | None = None, view: str | None = None
+    ) -> None:
+        config: dict[str, str | bool | int | float | list[str]] = {"threads": threads} if threads else {}
+        if memory_limit:  # e.g. "4GB": the dedupe window spills beyond it instead of taking 80% of the RAM
+            config["memory_limit"] = memory_limit
+        self._con = duckdb.connect(config=config)
         # ``view``: another projection of ``lake_raw`` (the insights read more columns than the reports).
-        self._con.execute("CREATE VIEW lake_spans AS " + (view or view_sql("lake_raw")))
+        spans_view = view or view_sql("lake_raw")
+        for kind, raw, name, select in (
+            (SPANS_DIR, "lake_raw", "lake_spans", spans_view),
+            (METRICS_DIR, "lake_metrics_raw", "lake_metrics", metrics_view_sql("lake_metrics_raw")),
+        ):
+            if lake_files(lake, kind):
+                source = (
+                    f"read_parquet('{_quoted(spans_glob(lake, kind))}', hive_partitioning = true, "
+                    "union_by_name = true, hive_types = {'day': VARCHAR})"
+                )
+            else:
+                source = f"({_empty_select(kind)})"
+            self._con.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")  # noqa: S608
+            self._con.execute(f"CREATE VIEW {name} AS " + select)
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         result = self._con.execute(sql)

@@ -23,6 +23,11 @@ VIEW_COLUMNS: Final = (
     "metric_value", "metric_unit", "app_version", "os_type", "day",
 )  # fmt: skip
 
+#: The columns of ``lake_metrics`` (one row per shared metric point, lake schema 2) the reports read.
+METRICS_VIEW_COLUMNS: Final = (
+    "install_id", "name", "unit", "kind", "time_ns", "value", "count", "sum", "min", "max", "day",
+)  # fmt: skip
+
 Runner = Callable[[str], list[dict[str, Any]]]
 
 # Grouped sections: (select list, group by, order by). Each yields only groups with >= k installs.
@@ -64,7 +69,20 @@ _GROUPED: Final[dict[str, tuple[str, str, str, str]]] = {
         "day",
         "",
     ),
+    # Over lake_metrics. A gauge or sum point adds its value; a histogram point adds its sum and count (so
+    # the mean is per measurement, not per point) and its own min and max.
+    "metrics": (
+        'name, unit, count(*) AS points, round(sum(coalesce(value, "sum")), 6) AS total, '
+        'round(sum(coalesce(value, "sum")) / sum(CASE WHEN value IS NULL THEN "count" ELSE 1 END), 6) AS mean, '
+        'min(coalesce(value, "min")) AS min, max(coalesce(value, "max")) AS max, '
+        "count(DISTINCT install_id) AS installs",
+        "name, unit",
+        "points DESC, name, unit",
+        'WHERE coalesce(value, "sum") IS NOT NULL',
+    ),
 }
+#: Sections that read the metric points rather than the spans.
+_METRIC_SECTIONS: Final = frozenset({"metrics"})
 
 _TOTALS: Final = (
     "SELECT count(*) AS events, count(DISTINCT install_id) AS installs, count(DISTINCT session_id) AS sessions, "
@@ -79,6 +97,7 @@ FLEET_REPORTS: Final[dict[str, tuple[str, ...]]] = {
     "events": ("event_breakdown",),
     "errors": ("errors_by_type",),
     "performance": ("performance",),
+    "metrics": ("metrics",),
 }
 
 
@@ -88,7 +107,8 @@ def section_sql(name: str, min_installs: int) -> tuple[str, str | None]:
     if name == "totals":
         return f"SELECT * FROM ({_TOTALS}) t WHERE installs >= {k}", None  # noqa: S608 (constants of this module and a checked int)
     select, group, order, where = _GROUPED[name]
-    grouped = f"SELECT {select} FROM lake_spans {where} GROUP BY {group}"  # noqa: S608 (constants of this module and a checked int)
+    source = "lake_metrics" if name in _METRIC_SECTIONS else "lake_spans"
+    grouped = f"SELECT {select} FROM {source} {where} GROUP BY {group}"  # noqa: S608 (constants of this module and a checked int)
     rows = f"SELECT * FROM ({grouped}) g WHERE installs >= {k} ORDER BY {order}"  # noqa: S608 (constants of this module and a checked int)
     suppressed = f"SELECT count(*) AS suppressed FROM ({grouped}) g WHERE installs < {k}"  # noqa: S608 (constants of this module and a checked int)
     return rows, suppressed
@@ -97,6 +117,11 @@ def section_sql(name: str, min_installs: int) -> tuple[str, str | None]:
 def view_sql(source: str) -> str:
     """The ``lake_spans`` view over ``source`` (the raw files): one row per ``share_id``, report columns."""
     return DEDUPED_SPANS_SQL.format(source=source, columns=", ".join(VIEW_COLUMNS))
+
+
+def metrics_view_sql(source: str) -> str:
+    """The ``lake_metrics`` view over ``source``: one row per metric point ``share_id``, report columns."""
+    return DEDUPED_SPANS_SQL.format(source=source, columns=", ".join(f'"{c}"' for c in METRICS_VIEW_COLUMNS))
 
 
 def report_sql(report: str, min_installs: int) -> dict[str, tuple[str, str | None]]:

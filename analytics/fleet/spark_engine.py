@@ -12,10 +12,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from analytics.fleet.reports import view_sql
-from exporters.lake.schema import LAKE_SPAN_COLUMNS, SPANS_DIR, lake_files
+from analytics.fleet.reports import metrics_view_sql, view_sql
+from exporters.lake.schema import LAKE_KINDS, METRICS_DIR, SPANS_DIR, lake_files
 
-_SPARK_TYPES = {"VARCHAR": "STRING", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE"}
+_SPARK_TYPES = {
+    "VARCHAR": "STRING",
+    "BIGINT": "BIGINT",
+    "DOUBLE": "DOUBLE",
+    "BOOLEAN": "BOOLEAN",
+    "BIGINT[]": "ARRAY<BIGINT>",
+    "DOUBLE[]": "ARRAY<DOUBLE>",
+}
 
 
 def to_spark_sql(duckdb_sql: str) -> str:
@@ -44,7 +51,8 @@ def spark_session(master: str | None = None) -> Any:
 
 
 class SparkLake:
-    """``lake_spans`` (deduplicated) as a Spark temporary view over the lake's Parquet files.
+    """``lake_spans`` and ``lake_metrics`` (deduplicated) as Spark temporary views over the lake's Parquet
+    files (a lake of schema 1 has no points: ``lake_metrics`` is empty).
 
     Example::
 
@@ -58,8 +66,14 @@ class SparkLake:
     def __init__(self, lake: Path, *, master: str | None = None, session: Any = None, view: str | None = None) -> None:
         self._owned = session is None
         self.spark = session if session is not None else spark_session(master)
-        if lake_files(lake):
-            root = str(Path(lake).absolute() / SPANS_DIR)
+        self._deduped = [
+            self._view(lake, SPANS_DIR, "lake_raw", "lake_spans", view or view_sql("lake_raw")),
+            self._view(lake, METRICS_DIR, "lake_metrics_raw", "lake_metrics", metrics_view_sql("lake_metrics_raw")),
+        ]
+
+    def _view(self, lake: Path, kind: str, raw: str, view: str, sql: str) -> Any:
+        if lake_files(lake, kind):
+            root = str(Path(lake).absolute() / kind)
             frame = (
                 self.spark.read.option("basePath", root)
                 .option("mergeSchema", "true")
@@ -67,18 +81,21 @@ class SparkLake:
                 .parquet(root)
             )
         else:
-            ddl = ", ".join(f"{name} {_SPARK_TYPES[sql]}" for name, sql in LAKE_SPAN_COLUMNS) + ", day STRING"
+            columns = LAKE_KINDS[kind][0]
+            ddl = ", ".join(f"{name} {_SPARK_TYPES[sql]}" for name, sql in columns) + ", day STRING"
             frame = self.spark.createDataFrame([], ddl)
-        frame.createOrReplaceTempView("lake_raw")
-        # Every section of a report reads the deduplicated rows: compute them once per report.
-        self._deduped = self.spark.sql(to_spark_sql(view or view_sql("lake_raw"))).cache()
-        self._deduped.createOrReplaceTempView("lake_spans")
+        frame.createOrReplaceTempView(raw)
+        # Every section of a report reads the deduplicated rows: computed once per report (lazily cached).
+        deduped = self.spark.sql(to_spark_sql(sql)).cache()
+        deduped.createOrReplaceTempView(view)
+        return deduped
 
     def rows(self, duckdb_sql: str) -> list[dict[str, Any]]:
         return [row.asDict() for row in self.spark.sql(to_spark_sql(duckdb_sql)).collect()]
 
     def close(self) -> None:
-        self._deduped.unpersist()
+        for frame in self._deduped:
+            frame.unpersist()
         if self._owned:
             self.spark.stop()
 

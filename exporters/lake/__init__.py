@@ -1,4 +1,4 @@
-"""The fleet lake: Parquet files of shared spans, partitioned by day, written by one or more hubs.
+"""The fleet lake: Parquet files of shared spans and metric points, partitioned by day, written by one or more hubs.
 
 Public names::
 
@@ -8,6 +8,7 @@ Layout (hive-style, so DuckDB and Spark both read ``day`` as a column)::
 
     <lake>/_lake.json                                   schema version and columns (written once)
     <lake>/spans/day=2026-12-05/part-<hub>-<seq>.parquet  one file series per hub process
+    <lake>/metrics/day=2026-12-05/part-<hub>-<seq>.parquet  metric points (lake schema 2), the same way
     <lake>/_deletions/<install_id>.json                 a confirmed deletion (the install's rows are gone)
 
 Every file appears under its final name by ``rename`` after it was written in full, and deletion replaces a
@@ -17,14 +18,27 @@ several hubs on several machines write one lake (a shared directory) without coo
 
 from .compaction import compact_day
 from .deletion import delete_install, deleted_installs
-from .schema import INSTALL_ATTRIBUTE, LAKE_SCHEMA_VERSION, LAKE_SPAN_COLUMNS, LAKE_SPANS_ARROW, lake_files, spans_glob
+from .schema import (
+    INSTALL_ATTRIBUTE,
+    LAKE_METRIC_COLUMNS,
+    LAKE_METRICS_ARROW,
+    LAKE_SCHEMA_VERSION,
+    LAKE_SPAN_COLUMNS,
+    LAKE_SPANS_ARROW,
+    METRICS_DIR,
+    lake_files,
+    spans_glob,
+)
 from .writer import LakeWriter
 
 __all__ = [
     "INSTALL_ATTRIBUTE",
+    "LAKE_METRICS_ARROW",
+    "LAKE_METRIC_COLUMNS",
     "LAKE_SCHEMA_VERSION",
     "LAKE_SPANS_ARROW",
     "LAKE_SPAN_COLUMNS",
+    "METRICS_DIR",
     "LakeWriter",
     "compact_day",
     "delete_install",

@@ -16,21 +16,28 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .deletion import deleted_installs
-from .schema import LAKE_SPANS_ARROW, PARTITION, SPANS_DIR
+from .schema import LAKE_KINDS, PARTITION, SPANS_DIR
 from .writer import publish_parquet
 
 
-def compact_day(lake: Path, day: str, *, min_files: int = 2) -> tuple[int, int]:
-    """Compact partition ``day`` (``YYYY-MM-DD``); returns (files replaced, rows kept). Files a hub
-    publishes meanwhile are not touched (they are not in the list read here)."""
-    partition = Path(lake) / SPANS_DIR / f"{PARTITION}={day}"
+def compact_day(lake: Path, day: str, *, min_files: int = 2, kind: str = SPANS_DIR) -> tuple[int, int]:
+    """Compact partition ``day`` (``YYYY-MM-DD``) of ``kind`` (``spans`` or ``metrics``); returns (files
+    replaced, rows kept). Files a hub publishes meanwhile are not touched (they are not in the list read
+    here).
+
+    Example::
+
+        compact_day(Path("/srv/lake"), "2026-12-04", kind="metrics")
+    """
+    _, arrow, _ = LAKE_KINDS[kind]
+    partition = Path(lake) / kind / f"{PARTITION}={day}"
     files = sorted(p for p in partition.glob("*.parquet") if not p.name.startswith("."))
     if len(files) < min_files:
         return 0, 0
     tables = []
     for path in files:
         try:
-            tables.append(pq.read_table(path).select(LAKE_SPANS_ARROW.names).cast(LAKE_SPANS_ARROW))
+            tables.append(pq.read_table(path).select(arrow.names).cast(arrow))
         except FileNotFoundError:  # another compaction or a deletion removed it meanwhile
             continue
     table = pa.concat_tables(tables).sort_by([("share_id", "ascending"), ("received_ns", "ascending")])

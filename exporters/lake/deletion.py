@@ -1,4 +1,5 @@
-"""Deleting one install's rows from the lake: each affected file is rewritten without them, atomically.
+"""Deleting one install's rows (spans and metric points) from the lake: each affected file is rewritten
+without them, atomically.
 
 The tombstone (``_deletions/<install_id>.json``) is written first, so every hub refuses that install's
 data from then on; then every file holding its rows is replaced by a copy without them (written under a
@@ -17,7 +18,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .schema import DELETIONS_DIR, lake_files
+from .schema import DELETIONS_DIR, all_lake_files
 from .writer import publish_parquet
 
 _INSTALL_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -45,7 +46,7 @@ def delete_install(lake: Path, install_id: str) -> int:
     temp.write_text(json.dumps({"install_id": install_id, "requested_ns": time.time_ns()}))
     os.replace(temp, tombstone)
     removed = 0
-    for path in lake_files(lake):
+    for path in all_lake_files(lake):  # spans and metric points alike
         try:
             table = pq.read_table(path)
         except FileNotFoundError:  # replaced or removed by another hub's deletion meanwhile

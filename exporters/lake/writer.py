@@ -1,4 +1,4 @@
-"""Publishing span batches to the lake: one Parquet file per day per batch, never half visible.
+"""Publishing span and metric point batches to the lake: one Parquet file per day per batch, never half visible.
 
 Each file is written under a dot-name in its partition directory, flushed to disk, then renamed to its
 final ``part-<hub>-<seq>.parquet`` name: a reader's glob sees either no file or the whole file. ``hub`` is
@@ -20,10 +20,12 @@ import pyarrow.parquet as pq
 
 from .schema import (
     DELETIONS_DIR,
+    LAKE_KINDS,
+    LAKE_METRIC_COLUMNS,
     LAKE_SCHEMA_VERSION,
     LAKE_SPAN_COLUMNS,
-    LAKE_SPANS_ARROW,
     META_FILE,
+    METRICS_DIR,
     PARTITION,
     SPANS_DIR,
 )
@@ -55,12 +57,14 @@ def publish_parquet(table: pa.Table, target: Path, *, fsync: bool = True) -> Non
 
 
 class LakeWriter:
-    """Writes span batches (``LAKE_SPANS_ARROW`` tables) into ``lake``; safe from several threads.
+    """Writes span batches (``LAKE_SPANS_ARROW``) and metric point batches (``LAKE_METRICS_ARROW``) into
+    ``lake``; safe from several threads.
 
     Example::
 
         writer = LakeWriter(Path("/srv/lake"))
-        writer.write(table)  # one file per day the batch touches
+        writer.write(table)  # spans: one file per day the batch touches
+        writer.write_metrics(points)  # metric points, the same way under metrics/
     """
 
     def __init__(self, lake: Path, *, hub_id: str | None = None, fsync: bool = True) -> None:
@@ -70,6 +74,7 @@ class LakeWriter:
         self._seq = 0
         self._lock = threading.Lock()
         (self.lake / SPANS_DIR).mkdir(parents=True, exist_ok=True)
+        (self.lake / METRICS_DIR).mkdir(parents=True, exist_ok=True)
         (self.lake / DELETIONS_DIR).mkdir(parents=True, exist_ok=True)
         self._write_meta()
         self.files_written = 0
@@ -81,18 +86,33 @@ class LakeWriter:
             found = json.loads(meta.read_text()).get("lake_schema_version")
             if not isinstance(found, int) or found > LAKE_SCHEMA_VERSION:
                 raise ValueError(f"{meta} is lake schema version {found!r}; this hub writes {LAKE_SCHEMA_VERSION}")
-            return
-        body = {"lake_schema_version": LAKE_SCHEMA_VERSION, "spans": dict(LAKE_SPAN_COLUMNS), "partition": PARTITION}
+            if found == LAKE_SCHEMA_VERSION:
+                return
+            # An older lake is brought forward in place: versions only add, so its files stay as they are.
+        body = {
+            "lake_schema_version": LAKE_SCHEMA_VERSION,
+            "spans": dict(LAKE_SPAN_COLUMNS),
+            "metrics": dict(LAKE_METRIC_COLUMNS),
+            "partition": PARTITION,
+        }
         temp = meta.with_name(f".{META_FILE}.{secrets.token_hex(4)}.tmp")
         temp.write_text(json.dumps(body, indent=2))
         os.replace(temp, meta)
 
     def write(self, table: pa.Table) -> int:
-        """Publish ``table``'s rows (one file per day touched); returns how many rows were written."""
+        """Publish span rows (one file per day touched); returns how many rows were written."""
+        return self._write(table, SPANS_DIR)
+
+    def write_metrics(self, table: pa.Table) -> int:
+        """Publish metric point rows (one file per day of ``time_ns`` touched); returns the rows written."""
+        return self._write(table, METRICS_DIR)
+
+    def _write(self, table: pa.Table, kind: str) -> int:
         if table.num_rows == 0:
             return 0
-        table = table.select(LAKE_SPANS_ARROW.names).cast(LAKE_SPANS_ARROW)
-        day_numbers = pc.divide(table["start_ns"], _NS_PER_DAY)
+        _, arrow, time_column = LAKE_KINDS[kind]
+        table = table.select(arrow.names).cast(arrow)
+        day_numbers = pc.divide(table[time_column], _NS_PER_DAY)
         for day_number in pc.unique(day_numbers).to_pylist():
             part = table.filter(pc.equal(day_numbers, day_number))
             with self._lock:
@@ -100,7 +120,7 @@ class LakeWriter:
                 seq = self._seq
             name = f"part-{self.hub_id}-{seq:09d}.parquet"
             day = day_of(day_number * _NS_PER_DAY)
-            publish_parquet(part, self.lake / SPANS_DIR / f"{PARTITION}={day}" / name, fsync=self._fsync)
+            publish_parquet(part, self.lake / kind / f"{PARTITION}={day}" / name, fsync=self._fsync)
             with self._lock:
                 self.files_written += 1
                 self.rows_written += part.num_rows

@@ -7,10 +7,23 @@ Public names::
 The event log is the outbox: :func:`read_batch` reads the spans after a cursor (what was stored is already
 anonymized), :func:`encode_batch` turns them into one OTLP protobuf request with OpenTelemetry's own
 encoder, and :func:`post_with_retry` sends it gzip-compressed with bounded retries. The caller (the
-install's sharing worker) owns consent, the cursor file and the thread.
+install's sharing worker) owns consent, the cursor file and the thread. Metric points travel the same
+way (:func:`read_points`, :func:`encode_points`, to ``/v1/metrics``), with a cursor of their own.
 """
 
+from .metric_outbox import PointBatch, encode_points, read_points
 from .outbox import Batch, Cursor, encode_batch, read_batch
 from .transport import Delivery, post_with_retry, request_deletion
 
-__all__ = ["Batch", "Cursor", "Delivery", "encode_batch", "post_with_retry", "read_batch", "request_deletion"]
+__all__ = [
+    "Batch",
+    "Cursor",
+    "Delivery",
+    "PointBatch",
+    "encode_batch",
+    "encode_points",
+    "post_with_retry",
+    "read_batch",
+    "read_points",
+    "request_deletion",
+]

@@ -46,16 +46,17 @@ def _compact(lake: Path) -> int:
     from datetime import UTC, datetime
 
     from exporters.lake import compact_day
-    from exporters.lake.schema import PARTITION, SPANS_DIR
+    from exporters.lake.schema import LAKE_KINDS, PARTITION, SPANS_DIR
 
     if not (lake / SPANS_DIR).is_dir():
         raise CliError(f"--lake {lake} holds no lake")
     today = datetime.now(UTC).strftime("%Y-%m-%d")
-    days = sorted(p.name.split("=", 1)[1] for p in (lake / SPANS_DIR).glob(f"{PARTITION}=*") if p.is_dir())
-    for day in (d for d in days if d < today):
-        replaced, rows = compact_day(lake, day)
-        if replaced:
-            print(f"{day}: {replaced} files -> 1 ({rows:,} rows)")
+    for kind in LAKE_KINDS:  # spans, then metric points (lake schema 2; absent in a version-1 lake)
+        days = sorted(p.name.split("=", 1)[1] for p in (lake / kind).glob(f"{PARTITION}=*") if p.is_dir())
+        for day in (d for d in days if d < today):
+            replaced, rows = compact_day(lake, day, kind=kind)
+            if replaced:
+                print(f"{kind} {day}: {replaced} files -> 1 ({rows:,} rows)")
     return EXIT_OK
 
 

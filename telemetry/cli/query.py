@@ -50,8 +50,8 @@ def query(args: argparse.Namespace) -> int:
 
         print(lake_report(args))
         return EXIT_OK
-    if args.report == "fleet":
-        raise CliError("the fleet report reads a lake: add --lake DIR")
+    if args.report in _LAKE_ONLY:
+        raise CliError(f"the {args.report} report reads a lake: add --lake DIR")
     settings = build_settings(args.home)
     if args.report:
         if args.sql is not None:
@@ -111,6 +111,10 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+#: Reports only a fleet lake answers (``analytics.fleet.reports.FLEET_REPORTS`` not also local).
+_LAKE_ONLY = ("fleet", "metrics")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "sql",
@@ -118,7 +122,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="one read-only SQL statement over the tables spans, span_events, metric_points, consent_ledger "
         "('-' reads it from stdin)",
     )
-    parser.add_argument("--report", choices=sorted({*REPORTS, "fleet"}), help="a named analytics report instead of SQL")
+    parser.add_argument(
+        "--report", choices=sorted({*REPORTS, *_LAKE_ONLY}), help="a named analytics report instead of SQL"
+    )
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
     parser.add_argument("--limit", type=int, default=1000, help="most rows printed (default 1000; 0 for all)")
     parser.add_argument(

@@ -36,7 +36,7 @@ def share(args: argparse.Namespace) -> int:
         f"Endpoint:           {report['endpoint'] or '-'}",
         f"Since:              {format_ns(report['since_ns']) if report['agreed'] else '-'}",
         f"Sent:               {report['sent_spans']:,} spans in {report['sent_batches']:,} batches, "
-        f"last {format_ns(report['last_sent_ns'])}",
+        f"{report['sent_points']:,} metric points, last {format_ns(report['last_sent_ns'])}",
         f"Deletions:          {len(report['confirmed_deletions'])} confirmed, {report['pending_deletions']} pending",
     ]
     print("\n".join(lines))

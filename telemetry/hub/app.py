@@ -34,7 +34,8 @@ from starlette.responses import JSONResponse, Response
 
 from exporters.lake import delete_install, deleted_installs
 from telemetry.hub.ingest import HubIngest
-from telemetry.server.otlp_convert import Invalid, convert_metrics, otlp_json_to_proto, parse_protobuf
+from telemetry.hub.ingest_metrics import HubMetricsIngest
+from telemetry.server.otlp_convert import Invalid, otlp_json_to_proto, parse_protobuf
 
 MAX_BODY: Final = 8 * 1024 * 1024
 MAX_INFLATED: Final = 32 * 1024 * 1024
@@ -108,9 +109,10 @@ def build_hub_app(ingest: HubIngest, token: str) -> FastAPI:
             answer.partial_success.error_message = "; ".join(sorted(result.reasons))[:1000]
         return _answer(answer, is_json)
 
+    points_ingest = HubMetricsIngest(ingest)
+
     async def metrics(request: Request, path_token: str | None) -> Response:
-        # Lake schema 1 holds spans: points are checked like the local receiver does and reported back as
-        # not stored (partial_success), so a sender knows; hostile bodies still get a 400.
+        # Lake schema 2 stores points (metrics/), checked, anonymized again and deduplicated like spans.
         try:
             authorized(request, path_token)
             is_json, body = await _body(request)
@@ -119,17 +121,25 @@ def build_hub_app(ingest: HubIngest, token: str) -> FastAPI:
                 if is_json
                 else parse_protobuf(body, ExportMetricsServiceRequest)
             )
-            converted = await run_in_threadpool(convert_metrics, message)
+            refresh_deleted()
+            result = await run_in_threadpool(points_ingest.metrics, message)
         except _Refused as refused:
             return refused.response()
         except Invalid as exc:
             return JSONResponse({"detail": str(exc), "problem": "invalid_otlp"}, status_code=400)
-        points = sum(len(m.data.data_points) for d in converted.items for r in d.resource_metrics
-                     for s in r.scope_metrics for m in s.metrics)  # fmt: skip
+        except OSError:
+            return JSONResponse(
+                {"detail": "the lake could not take the data now", "problem": "storage_unavailable"},
+                status_code=503,
+                headers={"Retry-After": "2"},
+            )
+        if result.rejected and not result.stored and not result.duplicates:
+            reason = "; ".join(sorted(result.reasons))[:1000]
+            return JSONResponse({"detail": reason, "problem": "no_point_accepted"}, status_code=400)
         answer = ExportMetricsServiceResponse()
-        if points or converted.rejected:
-            answer.partial_success.rejected_data_points = points + converted.rejected
-            answer.partial_success.error_message = "this hub stores spans only (lake schema 1)"
+        if result.rejected:
+            answer.partial_success.rejected_data_points = result.rejected
+            answer.partial_success.error_message = "; ".join(sorted(result.reasons))[:1000]
         return _answer(answer, is_json)
 
     async def delete(request: Request, path_token: str | None) -> Response:

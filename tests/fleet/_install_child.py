@@ -25,6 +25,8 @@ def main() -> None:
     trickle = tag.startswith("trickle")
     for index in range(events):
         service.track_event_sync("model_loaded", {"index": index, "tag": tag, "contact": "alice@example.com"})
+        if tag == "metrics":  # metric points too (the sharing worker sends them to /v1/metrics)
+            service.track_performance_sync("step_time", 10.0 + index, "ms")
         if trickle:
             time.sleep(0.1)
     if not trickle:
