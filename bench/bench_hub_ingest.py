@@ -115,7 +115,7 @@ def sdk_road(request: Any, anonymizer: Any, hub_id: str = "bench") -> Any:
 
     from exporters.eventlog.arrow import ResourceCache, spans_to_arrow
     from exporters.lake import LAKE_SPANS_ARROW
-    from telemetry.hub.ingest import _take_install_id
+    from telemetry.hub._shared import take_install_id as _take_install_id
     from telemetry.server.otlp_convert import convert_traces
 
     spans, owners = [], []

@@ -10,38 +10,21 @@ are refused. Requests arriving together are written as one file (group commit).
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from exporters.lake import INSTALL_ATTRIBUTE, LakeWriter
+from exporters.lake import LakeWriter
 from processors.anonymizer import Anonymizer
+from telemetry.hub._shared import Ingested, SeenIds, take_install_id
 from telemetry.hub.lake_rows import LakeRows, Rows
 
-_INSTALL_ID = re.compile(r"^[0-9a-f]{64}$")
 _SEEN_MAX: Final = 1_000_000
-
-
-@dataclass
-class Ingested:
-    """What became of one request."""
-
-    stored: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    reasons: set[str] = field(default_factory=set)
-
-    def reject(self, count: int, reason: str) -> None:
-        self.rejected += count
-        self.reasons.add(reason)
 
 
 class _Slot:
@@ -68,7 +51,7 @@ class HubIngest:
         self.writer = writer
         self.anonymizer = anonymizer
         self.deleted: set[str] = set(deleted)
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen = SeenIds(_SEEN_MAX)
         self._lock = threading.Lock()
         #: Held while a batch is published and while a deletion rewrites the lake.
         self.write_lock = threading.Lock()
@@ -82,7 +65,7 @@ class HubIngest:
         out = Ingested()
         rows = Rows()
         for resource_spans in request.resource_spans:
-            owner = _take_install_id(resource_spans.resource.attributes)
+            owner = take_install_id(resource_spans.resource.attributes)
             if owner in self.deleted:
                 count = sum(len(s.spans) for s in resource_spans.scope_spans)
                 out.reject(count, "this install's shared data was deleted; it is not accepted again")
@@ -96,7 +79,7 @@ class HubIngest:
                 self.dropped_anonymizer_failed += rows.not_anonymized
         if rows.rows:
             share_ids = rows.share_ids
-            keep = self._first_sightings(share_ids)
+            keep = self._seen.first_sightings(share_ids)
             out.duplicates += len(share_ids) - len(keep)
             if len(keep) != len(share_ids):
                 rows.rows = [rows.rows[index] for index in keep]
@@ -139,7 +122,7 @@ class HubIngest:
                 for slot, kept in zip(group, tables, strict=True):
                     slot.stored = kept.num_rows
                     # Remembered only once written: a failed write must leave the sender's retry welcome.
-                    self._remember(kept["share_id"].to_pylist())
+                    self._seen.remember(kept["share_id"].to_pylist())
             except BaseException as exc:
                 for slot in group:
                     slot.error = exc
@@ -153,37 +136,3 @@ class HubIngest:
         gone = pc.fill_null(pc.is_in(table["install_id"], pa.array(sorted(self.deleted), pa.string())), False)
         slot.deleted = int(pc.sum(gone.cast("int64")).as_py() or 0)
         return table.filter(pc.invert(gone)) if slot.deleted else table
-
-    def _first_sightings(self, share_ids: list[str]) -> list[int]:
-        """Rows whose share id this process has not stored yet, each id once (retries of a batch are
-        dropped here; readers dedupe the rest, e.g. across hubs or restarts)."""
-        keep = []
-        batch: set[str] = set()
-        with self._lock:
-            seen = self._seen
-            for index, share_id in enumerate(share_ids):
-                if share_id in seen or share_id in batch:
-                    continue
-                batch.add(share_id)
-                keep.append(index)
-        return keep
-
-    def _remember(self, share_ids: list[str]) -> None:
-        with self._lock:
-            seen = self._seen
-            for share_id in share_ids:
-                seen[share_id] = None
-            while len(seen) > _SEEN_MAX:
-                seen.popitem(last=False)
-
-
-def _take_install_id(attributes: Any) -> str | None:
-    """Remove :data:`INSTALL_ATTRIBUTE` from a protobuf resource's attributes; its value if well-formed."""
-    found: str | None = None
-    for index in reversed(range(len(attributes))):
-        if attributes[index].key == INSTALL_ATTRIBUTE:
-            value = attributes[index].value.string_value
-            if _INSTALL_ID.match(value):
-                found = value
-            del attributes[index]
-    return found

@@ -17,12 +17,8 @@ the span path's group commit.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Final
 
@@ -34,32 +30,17 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 
 from exporters.duckdb_exporter import metrics_to_arrow
 from exporters.eventlog.arrow import ResourceCache
-from exporters.lake import INSTALL_ATTRIBUTE, LAKE_METRICS_ARROW
+from exporters.lake import LAKE_METRICS_ARROW
 from processors.anonymizing import AnonymizingMetricExporter
+from telemetry.hub._shared import Ingested, SeenIds, take_install_id
 from telemetry.hub.ingest import HubIngest
 from telemetry.server.otlp_convert import convert_metrics
 
-_INSTALL_ID = re.compile(r"^[0-9a-f]{64}$")
 _SEEN_MAX: Final = 200_000
 #: The stored columns a point's ``share_id`` is the MD5 of (see exporters/lake/schema.py).
 SHARE_ID_COLUMNS: Final = (
     "name", "unit", "kind", "temporality", "start_ns", "time_ns", "scope_name", "session_id", "attributes",
 )  # fmt: skip
-
-
-@dataclass
-class MetricsIngested:
-    """What became of one request, in points."""
-
-    stored: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    reasons: set[str] = field(default_factory=set)
-
-    def reject(self, count: int, reason: str) -> None:
-        if count:
-            self.rejected += count
-            self.reasons.add(reason)
 
 
 class _Collect(MetricExporter):
@@ -94,14 +75,14 @@ class HubMetricsIngest:
         self._ingest = ingest
         self._lock = threading.Lock()
         self._resources = ResourceCache()
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen = SeenIds(_SEEN_MAX)
         self.dropped_anonymizer_failed = 0
 
-    def metrics(self, request: ExportMetricsServiceRequest) -> MetricsIngested:
-        out = MetricsIngested()
+    def metrics(self, request: ExportMetricsServiceRequest) -> Ingested:
+        out = Ingested()
         tables: list[pa.Table] = []
         for resource_metrics in request.resource_metrics:
-            owner = _take_install_id(resource_metrics.resource.attributes)
+            owner = take_install_id(resource_metrics.resource.attributes)
             count = sum(_points(m) for sm in resource_metrics.scope_metrics for m in sm.metrics)
             if owner in self._ingest.deleted:
                 out.reject(count, "this install's shared data was deleted; it is not accepted again")
@@ -114,14 +95,14 @@ class HubMetricsIngest:
                     tables.append(self._lake_rows(clean, owner))
         if tables:
             table = pa.concat_tables(tables)
-            keep = self._first_sightings(table["share_id"].to_pylist())
+            keep = self._seen.first_sightings(table["share_id"].to_pylist())
             out.duplicates = table.num_rows - len(keep)
             if len(keep) < table.num_rows:
                 table = table.take(pa.array(keep, pa.int64()))
             out.stored = self._write(table, out)
         return out
 
-    def _scrubbed(self, data: MetricsData, out: MetricsIngested) -> MetricsData | None:
+    def _scrubbed(self, data: MetricsData, out: Ingested) -> MetricsData | None:
         collect = _Collect()
         anonymizing = AnonymizingMetricExporter(self._ingest.anonymizer, collect)
         before = _sdk_points(data)
@@ -150,7 +131,7 @@ class HubMetricsIngest:
         )
         return pa.table({name: columns[name] for name in LAKE_METRICS_ARROW.names}).cast(LAKE_METRICS_ARROW)
 
-    def _write(self, table: pa.Table, out: MetricsIngested) -> int:
+    def _write(self, table: pa.Table, out: Ingested) -> int:
         ingest = self._ingest
         with ingest.write_lock:
             # A deletion may have been confirmed while this request was converted: its rows must not land
@@ -163,42 +144,13 @@ class HubMetricsIngest:
                     table = table.filter(pc.invert(gone))
             ingest.writer.write_metrics(table)
         # Remembered only once written: a failed write must leave the sender's retry welcome.
-        self._remember(table["share_id"].to_pylist())
+        self._seen.remember(table["share_id"].to_pylist())
         return table.num_rows
-
-    def _first_sightings(self, share_ids: Sequence[str]) -> list[int]:
-        """Rows whose id this process has not stored yet, each once (readers dedupe across hubs/restarts)."""
-        keep, batch = [], set()
-        with self._lock:
-            for index, share_id in enumerate(share_ids):
-                if share_id not in self._seen and share_id not in batch:
-                    batch.add(share_id)
-                    keep.append(index)
-        return keep
-
-    def _remember(self, share_ids: Sequence[str]) -> None:
-        with self._lock:
-            for share_id in share_ids:
-                self._seen[share_id] = None
-            while len(self._seen) > _SEEN_MAX:
-                self._seen.popitem(last=False)
 
 
 def _share_id(owner: str | None, key: tuple[Any, ...]) -> str:
     text = "\x1f".join("" if part is None else str(part) for part in (owner, *key))
     return hashlib.md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
-
-
-def _take_install_id(attributes: Any) -> str | None:
-    """Remove :data:`INSTALL_ATTRIBUTE` from a protobuf resource's attributes; its value if well-formed."""
-    found: str | None = None
-    for index in reversed(range(len(attributes))):
-        if attributes[index].key == INSTALL_ATTRIBUTE:
-            value = attributes[index].value.string_value
-            if _INSTALL_ID.match(value):
-                found = value
-            del attributes[index]
-    return found
 
 
 def _points(metric: Any) -> int:

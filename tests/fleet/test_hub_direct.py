@@ -96,7 +96,7 @@ def _rows(table: Any) -> list[dict[str, Any]]:
 
 
 def _direct(body: bytes, anonymizer: Anonymizer) -> tuple[Any, Rows]:
-    from telemetry.hub.ingest import _take_install_id
+    from telemetry.hub._shared import take_install_id as _take_install_id
 
     out, converter = Rows(), LakeRows(anonymizer)
     for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
