@@ -17,6 +17,8 @@ import hmac
 import re
 import time
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -33,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from exporters.lake import delete_install, deleted_installs
+from telemetry.hub._shared import Ingested
 from telemetry.hub.ingest import HubIngest
 from telemetry.hub.ingest_metrics import HubMetricsIngest
 from telemetry.server.otlp_convert import Invalid, otlp_json_to_proto, parse_protobuf
@@ -43,6 +46,17 @@ PROTOBUF: Final = "application/x-protobuf"
 JSON: Final = "application/json"
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _TOMBSTONE_REFRESH_S: Final = 2.0
+
+
+@dataclass(frozen=True)
+class _Signal:
+    """How one OTLP signal is received: its request and response messages, its ingest, its words."""
+
+    request_type: type[Any]
+    response_type: type[Any]
+    ingest: Callable[[Any], Ingested]
+    rejected_field: str  # the partial_success field counting what was refused
+    nothing_accepted: str  # the problem named when nothing of a request could be taken
 
 
 class _Refused(Exception):
@@ -79,17 +93,18 @@ def build_hub_app(ingest: HubIngest, token: str) -> FastAPI:
             refreshed[0] = now
             ingest.deleted |= deleted_installs(ingest.writer.lake)
 
-    async def traces(request: Request, path_token: str | None) -> Response:
+    async def receive(request: Request, path_token: str | None, signal: _Signal) -> Response:
+        """One OTLP export request, spans or points: checked, anonymized again, deduplicated, stored."""
         try:
             authorized(request, path_token)
             is_json, body = await _body(request)
             message: Any = (
-                otlp_json_to_proto(_json(body), ExportTraceServiceRequest)
+                otlp_json_to_proto(_json(body), signal.request_type)
                 if is_json
-                else parse_protobuf(body, ExportTraceServiceRequest)
+                else parse_protobuf(body, signal.request_type)
             )
             refresh_deleted()
-            result = await run_in_threadpool(ingest.traces, message)
+            result = await run_in_threadpool(signal.ingest, message)
         except _Refused as refused:
             return refused.response()
         except Invalid as exc:
@@ -102,45 +117,28 @@ def build_hub_app(ingest: HubIngest, token: str) -> FastAPI:
             )
         if result.rejected and not result.stored and not result.duplicates:
             reason = "; ".join(sorted(result.reasons))[:1000]
-            return JSONResponse({"detail": reason, "problem": "no_span_accepted"}, status_code=400)
-        answer = ExportTraceServiceResponse()
+            return JSONResponse({"detail": reason, "problem": signal.nothing_accepted}, status_code=400)
+        answer = signal.response_type()
         if result.rejected:
-            answer.partial_success.rejected_spans = result.rejected
+            setattr(answer.partial_success, signal.rejected_field, result.rejected)
             answer.partial_success.error_message = "; ".join(sorted(result.reasons))[:1000]
         return _answer(answer, is_json)
 
+    # Lake schema 2 stores points (metrics/), checked, anonymized again and deduplicated like spans.
     points_ingest = HubMetricsIngest(ingest)
+    spans = _Signal(
+        ExportTraceServiceRequest, ExportTraceServiceResponse, ingest.traces, "rejected_spans", "no_span_accepted"
+    )
+    points = _Signal(
+        ExportMetricsServiceRequest, ExportMetricsServiceResponse, points_ingest.metrics, "rejected_data_points",
+        "no_point_accepted",
+    )  # fmt: skip
+
+    async def traces(request: Request, path_token: str | None) -> Response:
+        return await receive(request, path_token, spans)
 
     async def metrics(request: Request, path_token: str | None) -> Response:
-        # Lake schema 2 stores points (metrics/), checked, anonymized again and deduplicated like spans.
-        try:
-            authorized(request, path_token)
-            is_json, body = await _body(request)
-            message: Any = (
-                otlp_json_to_proto(_json(body), ExportMetricsServiceRequest)
-                if is_json
-                else parse_protobuf(body, ExportMetricsServiceRequest)
-            )
-            refresh_deleted()
-            result = await run_in_threadpool(points_ingest.metrics, message)
-        except _Refused as refused:
-            return refused.response()
-        except Invalid as exc:
-            return JSONResponse({"detail": str(exc), "problem": "invalid_otlp"}, status_code=400)
-        except OSError:
-            return JSONResponse(
-                {"detail": "the lake could not take the data now", "problem": "storage_unavailable"},
-                status_code=503,
-                headers={"Retry-After": "2"},
-            )
-        if result.rejected and not result.stored and not result.duplicates:
-            reason = "; ".join(sorted(result.reasons))[:1000]
-            return JSONResponse({"detail": reason, "problem": "no_point_accepted"}, status_code=400)
-        answer = ExportMetricsServiceResponse()
-        if result.rejected:
-            answer.partial_success.rejected_data_points = result.rejected
-            answer.partial_success.error_message = "; ".join(sorted(result.reasons))[:1000]
-        return _answer(answer, is_json)
+        return await receive(request, path_token, points)
 
     async def delete(request: Request, path_token: str | None) -> Response:
         try:
