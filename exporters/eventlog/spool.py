@@ -159,7 +159,7 @@ class Spool:
 
     def _file(self) -> int:
         """Under the lock: our file, (re)created when missing or erased under us."""
-        if self._fd is not None and not self._still_ours():
+        if self._fd is not None and not self._linked():
             self._drop()
         if self._fd is None:
             make_private_dirs(self.folder)
@@ -180,6 +180,15 @@ class Spool:
             self._epoch = secrets.randbits(32)
             self._size, self._resources = 0, set()
         return self._fd
+
+    def _linked(self) -> bool:
+        """Our file still has a name (an erase unlinks it): ``fstat``, not ``stat``: no path lookup per
+        flush. The name is ours alone (pid and random), so a file taking it after an erase cannot happen
+        before we notice; a merge checks the path too (:meth:`_still_ours`)."""
+        try:
+            return self._fd is not None and os.fstat(self._fd).st_nlink > 0
+        except OSError:
+            return False
 
     def _still_ours(self) -> bool:
         """Our path still names our file (an erase removes it, and another file may take the name)."""
@@ -236,12 +245,13 @@ class Spool:
             yield taken
             # Stored. The next frame goes at offset 0, in the next epoch, whether or not the old header is
             # zeroed: this process never reads the old frames again, and a dead one's are merged skipping
-            # what is stored.
+            # what is stored. So the zeroing needs no fdatasync: a kill -9 keeps it (page cache), and after
+            # a power loss the old frames are recovered as a dead process's, skipping what is stored; the
+            # next frame's fdatasync commits it anyway.
             self.rows, self._size, self._resources = 0, 0, set()
             self._epoch = (self._epoch + 1) & 0xFFFFFFFF
             try:
                 os.pwrite(self._fd, bytes(HEADER_SIZE), 0)
-                _datasync(self._fd)
             except OSError:
                 logger.warning("event log: emptying the spool failed; its rows are stored, not stored twice")
 
