@@ -304,6 +304,27 @@ def test_a_dead_process_s_spool_that_cannot_be_stored_does_not_block_our_merges(
     assert poisoned.exists()
 
 
+def test_a_spooled_batch_arrow_refuses_is_dropped_whole_and_the_others_are_stored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from exporters.eventlog.arrow import ResourceCache, spans_to_rows
+
+    span_rows, _, _ = spans_to_rows(make_spans(2, name="odd"), ResourceCache())
+    start = schema.column_names(schema.SPANS).index("start_ns")
+    bad = [(*row[:start], 2**63 + 1, *row[start + 1 :]) for row in span_rows]  # JSON holds it, int64 not
+    with EventLog(tmp_path / "ev.duckdb", merge_interval_s=3600) as log:
+        exporter = DuckDBSpanExporter(log)
+        exporter.export(make_spans(2, name="before"))
+        log.append_spooled({schema.SPANS: bad})
+        exporter.export(make_spans(3, name="after"))
+        assert log.merge()
+        assert log.merge_due_in() is None  # not retried forever
+        with log.reader() as cur:
+            stored = dict(cur.execute("SELECT name, count(*) FROM spans GROUP BY 1").fetchall())
+        assert stored == {"before": 2, "after": 3}
+    assert sum("Arrow refuses" in r.getMessage() for r in caplog.records) == 1
+
+
 def test_a_full_spool_refuses_batches_and_the_exporter_counts_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
