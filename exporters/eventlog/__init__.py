@@ -11,7 +11,8 @@ Modules, each owning one thing:
 - ``migrate``: upgrades files written by older schema versions; the one ``transaction()`` helper.
 - ``prune``: bounded storage (count and age caps, a clock that jumped is not trusted).
 - ``arrow``: finished spans and metric points -> rows and Arrow tables for bulk inserts.
-- ``insert``: the INSERT statements (as written, or skipping what is stored), building spooled rows into Arrow, merging spools.
+- ``insert``: the INSERT statements (as written, or skipping what is stored); spooled rows to Arrow;
+  merging spools.
 - ``spool``: the per-process spool file flushes go to, merged into DuckDB every ``merge_interval_s``.
 - ``frames``: the spool's checksummed frames of plain rows (orjson; Arrow is built per merge).
 - ``files``: the database's companion files (WAL, set-aside copies, spill folder), owner-only modes.
