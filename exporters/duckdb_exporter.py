@@ -1,8 +1,8 @@
 """OpenTelemetry exporters that append to the DuckDB event log.
 
 ``DuckDBSpanExporter.export`` is called by a batch processor on its worker thread with a batch of
-finished (already anonymized) spans. It turns the batch into Arrow tables (``exporters.eventlog.arrow``) and
-appends them in one transaction (or one spool frame: ``EventLog.append_spooled``), so a span is never stored
+finished (already anonymized) spans. It turns the batch into rows (``exporters.eventlog.arrow``) and
+appends them in one spool frame or one transaction (``EventLog.append_spooled``), so a span is never stored
 without its events. Like the SDK's own
 exporters it never raises: a locked or unwritable database, a damaged file or a bug in conversion returns
 ``FAILURE``, is counted, logged once per kind of failure (without values: DuckDB messages may quote
@@ -48,7 +48,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from exporters._failure_log import FailureLog
 from exporters.eventlog import EventLog, schema
-from exporters.eventlog.arrow import METRIC_POINTS_ARROW, ResourceCache, build_table, spans_to_arrow, to_json
+from exporters.eventlog.arrow import METRIC_POINTS_ARROW, ResourceCache, build_table, spans_to_rows, to_json
 from exporters.eventlog.errors import EventLogError
 
 logger = logging.getLogger("exporters.duckdb")
@@ -116,10 +116,10 @@ class DuckDBSpanExporter(SpanExporter):
             return SpanExportResult.SUCCESS
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            span_table, event_table, resource_table = spans_to_arrow(spans, self._resources)
-            # Through the spool when the log has one (merged into DuckDB within its merge interval).
+            span_rows, event_rows, resource_rows = spans_to_rows(spans, self._resources)
+            # Through the spool when the log has one (plain rows; Arrow is built once per merge).
             self._log.append_spooled(
-                {schema.RESOURCES: resource_table, schema.SPANS: span_table, schema.SPAN_EVENTS: event_table}
+                {schema.RESOURCES: resource_rows, schema.SPANS: span_rows, schema.SPAN_EVENTS: event_rows}
             )
         except Exception as exc:
             with self._count_lock:

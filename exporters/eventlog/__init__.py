@@ -10,10 +10,11 @@ Modules, each owning one thing:
 - ``schema``: tables, columns and the schema version (the single home of every table and column name).
 - ``migrate``: upgrades files written by older schema versions; the one ``transaction()`` helper.
 - ``prune``: bounded storage (count and age caps, a clock that jumped is not trusted).
-- ``arrow``: finished spans and metric points -> Arrow tables for bulk inserts.
-- ``insert``: the INSERT statements (as written, or skipping what is stored) and merging spools.
+- ``arrow``: finished spans and metric points -> rows and Arrow tables for bulk inserts.
+- ``insert``: the INSERT statements (as written, or skipping what is stored); spooled rows to Arrow;
+  merging spools.
 - ``spool``: the per-process spool file flushes go to, merged into DuckDB every ``merge_interval_s``.
-- ``frames``: the spool's checksummed frames of Arrow IPC streams.
+- ``frames``: the spool's checksummed frames of plain rows (orjson; Arrow is built per merge).
 - ``files``: the database's companion files (WAL, set-aside copies, spill folder), owner-only modes.
 - ``errors``: the typed errors readers and writers see.
 """

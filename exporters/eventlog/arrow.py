@@ -242,9 +242,28 @@ def span_columns(
     )
 
 
+Rows = list[tuple[Any, ...]]
+
+
 def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> tuple[pa.Table, pa.Table, pa.Table]:
     """(spans, span_events, resources) tables for a batch, columns in ``schema`` order; the resources
     table holds each distinct resource of the batch once (the event log adds those it lacks)."""
+    rows, event_rows, resource_rows = spans_to_rows(spans, resources)
+    return (
+        _from_rows(rows, SPANS_ARROW),
+        _from_rows(event_rows, SPAN_EVENTS_ARROW) if event_rows else _NO_EVENTS,
+        _from_rows(resource_rows, RESOURCES_ARROW),
+    )
+
+
+def spans_to_rows(spans: Sequence[ReadableSpan], resources: ResourceCache) -> tuple[Rows, Rows, Rows]:
+    """The rows of :func:`spans_to_arrow`'s three tables, values in ``schema`` column order (JSON columns
+    as orjson bytes): what the spool writes, Arrow being built once per merge.
+
+    Example::
+
+        spans, events, resource_rows = spans_to_rows(batch, ResourceCache())
+    """
     rows: list[tuple[Any, ...]] = []
     event_rows: list[tuple[Any, ...]] = []
     seen_resources: dict[str, tuple[str, int | None, bytes]] = {}
@@ -325,11 +344,7 @@ def spans_to_arrow(spans: Sequence[ReadableSpan], resources: ResourceCache) -> t
                 span.dropped_attributes,
             )
         )
-    return (
-        _from_rows(rows, SPANS_ARROW),
-        _from_rows(event_rows, SPAN_EVENTS_ARROW) if event_rows else _NO_EVENTS,
-        _from_rows(list(seen_resources.values()), RESOURCES_ARROW),
-    )
+    return rows, event_rows, list(seen_resources.values())
 
 
 def _from_rows(rows: list[tuple[Any, ...]], arrow: pa.Schema) -> pa.Table:

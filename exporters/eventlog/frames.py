@@ -1,62 +1,101 @@
-"""Spool frames: ``magic | epoch | CRC32 | length | payload``, the payload being the table count, then per
-table its name and an Arrow IPC stream (see ``spool.py`` for how the spool uses them).
+"""Spool frames: ``magic | epoch | CRC32 | length | payload``, the payload being the batch's plain rows as
+one orjson array ``[[table, [column, ...], [[value, ...], ...]], ...]`` (see ``spool.py`` for how the spool
+uses them; ``insert.tables`` builds the Arrow tables once per merge).
+
+Why rows and not Arrow: a trickle flushes ~3 spans twice a second, and building three Arrow tables cache-cold
+plus their IPC streams cost ~0.6 ms per flush; orjson writes the same values in ~20 us. The values are the
+ones the exporter would have put in its Arrow tables (``arrow.spans_to_rows``): already anonymized, JSON
+columns as the orjson text they hold. Each table names its columns, so a frame written by another version of
+the library is read by name, not position.
 
 A reader stops at the first frame that is short, has a bad magic, a bad CRC, or an epoch other than the
 first frame's: what a kill -9 mid-write leaves, or frames already merged left behind newer ones.
 
 Example::
 
-    data = encode({"spans": table}, epoch=7) + encode({"spans": more}, epoch=7)
-    frames, rows = decode(data)  # {"spans": [table, more]}, rows in both
+    data = encode({"consent_ledger": rows}, epoch=7) + encode({"consent_ledger": more}, epoch=7)
+    frames, count = decode(data)  # [{"consent_ledger": (columns, rows)}, {... more}], rows in both
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-import pyarrow as pa
-import pyarrow.ipc as ipc
+import orjson
 
-__all__ = ["HEADER_SIZE", "SUFFIX", "Frames", "decode", "encode"]
+from exporters.eventlog import schema
 
-_MAGIC = b"PSP1"
+__all__ = ["HEADER_SIZE", "SUFFIX", "Batch", "Frame", "Frames", "checked", "decode", "encode"]
+
+_MAGIC = b"PSP2"  # PSP1 held Arrow IPC streams (never released): read as torn
 _HEAD = struct.Struct("<4sIIQ")  # magic, epoch, CRC32 of the payload (seeded with the epoch), payload length
-_COUNT = struct.Struct("<H")
-_NAME = struct.Struct("<H")
-_BODY = struct.Struct("<Q")
-# Given, not defaulted: pyarrow reads two environment variables per writer to pick defaults.
-_WRITE_OPTIONS = ipc.IpcWriteOptions()
-_READ_OPTIONS = ipc.IpcReadOptions()
 HEADER_SIZE = _HEAD.size
 #: The spool files' name suffix.
 SUFFIX = ".spool"
 
-#: Tables decoded from a run of frames: name -> tables in write order; plus the rows they hold.
-Frames = dict[str, list[pa.Table]]
+#: Rows per table name, each a sequence of values in ``schema.column_names(table)`` order.
+Batch = Mapping[str, Sequence[Sequence[Any]]]
+#: One decoded frame: table -> (its column names, its rows).
+Frame = dict[str, tuple[tuple[str, ...], Sequence[Sequence[Any]]]]
+#: The frames of a spool, in write order.
+Frames = list[Frame]
+
+# Each table's column list, serialized once: a frame embeds it as is.
+_COLUMNS = {table: orjson.Fragment(orjson.dumps(schema.column_names(table))) for table in schema.TABLES}
 
 
-def encode(batches: Mapping[str, pa.Table], epoch: int = 0) -> bytes:
-    """One frame holding ``batches``. ``decode(encode(b))`` gives the tables back."""
-    parts = [_COUNT.pack(len(batches))]
-    for name, table in batches.items():
-        sink = pa.BufferOutputStream()
-        with ipc.new_stream(sink, table.schema, options=_WRITE_OPTIONS) as writer:
-            writer.write_table(table)
-        body = sink.getvalue().to_pybytes()
-        raw = name.encode()
-        parts += [_NAME.pack(len(raw)), raw, _BODY.pack(len(body)), body]
-    payload = b"".join(parts)
+def _json_text(value: Any) -> str:
+    """JSON columns hold orjson's bytes (always UTF-8): written as the text they are."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    raise TypeError(f"a spooled value of type {type(value).__name__}")
+
+
+def _repaired(value: Any) -> Any:
+    # What ``arrow.build_table`` does to text Arrow refuses (lone surrogates), so the stored rows are the same.
+    return value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else value
+
+
+def checked(batches: Batch) -> dict[str, Sequence[Sequence[Any]]]:
+    """``batches`` without empty tables; ValueError on a table the schema lacks or a row of another width."""
+    out: dict[str, Sequence[Sequence[Any]]] = {}
+    for table, rows in batches.items():
+        if table not in schema.TABLES:
+            raise ValueError(f"unknown event log table {table!r}")
+        width = len(schema.TABLES[table])
+        if any(len(row) != width for row in rows):
+            raise ValueError(f"rows of {table} must hold its {width} columns in schema order")
+        if rows:
+            out[table] = rows
+    return out
+
+
+def encode(batches: Batch, epoch: int = 0, *, columns: Mapping[str, Sequence[str]] | None = None) -> bytes:
+    """One frame holding ``batches``; ``columns`` overrides a table's column names (tests: another
+    version's frames). Raises ValueError (a table the schema lacks) or TypeError (a value JSON cannot hold)."""
+    try:
+        parts = [[name, _COLUMNS[name] if columns is None else columns[name], rows] for name, rows in batches.items()]
+    except KeyError as exc:
+        raise ValueError(f"unknown event log table {exc.args[0]!r}") from None
+    try:
+        payload = orjson.dumps(parts, default=_json_text)
+    except orjson.JSONEncodeError:
+        # A lone surrogate in some text (orjson refuses it, like Arrow): repaired as Arrow's path would.
+        for part in parts:
+            part[2] = [[_repaired(v) for v in row] for row in part[2]]
+        payload = orjson.dumps(parts, default=_json_text)
     return _HEAD.pack(_MAGIC, epoch, zlib.crc32(payload, epoch), len(payload)) + payload
 
 
 def decode(data: bytes | memoryview) -> tuple[Frames, int]:
-    """The tables of every intact frame from the start of ``data``, and the rows in them; stops at the
+    """The batches of every intact frame from the start of ``data``, and the rows in them; stops at the
     first torn or damaged frame (what a kill -9 mid-write leaves), or at one of an earlier epoch (frames
     already merged, left behind the current ones: see ``Spool.taking``)."""
     view = memoryview(data)
-    found: Frames = {}
+    found: Frames = []
     rows = offset = 0
     first_epoch: int | None = None
     while offset + _HEAD.size <= len(view):
@@ -67,28 +106,23 @@ def decode(data: bytes | memoryview) -> tuple[Frames, int]:
         if zlib.crc32(view[start:end], epoch) != crc:
             break
         first_epoch = epoch
-        try:
-            frame = _tables(view[start:end])
-        except (ValueError, pa.ArrowException, struct.error):
+        frame = _frame(view[start:end])
+        if frame is None:
             break  # a CRC collision on garbage: as torn
-        for name, table in frame:
-            found.setdefault(name, []).append(table)
-            rows += table.num_rows
+        found.append(frame)
+        rows += sum(len(table_rows) for _, table_rows in frame.values())
         offset = end
     return found, rows
 
 
-def _tables(payload: memoryview) -> list[tuple[str, pa.Table]]:
-    (count,) = _COUNT.unpack_from(payload, 0)
-    at, out = _COUNT.size, []
-    for _ in range(count):
-        (size,) = _NAME.unpack_from(payload, at)
-        name = bytes(payload[at + _NAME.size : at + _NAME.size + size]).decode()
-        at += _NAME.size + size
-        (size,) = _BODY.unpack_from(payload, at)
-        at += _BODY.size
-        if at + size > len(payload):
-            raise ValueError("frame body overruns its payload")
-        out.append((name, ipc.open_stream(pa.py_buffer(payload[at : at + size]), options=_READ_OPTIONS).read_all()))
-        at += size
-    return out
+def _frame(payload: memoryview) -> Frame | None:
+    try:
+        parts = orjson.loads(payload)
+        frame: Frame = {}
+        for name, columns, rows in parts:
+            if not isinstance(name, str) or not isinstance(columns, list) or not isinstance(rows, list):
+                return None
+            frame[name] = (tuple(columns), rows)
+        return frame
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        return None

@@ -1,4 +1,5 @@
-"""Inserting Arrow tables into the event log's tables, inside a transaction the caller opened.
+"""Inserting Arrow tables into the event log's tables, inside a transaction the caller opened; building
+them from spooled rows (``tables``) once per merge.
 
 Two ways: as written (a flush, a merge of this process's own spool), or skipping what is stored already
 (merging a dead process's spool, which may have been stored before its owner died and could not empty
@@ -14,17 +15,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from exporters._failure_log import FailureLog
 from exporters.eventlog import schema
+from exporters.eventlog.arrow import arrow_schema, build_table
 from exporters.eventlog.errors import EventLogError
+from exporters.eventlog.frames import Frames
 from exporters.eventlog.migrate import transaction
 from exporters.eventlog.spool import Spool
 
-__all__ = ["concat", "insert_tables", "merge_spools"]
+__all__ = ["build", "insert_tables", "merge_spools", "tables"]
 
 _BATCH_VIEW = "peft_arrow_batch"
 _RECOVERY_FAILURES = FailureLog(logging.getLogger("exporters.eventlog"), logging.WARNING)
@@ -44,6 +48,9 @@ _INSERT_NEW = {
     schema.SPAN_EVENTS: f"{_INSERT[schema.SPAN_EVENTS]} b {_SAME_SPAN.format(spans=schema.SPANS)}",
 }
 _ORDER = {schema.RESOURCES: 0, schema.SPAN_EVENTS: 1, schema.SPANS: 2}
+_ARROW = {table: arrow_schema(table) for table in schema.TABLES}
+# What Arrow raises on values it cannot hold (zip(strict=True) on a row of the wrong width: ValueError).
+_BAD_VALUES = (pa.ArrowException, ValueError, TypeError, OverflowError)
 
 
 def _resource_ids_to_store(data: pa.Table, stored: set[str]) -> list[str] | None:
@@ -82,30 +89,45 @@ def insert_tables(
     return added
 
 
-def _concat(parts: Sequence[pa.Table]) -> pa.Table:
+def tables(frames: Frames) -> list[tuple[str, pa.Table]]:
+    """The Arrow tables of a spool's frames (built here, once per merge), in insert order: one per table
+    and column list, resources once per id. A frame whose values Arrow refuses (an integer beyond 64 bits
+    from an odd span) is dropped and logged, not retried forever; columns this version does not know (a
+    frame of a newer version) raise ``EventLogError``: the file waits for a process that knows them."""
     try:
-        return pa.concat_tables(parts)  # one writer, one schema: the usual case
-    except pa.ArrowInvalid:
-        # Written by another version: promotion loads pyarrow.compute (~0.1 s of CPU), so only then.
-        return pa.concat_tables(parts, promote_options="default")
-
-
-def concat(frames: dict[str, list[pa.Table]]) -> list[tuple[str, pa.Table]]:
-    """One table per name from a spool's frames, in ``schema.TABLES`` order; resources once per id."""
+        return build(frames)
+    except _BAD_VALUES:
+        pass
     out: list[tuple[str, pa.Table]] = []
-    for table in sorted(schema.TABLES, key=lambda name: _ORDER.get(name, 3)):
-        parts: Sequence[pa.Table] = frames.get(table, [])
-        if not parts:
-            continue
-        data = parts[0] if len(parts) == 1 else _concat(parts)
-        if table == schema.RESOURCES and "resource_id" in data.column_names:
-            first: dict[object, int] = {}
-            for i, rid in enumerate(data.column("resource_id").to_pylist()):
-                first.setdefault(rid, i)
-            if len(first) < data.num_rows:  # slices, not take(): that would load pyarrow.compute
-                data = pa.concat_tables([data.slice(i, 1) for i in first.values()])
-        if data.num_rows:
-            out.append((table, data))
+    for frame in frames:  # rare: find the bad frame(s); each frame is one export batch, kept or dropped whole
+        try:
+            out += build([frame])
+        except _BAD_VALUES as exc:
+            _RECOVERY_FAILURES.record(
+                "spool values", "event log: a spooled batch Arrow refuses was dropped (%s)", type(exc).__name__
+            )
+    return out
+
+
+def build(frames: Frames) -> list[tuple[str, pa.Table]]:
+    """Like :func:`tables`, raising what Arrow raises on a bad value."""
+    grouped: dict[tuple[str, tuple[str, ...]], list[Sequence[Any]]] = {}
+    for frame in frames:
+        for name, (columns, rows) in frame.items():
+            grouped.setdefault((name, columns), []).extend(rows)
+    out: list[tuple[str, pa.Table]] = []
+    for (name, columns), rows in sorted(grouped.items(), key=lambda item: _ORDER.get(item[0][0], 3)):
+        known = _ARROW.get(name)
+        if known is None or not set(columns) <= set(known.names) or len(set(columns)) != len(columns):
+            raise EventLogError(f"a spool frame holds columns of {name!r} this version does not know")
+        if name == schema.RESOURCES and "resource_id" in columns:
+            at, first = columns.index("resource_id"), dict[Any, Any]()
+            for row in rows:
+                first.setdefault(row[at], row)
+            rows = list(first.values())
+        if rows:
+            arrow = known if tuple(known.names) == columns else pa.schema([known.field(c) for c in columns])
+            out.append((name, build_table(list(zip(*rows, strict=True)), arrow)))
     return out
 
 
@@ -117,7 +139,7 @@ def merge_spools(cur: duckdb.DuckDBPyConnection, spool: Spool, stored: set[str],
     with spool.taking() as taken:
         if taken is not None:
             with transaction(cur, "merge"):
-                added = insert_tables(cur, concat(taken[0]), stored, skip_stored=False)
+                added = insert_tables(cur, tables(taken[0]), stored, skip_stored=False)
             stored.update(added)
             merged += taken[1]
     if not orphans:
@@ -126,7 +148,7 @@ def merge_spools(cur: duckdb.DuckDBPyConnection, spool: Spool, stored: set[str],
         ok = False
         try:
             with transaction(cur, "recover"):
-                added = insert_tables(cur, concat(orphan.frames), stored, skip_stored=True)
+                added = insert_tables(cur, tables(orphan.frames), stored, skip_stored=True)
             stored.update(added)
             ok = True
             merged += orphan.rows

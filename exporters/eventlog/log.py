@@ -54,12 +54,13 @@ from pydantic import BaseModel
 from exporters._failure_log import FailureLog
 from exporters.duckdb_config import MEMORY_LIMIT_PATTERN
 from exporters.eventlog import files as _files
+from exporters.eventlog import frames as _frames
 from exporters.eventlog import migrate as _migrate
 from exporters.eventlog import registry as _registry
 from exporters.eventlog import schema
 from exporters.eventlog import spool as _spool
 from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, is_disk_full
-from exporters.eventlog.insert import insert_tables, merge_spools
+from exporters.eventlog.insert import build, insert_tables, merge_spools
 from exporters.eventlog.instance import logger
 from exporters.eventlog.prune import Pruner
 
@@ -253,19 +254,18 @@ class EventLog:
 
     # -- spooling (see spool.py) ----------------------------------------------------------------------
 
-    def append_spooled(self, batches: Mapping[str, pa.Table]) -> None:
-        """Like :meth:`append_many`, through this process's spool file when ``merge_interval_s`` > 0 and
-        the batch is small (a burst's goes straight to DuckDB): fsynced there now (a kill -9 or a power
-        loss keeps it), merged into DuckDB within ``merge_interval_s`` or when this process reads the log.
-        Raises ``EventLogError`` (nothing kept)."""
-        if self.merge_interval_s <= 0:
-            self.append_many(batches)
-            return
-        todo = {table: data for table, data in batches.items() if self._validated(table, data).num_rows}
+    def append_spooled(self, batches: _frames.Batch) -> None:
+        """Append rows in schema column order (``arrow.spans_to_rows``), like :meth:`append_many`, through
+        this process's spool when ``merge_interval_s`` > 0 and the batch is small (a burst's goes straight to
+        DuckDB): fsynced now, merged within ``merge_interval_s`` or when this process reads the log. Raises
+        ``EventLogError`` (nothing kept), ValueError (bad rows). Example: ``log.append_spooled({"spans": rows})``
+        """
+        todo = _frames.checked(batches)
         if not todo:
             return
-        if sum(data.num_rows for data in todo.values()) >= _DIRECT_ROWS:
-            self.append_many(todo)  # a big batch pays DuckDB's per-transaction cost once: no spool, no fsync wait
+        if self.merge_interval_s <= 0 or sum(len(rows) for rows in todo.values()) >= _DIRECT_ROWS:
+            # A big batch pays DuckDB's per-transaction cost once: no spool, no fsync wait.
+            self.append_many(dict(build([{t: (schema.column_names(t), rows) for t, rows in todo.items()}])))
             return
         self._check_open()
         self._spool.append(todo)

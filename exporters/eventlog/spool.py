@@ -2,7 +2,7 @@
 
 Why. A DuckDB insert costs ~2 ms of CPU per transaction whatever its size, so an app that writes a few
 events a second at the 0.5 s flush interval (the kill -9 loss window) pays it twice a second. Appending the
-same Arrow tables to a plain file and ``fsync``-ing it costs ~0.2 ms and survives a kill -9 and a power
+same rows to a plain file and ``fsync``-ing it costs ~0.2 ms and survives a kill -9 and a power
 loss alike; the file is merged into DuckDB in one transaction every ``merge_interval_s`` (and whenever
 something in this process reads the log). ``EventLog`` drives it; this module owns the file.
 
@@ -10,8 +10,9 @@ Files. ``<db>.spool/<pid>-<random>.spool`` (folder 0700, files 0600), one per pr
 write. The owner holds ``fcntl.flock(LOCK_EX)`` on it for its life, so a file another process *can* lock
 is an orphan (its owner died, kill -9 included) that any process merges: :meth:`Spool.orphans`.
 
-Frames (``frames.py``): ``magic | epoch | CRC32 | length | payload``, the payload holding Arrow IPC
-streams, one per table. The reader stops at the first frame that is short, has a bad magic or a bad
+Frames (``frames.py``): ``magic | epoch | CRC32 | length | payload``, the payload holding the batch's
+plain rows (orjson); the Arrow tables are built once per merge.
+The reader stops at the first frame that is short, has a bad magic or a bad
 CRC: a kill -9 mid-write tears only the last frame. Writes go at the last good size (``pwrite``), so a
 write that failed half way (a full disk) is overwritten by the next one rather than hiding it.
 
@@ -26,7 +27,7 @@ next use (its path is gone or names another inode) and discards what it held: er
 Example::
 
     spool = shared(db_path)
-    spool.append({"spans": table})
+    spool.append({"spans": rows})  # rows in schema.column_names("spans") order
     frames = spool.read_own()  # under the event log's lock: insert, then spool.committed()
 """
 
@@ -39,15 +40,14 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import pyarrow as pa
+from typing import Any
 
 from exporters.eventlog import schema
 from exporters.eventlog.errors import EventLogError, failure_message
-from exporters.eventlog.frames import HEADER_SIZE, SUFFIX, Frames, decode, encode
+from exporters.eventlog.frames import HEADER_SIZE, SUFFIX, Batch, Frames, decode, encode
 from exporters.fs import fsync_dir, make_private_dirs, restrict_to_owner
 
 try:
@@ -57,7 +57,7 @@ except ImportError:  # pragma: no cover - Windows: no spool (EventLog writes str
 
 logger = logging.getLogger("exporters.eventlog")
 
-__all__ = ["MAX_SPOOL_BYTES", "Frames", "Orphan", "Spool", "SpoolError", "decode", "encode", "shared"]
+__all__ = ["MAX_SPOOL_BYTES", "Batch", "Frames", "Orphan", "Spool", "SpoolError", "decode", "encode", "shared"]
 
 #: Beyond this a spool takes no more rows (the merges must have been failing: a full disk, a lock held).
 MAX_SPOOL_BYTES = 64 << 20
@@ -116,8 +116,9 @@ class Spool:
 
     # -- writing -------------------------------------------------------------------------------------
 
-    def append(self, batches: Mapping[str, pa.Table]) -> None:
-        """Append ``batches`` as one frame and fsync it. Raises :class:`SpoolError` (nothing recorded)."""
+    def append(self, batches: Batch) -> None:
+        """Append ``batches`` (rows in schema column order) as one frame and fsync it. Raises
+        :class:`SpoolError` (nothing recorded), ValueError or TypeError (rows JSON cannot hold)."""
         if fcntl is None:
             raise SpoolError("the spool needs fcntl (POSIX)")
         with self._lock:
@@ -146,19 +147,19 @@ class Spool:
             if not self.rows:
                 self.since = time.monotonic()
             self._size += len(frame)
-            self.rows += sum(t.num_rows for t in batches.values())
+            self.rows += sum(len(rows) for rows in batches.values())
             if schema.RESOURCES in batches:
                 self._resources.update(_ids(batches[schema.RESOURCES]))
 
-    def _without_spooled_resources(self, batches: Mapping[str, pa.Table]) -> Mapping[str, pa.Table]:
+    def _without_spooled_resources(self, batches: Batch) -> Batch:
         resources = batches.get(schema.RESOURCES)
         if resources is None or not self._resources.issuperset(_ids(resources)):
             return batches
-        return {name: table for name, table in batches.items() if name != schema.RESOURCES}
+        return {name: rows for name, rows in batches.items() if name != schema.RESOURCES}
 
     def _file(self) -> int:
         """Under the lock: our file, (re)created when missing or erased under us."""
-        if self._fd is not None and not self._still_ours():
+        if self._fd is not None and not self._linked():
             self._drop()
         if self._fd is None:
             make_private_dirs(self.folder)
@@ -179,6 +180,15 @@ class Spool:
             self._epoch = secrets.randbits(32)
             self._size, self._resources = 0, set()
         return self._fd
+
+    def _linked(self) -> bool:
+        """Our file still has a name (an erase unlinks it): ``fstat``, not ``stat``: no path lookup per
+        flush. The name is ours alone (pid and random), so a file taking it after an erase cannot happen
+        before we notice; a merge checks the path too (:meth:`_still_ours`)."""
+        try:
+            return self._fd is not None and os.fstat(self._fd).st_nlink > 0
+        except OSError:
+            return False
 
     def _still_ours(self) -> bool:
         """Our path still names our file (an erase removes it, and another file may take the name)."""
@@ -235,12 +245,13 @@ class Spool:
             yield taken
             # Stored. The next frame goes at offset 0, in the next epoch, whether or not the old header is
             # zeroed: this process never reads the old frames again, and a dead one's are merged skipping
-            # what is stored.
+            # what is stored. So the zeroing needs no fdatasync: a kill -9 keeps it (page cache), and after
+            # a power loss the old frames are recovered as a dead process's, skipping what is stored; the
+            # next frame's fdatasync commits it anyway.
             self.rows, self._size, self._resources = 0, 0, set()
             self._epoch = (self._epoch + 1) & 0xFFFFFFFF
             try:
                 os.pwrite(self._fd, bytes(HEADER_SIZE), 0)
-                _datasync(self._fd)
             except OSError:
                 logger.warning("event log: emptying the spool failed; its rows are stored, not stored twice")
 
@@ -304,10 +315,11 @@ class Spool:
         self._drop()
 
 
-def _ids(resources: pa.Table) -> list[str]:
-    if "resource_id" not in resources.column_names:
-        return []
-    return [rid for rid in resources.column("resource_id").to_pylist() if isinstance(rid, str)]
+_RESOURCE_ID = schema.column_names(schema.RESOURCES).index("resource_id")
+
+
+def _ids(resources: Sequence[Sequence[Any]]) -> list[str]:
+    return [rid for row in resources if isinstance(rid := row[_RESOURCE_ID], str)]
 
 
 def _datasync(fd: int) -> None:
