@@ -75,3 +75,8 @@ class SeenIds:
                 self._ids[share_id] = None
             while len(self._ids) > self._limit:
                 self._ids.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every id (benches replay the same spans; a hub never needs it)."""
+        with self._lock:
+            self._ids.clear()
