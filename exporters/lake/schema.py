@@ -36,6 +36,8 @@ from typing import Final
 
 import pyarrow as pa
 
+from exporters.eventlog.schema import METRIC_POINT_COLUMNS
+
 LAKE_SCHEMA_VERSION: Final = 2
 #: Resource attribute by which a sharing install names itself: SHA-256 hex of its deletion key. The hub
 #: takes it out of the resource and stores it as ``install_id``.
@@ -77,31 +79,12 @@ LAKE_SPAN_COLUMNS: Final = (
     ("hub_id", "VARCHAR"),
 )
 
-#: Version 2: one row per metric data point (``exporters.eventlog.schema.METRIC_POINT_COLUMNS``, JSON as
-#: text, plus the hub's columns).
+#: Version 2: one row per metric data point: the event log's ``METRIC_POINT_COLUMNS`` (derived, so the two
+#: never drift apart; JSON as text, which every engine reads) between the hub's columns.
 LAKE_METRIC_COLUMNS: Final = (
     ("share_id", "VARCHAR"),
     ("install_id", "VARCHAR"),
-    ("name", "VARCHAR"),
-    ("description", "VARCHAR"),
-    ("unit", "VARCHAR"),
-    ("kind", "VARCHAR"),  # gauge, sum, histogram, exponential_histogram
-    ("is_monotonic", "BOOLEAN"),
-    ("temporality", "VARCHAR"),  # DELTA, CUMULATIVE, NULL for gauges
-    ("start_ns", "BIGINT"),
-    ("time_ns", "BIGINT"),
-    ("value", "DOUBLE"),  # gauge and sum points
-    ("count", "BIGINT"),  # histogram points
-    ("sum", "DOUBLE"),
-    ("min", "DOUBLE"),
-    ("max", "DOUBLE"),
-    ("bucket_counts", "BIGINT[]"),
-    ("explicit_bounds", "DOUBLE[]"),
-    ("attributes", "VARCHAR"),  # JSON text
-    ("resource", "VARCHAR"),  # JSON text
-    ("scope_name", "VARCHAR"),
-    ("scope_version", "VARCHAR"),
-    ("session_id", "VARCHAR"),
+    *((name, "VARCHAR" if sql == "JSON" else sql) for name, sql in METRIC_POINT_COLUMNS),
     ("app_version", "VARCHAR"),
     ("os_type", "VARCHAR"),
     ("received_ns", "BIGINT"),
