@@ -255,12 +255,16 @@ class Pipeline:
     def flush(self, deadline: float) -> bool:
         """True when everything recorded so far was written: False when spans wait for a retry or were
         lost while flushing."""
-        lost_before = self.exporting.dropped_export_failed
+        lost_before = self._export_losses()
         spans = self.background.force_flush(int(max(0.0, deadline - time.monotonic()) * 1000))
         metrics = self.metric_reader.force_flush(timeout_millis=max(0.0, deadline - time.monotonic()) * 1000)
-        written = not self.exporting.pending and self.exporting.dropped_export_failed == lost_before
+        written = not self.exporting.pending and self._export_losses() == lost_before
         merged = self.event_log.merge_due_in() is None or self.event_log.merge()  # in DuckDB, not just spooled
         return bool(spans and metrics) and written and merged
+
+    def _export_losses(self) -> int:
+        """Spans lost on the way into DuckDB: refused by the writer, or spooled and refused at a merge."""
+        return self.exporting.dropped_export_failed + self.event_log.spooled_spans_dropped
 
     def export(self, target: Path, start_ns: int | None, end_ns: int | None, own_folder: bool) -> ExportSummary:
         """Write OTLP JSON Lines to ``target`` (0600 from the start). ``own_folder``: the target is in the
@@ -288,7 +292,7 @@ class Pipeline:
             exported=self.exporting.exported,
             dropped_queue_full=self.background.dropped_queue_full,
             dropped_anonymizer_failed=self.anonymizing.dropped,
-            dropped_export_failed=self.exporting.dropped_export_failed,
+            dropped_export_failed=self._export_losses(),
             dropped_without_consent=self.gate.dropped_without_consent + self.exporting.dropped_after_withdrawal,
             failed_exports=self.exporting.failed_exports,
             internal_errors=errors,

@@ -89,24 +89,27 @@ def insert_tables(
     return added
 
 
-def tables(frames: Frames) -> list[tuple[str, pa.Table]]:
+def tables(frames: Frames) -> tuple[list[tuple[str, pa.Table]], int]:
     """The Arrow tables of a spool's frames (built here, once per merge), in insert order: one per table
-    and column list, resources once per id. A frame whose values Arrow refuses (an integer beyond 64 bits
-    from an odd span) is dropped and logged, not retried forever; columns this version does not know (a
-    frame of a newer version) raise ``EventLogError``: the file waits for a process that knows them."""
+    and column list, resources once per id; and how many spans were dropped. A frame whose values Arrow
+    refuses (an integer beyond 64 bits from an odd span) is dropped, counted and logged once, not retried
+    forever; columns this version does not know (a frame of a newer version) raise ``EventLogError``: the
+    file waits for a process that knows them."""
     try:
-        return build(frames)
+        return build(frames), 0
     except _BAD_VALUES:
         pass
     out: list[tuple[str, pa.Table]] = []
+    dropped = 0
     for frame in frames:  # rare: find the bad frame(s); each frame is one export batch, kept or dropped whole
         try:
             out += build([frame])
         except _BAD_VALUES as exc:
+            dropped += len(frame[schema.SPANS][1]) if schema.SPANS in frame else 0
             _RECOVERY_FAILURES.record(
                 "spool values", "event log: a spooled batch Arrow refuses was dropped (%s)", type(exc).__name__
             )
-    return out
+    return out, dropped
 
 
 def build(frames: Frames) -> list[tuple[str, pa.Table]]:
@@ -131,27 +134,31 @@ def build(frames: Frames) -> list[tuple[str, pa.Table]]:
     return out
 
 
-def merge_spools(cur: duckdb.DuckDBPyConnection, spool: Spool, stored: set[str], *, orphans: bool) -> int:
+def merge_spools(cur: duckdb.DuckDBPyConnection, spool: Spool, stored: set[str], *, orphans: bool) -> tuple[int, int]:
     """Under the event log's lock: insert this process's spool (one transaction), then, with ``orphans``,
-    every dead process's spool (one transaction each, skipping what is stored). Returns the rows merged.
-    Raises ``EventLogError`` (what was not merged stays spooled for the next try)."""
-    merged = 0
+    every dead process's spool (one transaction each, skipping what is stored). Returns the rows merged and
+    the spans dropped (values Arrow refuses). Raises ``EventLogError`` (what was not merged stays spooled
+    for the next try)."""
+    merged = dropped = 0
     with spool.taking() as taken:
         if taken is not None:
             with transaction(cur, "merge"):
-                added = insert_tables(cur, tables(taken[0]), stored, skip_stored=False)
+                built, dropped = tables(taken[0])
+                added = insert_tables(cur, built, stored, skip_stored=False)
             stored.update(added)
             merged += taken[1]
     if not orphans:
-        return merged
+        return merged, dropped
     for orphan in spool.orphans():
         ok = False
         try:
             with transaction(cur, "recover"):
-                added = insert_tables(cur, tables(orphan.frames), stored, skip_stored=True)
+                built, lost = tables(orphan.frames)
+                added = insert_tables(cur, built, stored, skip_stored=True)
             stored.update(added)
             ok = True
             merged += orphan.rows
+            dropped += lost
         except EventLogError as exc:
             # Kept for the next scan; it must not fail this process's own merges (and flush()) meanwhile.
             _RECOVERY_FAILURES.record(
@@ -159,4 +166,4 @@ def merge_spools(cur: duckdb.DuckDBPyConnection, spool: Spool, stored: set[str],
             )
         finally:
             orphan.done(ok)
-    return merged
+    return merged, dropped

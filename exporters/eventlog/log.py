@@ -169,6 +169,7 @@ class EventLog:
         self._spool = _spool.shared(self.path)
         self._spool.next_orphan_scan = 0.0  # a new user of the file looks for dead processes' spools first
         self._merge_failures = FailureLog(logger, logging.WARNING)
+        self.spooled_spans_dropped = 0  #: spooled, then refused by Arrow at a merge (logged once)
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -303,15 +304,16 @@ class EventLog:
         if scan:
             self._spool.next_orphan_scan = time.monotonic() + _ORPHAN_SCAN_S
         try:
-            rows = merge_spools(cur, self._spool, self._db.stored_resources(), orphans=scan)
+            rows, dropped = merge_spools(cur, self._spool, self._db.stored_resources(), orphans=scan)
         except (EventLogError, OSError) as exc:
             if not failing_ok:
                 raise
             self._merge_failed(exc)  # a reader still reads what DuckDB holds
             return False
+        self.spooled_spans_dropped += dropped
         if rows:
             self._after_write(cur, rows)
-        return True
+        return not dropped
 
     @staticmethod
     def _validated(table: str, data: pa.Table) -> pa.Table:

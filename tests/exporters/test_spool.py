@@ -317,8 +317,10 @@ def test_a_spooled_batch_arrow_refuses_is_dropped_whole_and_the_others_are_store
         exporter.export(make_spans(2, name="before"))
         log.append_spooled({schema.SPANS: bad})
         exporter.export(make_spans(3, name="after"))
-        assert log.merge()
+        assert not log.merge()  # a loss: never reported as a clean merge
+        assert log.spooled_spans_dropped == 2  # counted
         assert log.merge_due_in() is None  # not retried forever
+        assert log.merge()  # and the next merge, with nothing lost, is clean again
         with log.reader() as cur:
             stored = dict(cur.execute("SELECT name, count(*) FROM spans GROUP BY 1").fetchall())
         assert stored == {"before": 2, "after": 3}
