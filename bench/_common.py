@@ -64,6 +64,8 @@ class Report:
 
     def add(self, figure: Figure) -> Figure:
         self.figures.append(figure)
+        # As it lands (stderr), so a long run's figures are not lost with a later step that fails.
+        print(f"  {figure.name}: {figure.median:.4g} {figure.unit} {figure.notes}", file=sys.stderr, flush=True)
         return figure
 
     def ratio(self, name: str, baseline: str, goal: str = "") -> float:

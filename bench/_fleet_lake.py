@@ -10,22 +10,28 @@ Distributions (deterministic: every draw is a hash of the row number):
   ``api_response_time`` ms metric), model_loaded 20 %,
   training_started 15 %, training_completed 13 %, step_time 10 % (performance), feature_used 2 %,
   errors 5 % over three exception types;
-* ids as a hub writes them: 32-hex ``share_id`` (MD5; 0.2 % of rows repeat the previous row's id, as
-  retried batches do), 32-hex trace id, 16-hex span id, a small attributes JSON per row.
+* ids as a hub writes them: 32-hex ``share_id`` (MD5), 32-hex trace id, 16-hex span id, a small attributes
+  JSON per row.
 
-Files follow the lake's conventions: ``spans/day=YYYY-MM-DD/part-<hub>-<n>.parquet`` (zstd), written under
-a dot-name and renamed into place, so a reader never sees half a file. One file per day: what the lake looks
-like after compaction (a live lake has more, smaller files).
+Files follow the lake's conventions (zstd, written under a dot-name and renamed into place, so a reader never
+sees half a file), in the state a lake is in most of the time: every past day compacted (one
+``part-compacted-<n>.parquet``, one row per share id), the newest day live: ``LIVE_FILES`` files
+``part-bench-<n>.parquet`` in which 0.2 % of rows repeat the previous row's share id, as retried batches do.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
 
 INSTALLS = 20_000
 DAYS = 30
 START_NS = 1_789_948_800 * 10**9  # a UTC midnight: 30 day partitions
+LIVE_FILES = 8  # files of the newest day, not compacted yet
 
 _INSTALLS_SQL = """
 CREATE TEMP TABLE installs AS
@@ -52,7 +58,7 @@ WITH draws AS (
                 WHEN u3 < 0.93 THEN 'step_time' WHEN u3 < 0.95 THEN 'feature_used' ELSE 'error' END AS kind
     FROM draws
 )
-SELECT md5(CAST(CASE WHEN i % 500 = 1 THEN i - 1 ELSE i END AS VARCHAR)) AS share_id,
+SELECT md5(CAST(CASE WHEN {retried} AND i % 500 = 1 THEN i - 1 ELSE i END AS VARCHAR)) AS share_id,
        n.install_id, md5('t' || (i // 4)) AS trace_id, left(md5('s' || i), 16) AS span_id,
        CAST(NULL AS VARCHAR) AS parent_span_id,
        CASE WHEN kind = 'error' THEN 'error' ELSE kind END AS name, 'INTERNAL' AS kind,
@@ -93,7 +99,7 @@ def build_lake(lake: Path, events: int, *, installs: int = INSTALLS, threads: in
     import duckdb
 
     from exporters.lake import LakeWriter
-    from exporters.lake.schema import PARTITION, SPANS_DIR
+    from exporters.lake.schema import COMPACTED_PREFIX, PARTITION, SPANS_DIR
     from exporters.lake.writer import day_of
 
     LakeWriter(lake, fsync=False)  # _lake.json and the folders, as a hub leaves them
@@ -103,13 +109,22 @@ def build_lake(lake: Path, events: int, *, installs: int = INSTALLS, threads: in
         first = 0
         for day, count in enumerate(day_counts(events)):
             day_ns = START_NS + day * 86_400 * 10**9
-            rows = _ROWS_SQL.format(first=first, stop=first + count, installs=installs, day_ns=day_ns)
-            target = lake / SPANS_DIR / f"{PARTITION}={day_of(day_ns)}" / f"part-bench-{day:09d}.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temp = target.with_name(f".{target.name}.tmp")
-            con.execute(f"COPY ({rows}) TO '{temp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)")
-            os.replace(temp, target)  # the whole file appears at once under its final name
+            folder = lake / SPANS_DIR / f"{PARTITION}={day_of(day_ns)}"
+            folder.mkdir(parents=True, exist_ok=True)
+            live = day == DAYS - 1
+            pieces = LIVE_FILES if live else 1
+            for piece in range(pieces):
+                start, stop = first + count * piece // pieces, first + count * (piece + 1) // pieces
+                rows = _ROWS_SQL.format(first=start, stop=stop, installs=installs, day_ns=day_ns, retried=live)
+                name = f"part-bench-{piece:09d}.parquet" if live else f"{COMPACTED_PREFIX}{day:016x}.parquet"
+                _copy(con, rows, folder / name)
             first += count
     finally:
         con.close()
     return lake
+
+
+def _copy(con: duckdb.DuckDBPyConnection, rows: str, target: Path) -> None:
+    temp = target.with_name(f".{target.name}.tmp")
+    con.execute(f"COPY ({rows}) TO '{temp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)")
+    os.replace(temp, target)  # the whole file appears at once under its final name

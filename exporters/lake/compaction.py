@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .deletion import deleted_installs
-from .schema import LAKE_KINDS, PARTITION, SPANS_DIR
+from .schema import COMPACTED_PREFIX, LAKE_KINDS, PARTITION, SPANS_DIR
 from .writer import publish_parquet
 
 
@@ -49,7 +49,7 @@ def compact_day(lake: Path, day: str, *, min_files: int = 2, kind: str = SPANS_D
     if deleted:
         gone = pc.fill_null(pc.is_in(table["install_id"], pa.array(sorted(deleted), pa.string())), False)
         table = table.filter(pc.invert(gone))
-    publish_parquet(table, partition / f"part-compacted-{secrets.token_hex(8)}.parquet")
+    publish_parquet(table, partition / f"{COMPACTED_PREFIX}{secrets.token_hex(8)}.parquet")
     for path in files:
         path.unlink(missing_ok=True)
     return len(files), table.num_rows

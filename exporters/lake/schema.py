@@ -47,6 +47,9 @@ METRICS_DIR: Final = "metrics"
 META_FILE: Final = "_lake.json"
 DELETIONS_DIR: Final = "_deletions"
 PARTITION: Final = "day"
+#: A file compaction wrote: the only file of its day, it holds one row per ``share_id`` (readers skip the
+#: deduplication for such days).
+COMPACTED_PREFIX: Final = "part-compacted-"
 
 LAKE_SPAN_COLUMNS: Final = (
     ("share_id", "VARCHAR"),
