@@ -5,7 +5,10 @@ modified or foreign sender gets no free pass), then becomes a lake row; :mod:`te
 this straight from protobuf to Arrow, without SDK spans. The install that shared it is named by the
 resource attribute :data:`INSTALL_ATTRIBUTE` (SHA-256 hex of the install's deletion key); it is taken out of
 the resource before anything else sees it and stored in its own column. Installs whose data was deleted
-are refused. Requests arriving together are written as one file (group commit).
+are refused. Requests arriving together are written as one file (group commit): a Parquet file costs ~3 ms
+of CPU however few its rows (~6 us a span at 512 spans a request, a fifth of the whole ingest), ~0.6 us a
+span in a file of 20,000. So the request that writes waits, up to :data:`LINGER_S`, for the requests still
+being converted, and writes them all at once.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from telemetry.hub._shared import Ingested, SeenIds, take_install_id
 from telemetry.hub.lake_rows import LakeRows, Rows
 
 _SEEN_MAX: Final = 1_000_000
+#: How long a write waits for requests still being converted (each of them waits for this write anyway).
+LINGER_S: Final = 0.05
+#: Rows past which a write goes ahead without waiting for more.
+GROUP_ROWS: Final = 16_384
 
 
 class _Slot:
@@ -56,14 +63,27 @@ class HubIngest:
         #: Held while a batch is published and while a deletion rewrites the lake.
         self.write_lock = threading.Lock()
         self._queue_lock = threading.Lock()
+        self._queued = threading.Condition(self._queue_lock)
         self._queue: list[_Slot] = []
         self._leading = False
+        self._converting = 0  # requests between their start and their turn in the queue
         self._rows = LakeRows(anonymizer)
         self.dropped_anonymizer_failed = 0
 
     def traces(self, request: ExportTraceServiceRequest) -> Ingested:
-        out = Ingested()
+        with self._queue_lock:
+            self._converting += 1
         rows = Rows()
+        try:
+            return self._traces(request, rows)
+        finally:
+            if not rows.queued:  # nothing to write, or an error: a write must no longer wait for it
+                with self._queue_lock:
+                    self._converting -= 1
+                    self._queued.notify_all()
+
+    def _traces(self, request: ExportTraceServiceRequest, rows: Rows) -> Ingested:
+        out = Ingested()
         for resource_spans in request.resource_spans:
             owner = take_install_id(resource_spans.resource.attributes)
             if owner in self.deleted:
@@ -83,19 +103,22 @@ class HubIngest:
             out.duplicates += len(share_ids) - len(keep)
             if len(keep) != len(share_ids):
                 rows.rows = [rows.rows[index] for index in keep]
-            slot = self._commit(rows.table(time.time_ns(), self.writer.hub_id))
+            slot = self._commit(rows)
             if slot.deleted:
                 out.reject(slot.deleted, "this install's shared data was deleted")
             out.stored = slot.stored
         return out
 
-    def _commit(self, table: pa.Table) -> _Slot:
+    def _commit(self, rows: Rows) -> _Slot:
         """Group commit: the first request in becomes the leader and publishes, in one file per day, every
         table queued meanwhile; the others wait for it. Each request is answered only once its rows are in
         a published file, and concurrent installs cost one file (and one fsync) per round, not each."""
-        slot = _Slot(table)
+        slot = _Slot(rows.table(time.time_ns(), self.writer.hub_id))
         with self._queue_lock:
             self._queue.append(slot)
+            rows.queued = True
+            self._converting -= 1
+            self._queued.notify_all()
             lead = not self._leading
             self._leading = True
         if lead:
@@ -108,6 +131,12 @@ class HubIngest:
     def _lead(self) -> None:
         while True:
             with self._queue_lock:
+                deadline = time.monotonic() + LINGER_S
+                while self._converting and sum(slot.table.num_rows for slot in self._queue) < GROUP_ROWS:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._queued.wait(left)
                 group, self._queue = self._queue, []
                 if not group:
                     self._leading = False

@@ -60,6 +60,7 @@ class Rows:
     rejected: int = 0
     reasons: set[str] = field(default_factory=set)
     not_anonymized: int = 0
+    queued: bool = False  # handed to the group commit (HubIngest)
 
     def reject(self, count: int, reason: str) -> None:
         self.rejected += count
