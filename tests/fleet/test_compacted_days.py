@@ -198,6 +198,8 @@ def test_spark_local_counts_every_share_id_once_and_equals_duckdb(
     with DuckDBLake(mixed) as db:
         expected = _reports(db.rows)
     with SparkLake(mixed, master="local[2]") as spark:
+        for kind, raw in ((SPANS_DIR, "lake_raw"), (METRICS_DIR, "lake_metrics_raw")):  # Spark's listing (URIs)
+            assert compacted_days(mixed, kind, spark.spark.table(raw).inputFiles()) == compacted_days(mixed, kind)
         assert _reports(spark.rows) == expected
     spark_insights = fleet_insights(mixed, engine="spark", spark_master="local[2]", min_installs=5)
     assert spark_insights.model_dump() == fleet_insights(mixed, min_installs=5).model_dump()
