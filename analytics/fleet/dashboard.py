@@ -44,7 +44,7 @@ from analytics.models import (
 from analytics.queries import FILTER, HTTP_METHOD_KEYS, HTTP_ROUTE, _json_path
 from analytics.timebuckets import WIDTHS_NS
 from exporters.eventlog.schema import ATTR_ERROR_CATEGORY, SPANS
-from exporters.lake.schema import DEDUPED_SPANS_SQL, lake_files
+from exporters.lake.schema import compacted_days, deduped_sql, lake_files
 
 from .reports import DEFAULT_MIN_INSTALLS
 
@@ -149,7 +149,8 @@ def fleet_analytics(
 def _select(con: duckdb.DuckDBPyConnection, lake: Path, f: AnalyticsFilter) -> None:
     """``spans``: the filtered, deduplicated selection, read once from one listing of the files.
 
-    Filtering before deduplicating gives the same rows: every copy of a span carries the same values.
+    Filtering before deduplicating gives the same rows: every copy of a span carries the same values. The
+    days compacted in that listing skip the deduplication.
     """
     files = [str(p) for p in lake_files(lake)]
     columns = ", ".join(_COLUMNS)
@@ -159,7 +160,7 @@ def _select(con: duckdb.DuckDBPyConnection, lake: Path, f: AnalyticsFilter) -> N
             "files": files, "start_ns": f.start_ns, "end_ns": f.end_ns,
             "event_types": f.event_types, "session_id": f.session_id,
         }  # fmt: skip
-        selected = DEDUPED_SPANS_SQL.format(source=source, columns=columns)
+        selected = deduped_sql(source, columns, compacted_days(lake, files=files))
         # The event log never holds a NULL status (the local SQL relies on it); a lake file from elsewhere might.
         normalized = f"SELECT * REPLACE (coalesce(status_code, 'UNSET') AS status_code) FROM ({selected}) s"  # noqa: S608
         con.execute(f"CREATE TEMP TABLE {SPANS} AS {normalized}", params)

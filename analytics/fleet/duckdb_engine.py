@@ -8,8 +8,8 @@ from typing import Any
 
 import duckdb
 
-from analytics.fleet.reports import metrics_view_sql, view_sql
-from exporters.lake.schema import LAKE_KINDS, METRICS_DIR, SPANS_DIR, lake_files, spans_glob
+from analytics.fleet.reports import ViewSql, metrics_view_sql, view_sql
+from exporters.lake.schema import LAKE_KINDS, METRICS_DIR, SPANS_DIR, compacted_days, lake_files
 
 
 def _empty_select(kind: str) -> str:
@@ -21,6 +21,11 @@ class DuckDBLake:
     """An in-memory DuckDB with ``lake_spans`` and ``lake_metrics`` (deduplicated) over the lake's Parquet
     files (a lake of schema 1 has no points: ``lake_metrics`` is empty).
 
+    The files are listed once, here: the views read that listing, so the days it found compacted (read
+    without the deduplication) cannot gain a file meanwhile; a hub's later file shows in the next instance.
+    A listed file that a compaction removes before it is read fails that query (``duckdb.IOException``), as a
+    glob expanded at the query's start would: open the lake again.
+
     Example::
 
         with DuckDBLake(Path("/srv/lake")) as lake:
@@ -28,27 +33,34 @@ class DuckDBLake:
     """
 
     def __init__(
-        self, lake: Path, *, threads: int | None = None, memory_limit: str | None = None, view: str | None = None
+        self,
+        lake: Path,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        view: ViewSql = view_sql,
     ) -> None:
         config: dict[str, str | bool | int | float | list[str]] = {"threads": threads} if threads else {}
         if memory_limit:  # e.g. "4GB": the dedupe window spills beyond it instead of taking 80% of the RAM
             config["memory_limit"] = memory_limit
         self._con = duckdb.connect(config=config)
         # ``view``: another projection of ``lake_raw`` (the insights read more columns than the reports).
-        spans_view = view or view_sql("lake_raw")
         for kind, raw, name, select in (
-            (SPANS_DIR, "lake_raw", "lake_spans", spans_view),
-            (METRICS_DIR, "lake_metrics_raw", "lake_metrics", metrics_view_sql("lake_metrics_raw")),
+            (SPANS_DIR, "lake_raw", "lake_spans", view),
+            (METRICS_DIR, "lake_metrics_raw", "lake_metrics", metrics_view_sql),
         ):
-            if lake_files(lake, kind):
+            files = [str(p.absolute()) for p in lake_files(lake, kind)]
+            if files:
+                # A bound list (a variable), not SQL text: any path, however many files.
+                self._con.execute(f"SET VARIABLE {raw}_files = $files", {"files": files})
                 source = (
-                    f"read_parquet('{_quoted(spans_glob(lake, kind))}', hive_partitioning = true, "
+                    f"read_parquet(getvariable('{raw}_files'), hive_partitioning = true, "
                     "union_by_name = true, hive_types = {'day': VARCHAR})"
                 )
             else:
                 source = f"({_empty_select(kind)})"
             self._con.execute(f"CREATE VIEW {raw} AS SELECT * FROM {source}")  # noqa: S608
-            self._con.execute(f"CREATE VIEW {name} AS " + select)
+            self._con.execute(f"CREATE VIEW {name} AS " + select(compacted_days(lake, kind, files)))
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         result = self._con.execute(sql)
@@ -63,7 +75,3 @@ class DuckDBLake:
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
-
-
-def _quoted(text: str) -> str:
-    return text.replace("'", "''")

@@ -36,14 +36,14 @@ from analytics.fleet.reports import _checked_k, _normalized
 from analytics.insights import anomalies, experiments, heatmap, regressions, trends
 from analytics.insights._scope import HOUR_NS, Scope
 from analytics.insights.models import Anomaly, Experiment, Experiments, InsightsFilter, InsightsReport
-from exporters.lake.schema import DEDUPED_SPANS_SQL
+from exporters.lake.schema import NOTHING_COMPACTED, CompactedDays, deduped_sql
 
 Run = Callable[[str], list[dict[str, Any]]]
 
 
-def lake_view_sql() -> str:
-    """The ``lake_spans`` view the insights read: deduplicated, with the insights' columns."""
-    return DEDUPED_SPANS_SQL.format(source=q.SLIM_SOURCE, columns=", ".join(q.COLUMNS))
+def lake_view_sql(compacted: CompactedDays = NOTHING_COMPACTED) -> str:
+    """The ``lake_spans`` view the insights read: deduplicated (but on ``compacted`` days), the insights' columns."""
+    return deduped_sql(q.SLIM_SOURCE, ", ".join(q.COLUMNS), compacted)
 
 
 def _canonical(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -205,12 +205,12 @@ def _engine(lake: Path, engine: str, spark_master: str | None) -> Iterator[Run]:
     if engine == "duckdb":
         from analytics.fleet.duckdb_engine import DuckDBLake
 
-        with DuckDBLake(lake, view=lake_view_sql()) as db:
+        with DuckDBLake(lake, view=lake_view_sql) as db:
             yield db.rows
     elif engine == "spark":
         from analytics.fleet.spark_engine import SparkLake
 
-        with SparkLake(lake, master=spark_master, view=lake_view_sql()) as spark:
+        with SparkLake(lake, master=spark_master, view=lake_view_sql) as spark:
             yield spark.rows
     else:
         raise ValueError("engine must be duckdb or spark")

@@ -32,13 +32,14 @@ _SANE = "{v} > -1e12 AND {v} < 1e12"
 
 #: The columns of the view the insights read (plain names: the deduplication passes them through); the
 #: exposure's attributes are kept, every other row's JSON is dropped before the deduplicating shuffle.
+#: ``SLIM_SOURCE`` keeps ``day`` for the deduplication's partition predicates.
 COLUMNS: Final = (
     "share_id", "install_id", "start_ns", "category", "event_type", "name", "error_type", "metric_name",
     "metric_value", "metric_unit", "duration_ms", "app_version", "attributes",
 )  # fmt: skip
 SLIM_SOURCE: Final = (
     "(SELECT share_id, received_ns, hub_id, install_id, start_ns, category, event_type, name, error_type, "
-    "metric_name, metric_value, metric_unit, duration_ms, app_version, "
+    "metric_name, metric_value, metric_unit, duration_ms, app_version, day, "
     f"CASE WHEN event_type = '{EXPOSURE_EVENT_TYPE}' THEN attributes END AS attributes FROM lake_raw) slim"
 )
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from exporters.lake.schema import DEDUPED_SPANS_SQL
+from exporters.lake.schema import NOTHING_COMPACTED, CompactedDays, deduped_sql
 
 DEFAULT_MIN_INSTALLS: Final = 5
 #: The columns of ``lake_spans`` the reports read (the engines deduplicate only these).
@@ -29,6 +29,8 @@ METRICS_VIEW_COLUMNS: Final = (
 )  # fmt: skip
 
 Runner = Callable[[str], list[dict[str, Any]]]
+#: A view's SQL over its raw rows, given the days the engine's listing found compacted (e.g. :func:`view_sql`).
+ViewSql = Callable[[CompactedDays], str]
 
 # Grouped sections: (select list, group by, order by). Each yields only groups with >= k installs.
 _GROUPED: Final[dict[str, tuple[str, str, str, str]]] = {
@@ -114,14 +116,15 @@ def section_sql(name: str, min_installs: int) -> tuple[str, str | None]:
     return rows, suppressed
 
 
-def view_sql(source: str) -> str:
-    """The ``lake_spans`` view over ``source`` (the raw files): one row per ``share_id``, report columns."""
-    return DEDUPED_SPANS_SQL.format(source=source, columns=", ".join(VIEW_COLUMNS))
+def view_sql(compacted: CompactedDays = NOTHING_COMPACTED) -> str:
+    """The ``lake_spans`` view over ``lake_raw`` (the raw files): one row per ``share_id``, report columns
+    (``compacted``: the days the engine's listing says are deduplicated already)."""
+    return deduped_sql("lake_raw", ", ".join(VIEW_COLUMNS), compacted)
 
 
-def metrics_view_sql(source: str) -> str:
-    """The ``lake_metrics`` view over ``source``: one row per metric point ``share_id``, report columns."""
-    return DEDUPED_SPANS_SQL.format(source=source, columns=", ".join(f'"{c}"' for c in METRICS_VIEW_COLUMNS))
+def metrics_view_sql(compacted: CompactedDays = NOTHING_COMPACTED) -> str:
+    """The ``lake_metrics`` view over ``lake_metrics_raw``: one row per metric point ``share_id``, report columns."""
+    return deduped_sql("lake_metrics_raw", ", ".join(f'"{c}"' for c in METRICS_VIEW_COLUMNS), compacted)
 
 
 def report_sql(report: str, min_installs: int) -> dict[str, tuple[str, str | None]]:

@@ -12,8 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from analytics.fleet.reports import metrics_view_sql, view_sql
-from exporters.lake.schema import LAKE_KINDS, METRICS_DIR, SPANS_DIR, lake_files
+from analytics.fleet.reports import ViewSql, metrics_view_sql, view_sql
+from exporters.lake.schema import LAKE_KINDS, METRICS_DIR, SPANS_DIR, compacted_days, lake_files
 
 _SPARK_TYPES = {
     "VARCHAR": "STRING",
@@ -60,18 +60,19 @@ class SparkLake:
             lake.rows("SELECT count(*) AS n FROM lake_spans")  # DuckDB SQL, transpiled
 
     A session passed in (``session=``) is left running on close; one created here is stopped. ``view``: another
-    projection of ``lake_raw`` in DuckDB SQL (the insights read more columns than the reports).
+    projection of ``lake_raw`` in DuckDB SQL (the insights read more columns than the reports), given the days
+    found compacted. Spark lists the files once, here; the compacted days are read off that listing.
     """
 
-    def __init__(self, lake: Path, *, master: str | None = None, session: Any = None, view: str | None = None) -> None:
+    def __init__(self, lake: Path, *, master: str | None = None, session: Any = None, view: ViewSql = view_sql) -> None:
         self._owned = session is None
         self.spark = session if session is not None else spark_session(master)
         self._deduped = [
-            self._view(lake, SPANS_DIR, "lake_raw", "lake_spans", view or view_sql("lake_raw")),
-            self._view(lake, METRICS_DIR, "lake_metrics_raw", "lake_metrics", metrics_view_sql("lake_metrics_raw")),
+            self._view(lake, SPANS_DIR, "lake_raw", "lake_spans", view),
+            self._view(lake, METRICS_DIR, "lake_metrics_raw", "lake_metrics", metrics_view_sql),
         ]
 
-    def _view(self, lake: Path, kind: str, raw: str, view: str, sql: str) -> Any:
+    def _view(self, lake: Path, kind: str, raw: str, view: str, select: ViewSql) -> Any:
         if lake_files(lake, kind):
             root = str(Path(lake).absolute() / kind)
             frame = (
@@ -86,7 +87,9 @@ class SparkLake:
             frame = self.spark.createDataFrame([], ddl)
         frame.createOrReplaceTempView(raw)
         # Every section of a report reads the deduplicated rows: computed once per report (lazily cached).
-        deduped = self.spark.sql(to_spark_sql(sql)).cache()
+        # The days are read off the files this frame reads (its own listing, made above), so they agree.
+        compacted = compacted_days(lake, kind, frame.inputFiles())
+        deduped = self.spark.sql(to_spark_sql(select(compacted))).cache()
         deduped.createOrReplaceTempView(view)
         return deduped
 

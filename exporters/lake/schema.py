@@ -7,7 +7,9 @@ columns did not change, and a version-1 lake is read as one without points.
 
 * ``share_id``: the stable id of a shared span, ``md5(install_id:trace_id:span_id)``. A sender that retries a
   batch (after a timeout, a kill -9, a hub crash) sends the same spans again; readers keep one row per
-  ``share_id`` (:data:`DEDUPED_SPANS_SQL`), so a retry never counts twice.
+  ``share_id`` (:func:`deduped_sql`), so a retry never counts twice. A copy always lands in the same ``day``
+  (the id and the time are the sender's), so a day compaction rewrote into one file holds one row per id and
+  readers take its rows as they are (:func:`compacted_days`); every other day is deduplicated.
 * ``install_id``: SHA-256 (hex) of the sharing install's deletion key. Only the holder of the key can ask
   for the rows to be deleted; the hash alone does not allow it. NULL for senders that are not installs.
 * ``resource`` (JSON text), ``app_version`` and ``os_type`` lifted from it for the fleet view.
@@ -19,7 +21,7 @@ description, attribute keys and values, resource and scope all pass the anonymiz
 ``md5`` of ``install_id``, name, unit, kind, temporality, ``start_ns``, ``time_ns``, scope, session and the
 attributes JSON, all as stored (i.e. after anonymization: the id never hashes raw personal data). A point
 is one instrument's value for one attribute set at one collection time, so a resent batch yields the same
-ids and readers keep one row per id (:data:`DEDUPED_SPANS_SQL` works for both kinds); two distinct points
+ids and readers keep one row per id (:func:`deduped_sql` serves both kinds); two distinct points
 collide only if they share every one of those fields, which OpenTelemetry's SDK never emits. Partitioned
 by the day of ``time_ns``.
 
@@ -31,8 +33,10 @@ use ``union_by_name`` so files of older versions stay readable.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 import pyarrow as pa
 
@@ -130,8 +134,74 @@ def spans_glob(lake: Path, kind: str = SPANS_DIR) -> str:
 
 #: One row per shared span (or point: the statement serves ``metrics`` too): retried batches may have stored
 #: a row twice (``{source}`` is the raw files, ``{columns}`` what the reader needs; fewer columns make the
-#: deduplication's shuffle smaller).
+#: deduplication's shuffle smaller). The whole cost of a report over a large lake: :func:`deduped_sql` runs it
+#: only over the days compaction has not deduplicated already.
 DEDUPED_SPANS_SQL: Final = (
     "SELECT {columns} FROM (SELECT {columns}, row_number() OVER (PARTITION BY share_id "
     "ORDER BY received_ns, hub_id) AS copy_no FROM {source}) numbered WHERE copy_no = 1"
 )
+#: A ``day`` value that may go into SQL text (folder names are checked against it, never trusted).
+_DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class CompactedDays(NamedTuple):
+    """What one listing of a kind's files says about deduplication (see :func:`compacted_days`)."""
+
+    #: Days whose only published file is a compacted one (``YYYY-MM-DD``, sorted): one row per ``share_id``.
+    days: tuple[str, ...] = ()
+    #: Whether some other day has files: those rows still need the deduplication.
+    rest: bool = True
+
+
+#: No day compacted: the deduplication runs over every row (what a reader assumes without a listing).
+NOTHING_COMPACTED: Final = CompactedDays()
+
+
+def compacted_days(lake: Path, kind: str = SPANS_DIR, files: Iterable[Path | str] | None = None) -> CompactedDays:
+    """The days of ``kind`` a reader may take as they are, from ``files`` (one listing of the lake, by
+    default :func:`lake_files`; a reader passes the listing it reads, so both agree).
+
+    A day counts only if its ONE published file is a compacted one: a hub file published after the
+    compaction (it may repeat ids of the compacted file), or two compactions that raced, put the day back
+    under the deduplication. A folder whose name is not ``day=YYYY-MM-DD`` is never counted.
+
+    Example::
+
+        compacted_days(Path("/srv/lake"))  # CompactedDays(days=('2026-12-03', '2026-12-04'), rest=True)
+    """
+    listing = lake_files(lake, kind) if files is None else [Path(f) for f in files]
+    names: dict[str, list[str]] = {}
+    for path in listing:
+        names.setdefault(path.parent.name, []).append(path.name)
+    prefix = f"{PARTITION}="
+    days = sorted(
+        folder.removeprefix(prefix)
+        for folder, in_day in names.items()
+        if folder.startswith(prefix)
+        and _DAY.fullmatch(folder.removeprefix(prefix))
+        and len(in_day) == 1
+        and in_day[0].startswith(COMPACTED_PREFIX)
+    )
+    return CompactedDays(tuple(days), rest=len(days) < len(names))
+
+
+def deduped_sql(source: str, columns: str, compacted: CompactedDays = NOTHING_COMPACTED) -> str:
+    """One row per ``share_id`` of ``source`` (a table expression with a ``day`` column), ``columns`` selected:
+    the rows of compacted days as they are, and :data:`DEDUPED_SPANS_SQL` over those of every other day. The
+    ``day`` predicates let DuckDB and Spark prune whole partitions.
+
+    Example::
+
+        deduped_sql("lake_raw", "install_id, day", compacted_days(lake))
+        # SELECT install_id, day FROM lake_raw WHERE day IN ('2026-12-04') UNION ALL SELECT ... row_number() ...
+    """
+    if not compacted.days:  # nothing compacted, or an empty lake: the deduplication over everything
+        return DEDUPED_SPANS_SQL.format(source=source, columns=columns)
+    if not all(_DAY.fullmatch(day) for day in compacted.days):
+        raise ValueError("compacted days must be YYYY-MM-DD")
+    days = ", ".join(f"'{day}'" for day in compacted.days)  # checked digits and dashes only
+    as_they_are = f"SELECT {columns} FROM {source} WHERE day IN ({days})"  # noqa: S608 (checked days)
+    if not compacted.rest:
+        return as_they_are
+    rest = f"(SELECT * FROM {source} WHERE day NOT IN ({days})) uncompacted"  # noqa: S608 (checked days)
+    return f"{as_they_are} UNION ALL {DEDUPED_SPANS_SQL.format(source=rest, columns=columns)}"
