@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Final, TypeVar
 
 import duckdb
 
 from analytics.fleet.reports import ViewSql, metrics_view_sql, view_sql
 from exporters.lake.schema import LAKE_KINDS, METRICS_DIR, SPANS_DIR, compacted_days, lake_files
+
+T = TypeVar("T")
+#: Listings tried before a report gives up on a lake whose files keep changing under it.
+_ATTEMPTS: Final = 3
+
+
+def read_lake(lake: Path, use: Callable[[DuckDBLake], T], **options: Any) -> T:
+    """``use(DuckDBLake(lake, **options))``, from a fresh listing of the files when one it listed was removed
+    before it was read (a compaction or a deletion replacing it): what a report run next to a live hub needs.
+
+    Example::
+
+        totals = read_lake(Path("/srv/lake"), lambda db: db.rows("SELECT count(*) AS n FROM lake_spans"))
+    """
+    for attempt in range(_ATTEMPTS):
+        try:
+            with DuckDBLake(lake, **options) as db:
+                return use(db)
+        except duckdb.IOException:
+            if attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _empty_select(kind: str) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,22 +200,6 @@ def _rounded_json(text: str | None) -> str | None:
     return orjson.dumps(value).decode()
 
 
-@contextlib.contextmanager
-def _engine(lake: Path, engine: str, spark_master: str | None) -> Iterator[Run]:
-    if engine == "duckdb":
-        from analytics.fleet.duckdb_engine import DuckDBLake
-
-        with DuckDBLake(lake, view=lake_view_sql) as db:
-            yield db.rows
-    elif engine == "spark":
-        from analytics.fleet.spark_engine import SparkLake
-
-        with SparkLake(lake, master=spark_master, view=lake_view_sql) as spark:
-            yield spark.rows
-    else:
-        raise ValueError("engine must be duckdb or spark")
-
-
 def fleet_insights(
     lake: Path,
     filters: InsightsFilter | None = None,
@@ -231,9 +215,20 @@ def fleet_insights(
     """
     k = _checked_k(min_installs)
     f = filters or InsightsFilter()
-    if engine not in ("duckdb", "spark"):
-        raise ValueError("engine must be duckdb or spark")
-    with _engine(Path(lake), engine, spark_master) as run, contextlib.closing(duckdb.connect()) as spare:
+    if engine == "duckdb":
+        from analytics.fleet.duckdb_engine import read_lake
+
+        return read_lake(Path(lake), lambda db: _report(db.rows, f, k), view=lake_view_sql)
+    if engine == "spark":
+        from analytics.fleet.spark_engine import SparkLake
+
+        with SparkLake(Path(lake), master=spark_master, view=lake_view_sql) as spark:
+            return _report(spark.rows, f, k)
+    raise ValueError("engine must be duckdb or spark")
+
+
+def _report(run: Run, f: InsightsFilter, k: int) -> InsightsReport:
+    with contextlib.closing(duckdb.connect()) as spare:
         since, until = f.since_ns, f.until_ns
         totals = _normalized(run(q.range_of_lake(q.where_range(since, until)))[0])
         first, last, installs = totals["first_ns"], totals["last_ns"], int(totals["installs"] or 0)

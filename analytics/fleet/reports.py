@@ -164,10 +164,9 @@ def run_fleet_report(
         raise ValueError(f"unknown fleet report {report!r}; choose from {', '.join(sorted(FLEET_REPORTS))}")
     _checked_k(min_installs)
     if engine == "duckdb":
-        from analytics.fleet.duckdb_engine import DuckDBLake
+        from analytics.fleet.duckdb_engine import read_lake
 
-        with DuckDBLake(lake) as lake_db:
-            return compute(lake_db.rows, report, min_installs)
+        return read_lake(lake, lambda lake_db: compute(lake_db.rows, report, min_installs))
     if engine == "spark":
         from analytics.fleet.spark_engine import SparkLake
 

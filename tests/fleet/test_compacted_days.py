@@ -203,3 +203,27 @@ def test_spark_local_counts_every_share_id_once_and_equals_duckdb(
         assert _reports(spark.rows) == expected
     spark_insights = fleet_insights(mixed, engine="spark", spark_master="local[2]", min_installs=5)
     assert spark_insights.model_dump() == fleet_insights(mixed, min_installs=5).model_dump()
+
+
+def test_a_report_lists_the_lake_again_when_a_compaction_replaced_a_file_it_listed(tmp_path: Path) -> None:
+    # A report next to a live lake: the files it listed are compacted away before it reads them. DuckDB
+    # fails that read (a missing file); the report lists the lake again instead of failing or miscounting.
+    from analytics.fleet.duckdb_engine import read_lake
+
+    lake = tmp_path / "lake"
+    rows = install_rows(0)[:40]
+    day = day_of(rows[0]["start_ns"])
+    rows = [row for row in rows if day_of(row["start_ns"]) == day]
+    writer = LakeWriter(lake)
+    for part in (rows[: len(rows) // 2], rows[len(rows) // 2 :], _retried(rows)):
+        writer.write(pa.Table.from_pylist(part, LAKE_SPANS_ARROW))
+    attempts: list[int] = []
+
+    def count(db: DuckDBLake) -> int:
+        if not attempts:
+            compact_day(lake, day)  # after the listing, before the read
+        attempts.append(1)
+        return int(db.rows("SELECT count(*) AS n FROM lake_spans")[0]["n"])
+
+    assert read_lake(lake, count) == len(rows)
+    assert len(attempts) == 2
