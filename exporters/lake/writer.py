@@ -1,7 +1,8 @@
 """Publishing span and metric point batches to the lake: one Parquet file per day per batch, never half visible.
 
 Each file is written under a dot-name in its partition directory, flushed to disk, then renamed to its
-final ``part-<hub>-<seq>.parquet`` name: a reader's glob sees either no file or the whole file. ``hub`` is
+final ``part-<hub>-<seq>.parquet`` name (the folder synced after, so the name survives a power loss): a
+reader's glob sees either no file or the whole file. ``hub`` is
 random per writer, so writers in several processes or machines never pick the same name.
 """
 
@@ -17,6 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from exporters.fs import fsync_dir
 
 from .schema import (
     DELETIONS_DIR,
@@ -39,7 +42,10 @@ def day_of(start_ns: int) -> str:
 
 
 def publish_parquet(table: pa.Table, target: Path, *, fsync: bool = True) -> None:
-    """Write ``table`` to ``target`` atomically (temporary dot-name in the same directory, then rename)."""
+    """Write ``table`` to ``target`` atomically (temporary dot-name in the same directory, then rename). With
+    ``fsync``, the data, the new name and a new day's folder are on disk before this returns: the hub
+    acknowledges a request once its rows are published, so a power loss must not take the name back."""
+    new_folder = not target.parent.exists()
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
@@ -51,6 +57,10 @@ def publish_parquet(table: pa.Table, target: Path, *, fsync: bool = True) -> Non
             finally:
                 os.close(fd)
         os.replace(temp, target)
+        if fsync:
+            fsync_dir(target.parent)
+            if new_folder:
+                fsync_dir(target.parent.parent)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
