@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import re
 import secrets
 import stat
@@ -25,7 +26,7 @@ from fastapi import HTTPException, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from telemetry._files import atomic_write
+from telemetry._files import atomic_write, fsync_dir
 
 _logger = logging.getLogger(__name__)
 
@@ -54,11 +55,31 @@ def load_or_create_token(config_dir: Path) -> str:
             return token
         _logger.warning("telemetry server: the token file was damaged or too open; a new token was made")
     except FileNotFoundError:
-        pass
+        return _first_token(path)
     except OSError as exc:
         _logger.warning("telemetry server: cannot read the token file (%s); a new token was made", type(exc).__name__)
     token = secrets.token_urlsafe(32)  # 256 bits
     atomic_write(path, token.encode(), mode=0o600)
+    return token
+
+
+def _first_token(path: Path) -> str:
+    """A new token for a folder that has none, unless another process wrote one meanwhile: the first written
+    wins (a hard link fails on an existing name), so processes starting together serve the same token."""
+    token = secrets.token_urlsafe(32)  # 256 bits
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
+    atomic_write(temp, token.encode(), mode=0o600)  # complete and on disk before it gets the name
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        winner = path.read_text().strip()
+        if not _TOKEN_SHAPE.match(winner):  # the other process's file is damaged: replace it, as above
+            atomic_write(path, token.encode(), mode=0o600)
+            return token
+        return winner
+    finally:
+        temp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
     return token
 
 

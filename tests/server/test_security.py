@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import stat
+import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -257,3 +259,25 @@ def test_a_repeated_host_is_refused(server: LiveServer) -> None:
     assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 403")), answer[:200]
     single = f"GET {API}/consent HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nConnection: close\r\n\r\n"
     assert _raw_request(server.port, single).startswith(b"HTTP/1.1 200")  # positive control
+
+
+def test_processes_starting_together_agree_on_one_token(tmp_path: Path) -> None:
+    # Two services (or two hubs on one lake) started at the same moment: the first token written wins and
+    # every one of them serves it, so the dashboard URL any of them printed opens on all of them.
+    for trial in range(20):
+        folder = tmp_path / str(trial)
+        start = threading.Barrier(4)
+        tokens: list[str] = []
+
+        def take(folder: Path = folder, start: threading.Barrier = start, tokens: list[str] = tokens) -> None:
+            start.wait()
+            tokens.append(load_or_create_token(folder))
+
+        threads = [threading.Thread(target=take) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(tokens)) == 1, trial
+        assert (folder / TOKEN_FILE).read_text().strip() == tokens[0]
+        assert [p.name for p in folder.iterdir()] == [TOKEN_FILE]  # no temporary file left behind
