@@ -8,6 +8,7 @@ entries and the erasure are exactly what the API does.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import math
@@ -46,6 +47,33 @@ class CliError(Exception):
 
 #: DuckDB memory_limit for `serve` unless the user chose one (PEFT_TELEMETRY_DB_MEMORY_LIMIT).
 SERVER_DB_MEMORY_LIMIT = "128MB"
+
+
+def allowed_host(text: str) -> str:
+    """The argparse type of ``--allow-host``: a host name or an IP address, normalized as a Host header is."""
+    try:
+        from telemetry.server.security import configured_host  # the server extra: only when the flag is given
+    except ImportError:
+        raise argparse.ArgumentTypeError(
+            "needs the server extra: pip install 'peft-studio-telemetry[server]'"
+        ) from None
+    name = configured_host(text)
+    if not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a host name or an IP address")
+    return name
+
+
+def add_allow_host(parser: argparse.ArgumentParser) -> None:
+    """``--allow-host NAME`` (repeatable) for the commands that serve the dashboard page."""
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        type=allowed_host,
+        metavar="NAME",
+        help="a Host name or IP address the page may also be opened by (repeatable), e.g. this machine's "
+        "address with --host 0.0.0.0; the token is still needed",
+    )
 
 
 def build_settings(home: str | None, *, for_server: bool = False) -> TelemetrySettings:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from telemetry.cli.common import EXIT_OK, CliError, render_table, to_json
+from telemetry.cli.common import EXIT_OK, CliError, add_allow_host, render_table, to_json
 
 
 def hub(args: argparse.Namespace) -> int:
@@ -19,7 +19,14 @@ def hub(args: argparse.Namespace) -> int:
     if args.min_installs < 1:
         raise CliError("--min-installs must be >= 1")
     try:
-        run_hub(Path(args.lake), args.host, args.port, token=args.token, min_installs=args.min_installs)
+        run_hub(
+            Path(args.lake),
+            args.host,
+            args.port,
+            token=args.token,
+            min_installs=args.min_installs,
+            allowed_hosts=args.allow_host,
+        )
     except ValueError as exc:  # e.g. a lake written by a newer schema version
         raise CliError(str(exc)) from None
     return EXIT_OK
@@ -40,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--compact", action="store_true", help="compact every day before today into one file each, then exit"
     )
+    add_allow_host(parser)
 
 
 def _compact(lake: Path) -> int:

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from telemetry.cli.common import EXIT_OK, CliError, Progress, build_settings, running_service
+from telemetry.cli.common import EXIT_OK, CliError, Progress, add_allow_host, build_settings, running_service
 
 if TYPE_CHECKING:
     from telemetry.service import TelemetryService
@@ -95,7 +95,7 @@ def serve(args: argparse.Namespace) -> int:
         ) from None
     settings = build_settings(args.home, for_server=True)
     try:
-        run_server(settings, args.host, args.port, open_browser=not args.no_browser)
+        run_server(settings, args.host, args.port, open_browser=not args.no_browser, allowed_hosts=args.allow_host)
     except KeyboardInterrupt:
         # Ctrl-C is how a foreground server is stopped; uvicorn has already shut down cleanly.
         pass
@@ -120,3 +120,4 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     parser.add_argument("--no-browser", action="store_true", help="do not open the dashboard in a browser")
+    add_allow_host(parser)

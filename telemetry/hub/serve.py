@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,11 +55,20 @@ def endpoint_url(host: str, port: int, token: str) -> str:
     return f"http://{shown}:{port}/fleet/{token}"
 
 
-def run_hub(lake: Path, host: str, port: int, token: str | None = None, *, min_installs: int = 5) -> None:
+def run_hub(
+    lake: Path,
+    host: str,
+    port: int,
+    token: str | None = None,
+    *,
+    min_installs: int = 5,
+    allowed_hosts: Sequence[str] = (),
+) -> None:
     """Serve until interrupted. Prints the endpoint line first (flushed, so scripts can read it), then the
     dashboard URL carrying the dashboard token (``<lake>/server_token``, not the installs' credential).
 
     ``min_installs`` is the k of every report the hub serves (groups of fewer installs are left out).
+    ``allowed_hosts``: more Host names (or IP addresses) the page may be opened by.
     """
     import socket
 
@@ -80,7 +90,8 @@ def run_hub(lake: Path, host: str, port: int, token: str | None = None, *, min_i
     ingest = HubIngest(writer, anonymizer, deleted_installs(lake))
     app = build_hub_app(ingest, identity.token)
     # The names a browser may use for the page: the address it listens on, or this machine's names.
-    hosts = (socket.gethostname(), socket.getfqdn()) if host in ("0.0.0.0", "::", "") else (host,)
+    names = (socket.gethostname(), socket.getfqdn()) if host in ("0.0.0.0", "::", "") else (host,)
+    hosts = (*names, *allowed_hosts)
     reads = HubReads(writer.lake, writer.hub_id, load_or_create_token(writer.lake), min_installs, hosts)
     add_read_routes(app, reads)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)

@@ -138,8 +138,9 @@ def host_name(host_header: str) -> str:
     return match.group("name").lower()
 
 
-def _configured_host(host: str) -> str:
-    """A name given to ``serve --host``/``allowed_hosts``: a bare IPv6 address is fine there."""
+def configured_host(host: str) -> str:
+    """A name given to ``serve --host``/``allowed_hosts`` (``--allow-host``), as a Host header would carry it;
+    a bare IPv6 address is fine there. Empty when it is neither a host name nor an IP address."""
     try:
         return str(ipaddress.ip_address(host.strip().strip("[]")))
     except ValueError:
@@ -176,7 +177,7 @@ class LocalOnlyMiddleware:
     ) -> None:
         self.app = app
         self.token = token
-        self.allowed_hosts = LOOPBACK_HOSTS | {name for h in allowed_hosts if (name := _configured_host(h))}
+        self.allowed_hosts = LOOPBACK_HOSTS | {name for h in allowed_hosts if (name := configured_host(h))}
         self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -80,7 +80,7 @@ def _build_lake(lake: Path) -> list[str]:
 def fleet_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     lake = tmp_path_factory.mktemp("reads") / "lake"
     _build_lake(lake)
-    running = start_hub(lake, None, "--min-installs", str(K))
+    running = start_hub(lake, None, "--min-installs", str(K), "--allow-host", "hub.corp.example")
     try:
         yield running
     finally:
@@ -162,6 +162,7 @@ def test_every_data_route_needs_the_token(fleet_hub: Hub, method: str, path: str
 def test_foreign_hosts_and_origins_are_refused_but_installs_still_share(fleet_hub: Hub) -> None:
     with _client(fleet_hub) as client:
         assert client.get("/", headers={"host": "evil.example"}).status_code == 403
+        assert client.get("/", headers={"host": "hub.corp.example"}).status_code == 200  # --allow-host
         assert (
             client.post("/api/telemetry/analytics", json={}, headers={"origin": "http://evil.example"}).status_code
             == 403

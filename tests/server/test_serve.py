@@ -135,6 +135,36 @@ def test_serve_warns_when_not_bound_to_loopback(tmp_path: Path) -> None:
     assert "warning: listening on 0.0.0.0" in served.stderr
 
 
+def test_serve_allow_host_lets_the_page_be_opened_by_that_address_only(tmp_path: Path) -> None:
+    # `peft-telemetry serve --host 0.0.0.0 --allow-host ADDRESS`: the page opens by the machine's address
+    # (a Host the loopback rule refuses), and a Host not named is still refused.
+    env = {k: v for k, v in os.environ.items() if k not in ("DO_NOT_TRACK", "PEFT_TELEMETRY_DISABLED")}
+    env["PYTHONPATH"] = str(ROOT)
+    command = [sys.executable, "-m", "telemetry.cli", "serve", "--home", str(tmp_path / "home"), "--host", "0.0.0.0",
+               "--port", "0", "--no-browser", "--allow-host", "203.0.113.9"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        found = None
+        for _ in range(5):
+            found = re.search(r"http://\S+/\?token=(\S+)", process.stdout.readline())
+            if found:
+                break
+        assert found, "serve did not print the dashboard URL"
+        port = found.group(0).split("/?", 1)[0].rsplit(":", 1)[1]
+        base = f"http://127.0.0.1:{port}"
+        _wait_up(base)
+        token = {"Authorization": f"Bearer {found.group(1)}"}
+        with httpx.Client(base_url=base, headers=token) as http:
+            assert http.get("/api/telemetry/consent", headers={"Host": f"203.0.113.9:{port}"}).status_code == 200
+            assert http.get("/api/telemetry/consent", headers={"Host": "198.51.100.7"}).status_code == 403
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    refused = subprocess.run([*command[:-1], "not a host!"], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert refused.returncode == 2 and "--allow-host: 'not a host!' is not a host name" in refused.stderr
+
+
 def test_bound_socket_is_tcp_so_asyncio_disables_nagle() -> None:
     # asyncio sets TCP_NODELAY on accepted connections only for sockets whose proto is IPPROTO_TCP;
     # without it every JSON response (headers and body written apart) waited for a delayed ACK.
