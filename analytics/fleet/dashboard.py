@@ -23,7 +23,7 @@ Example::
 
 from __future__ import annotations
 
-import time
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,7 @@ from analytics.timebuckets import WIDTHS_NS
 from exporters.eventlog.schema import ATTR_ERROR_CATEGORY, SPANS
 from exporters.lake.schema import compacted_days, deduped_sql, lake_files
 
+from .duckdb_engine import relisted
 from .reports import DEFAULT_MIN_INSTALLS
 
 #: The lake columns the dashboard statements read, and ``install_id`` to count each group's installs.
@@ -57,11 +58,6 @@ _COLUMNS: Final = (
 _READ_FILES: Final = (
     "read_parquet($files, hive_partitioning = true, union_by_name = true, hive_types = {'day': VARCHAR})"
 )
-#: A file listed but replaced before it was read (compaction, deletion): list again, this many times, after
-#: a pause growing by this much (the replacing hub is done within milliseconds; a read can lose the race
-#: again only if another compaction or deletion starts meanwhile).
-_ATTEMPTS: Final = 8
-_BACKOFF_S: Final = 0.02
 
 
 class FleetAnalyticsReport(AnalyticsReport):
@@ -132,18 +128,13 @@ def fleet_analytics(
     if isinstance(min_installs, bool) or not isinstance(min_installs, int) or min_installs < 1:
         raise ValueError("min_installs must be an integer >= 1")
     f = filters or AnalyticsFilter()
-    for attempt in range(_ATTEMPTS):
-        con = duckdb.connect()
-        try:
+
+    def read() -> FleetAnalyticsReport:
+        with contextlib.closing(duckdb.connect()) as con:
             _select(con, Path(lake), f)
             return _report(compute.Reader(con, f), min_installs, buckets, bins)
-        except duckdb.IOException:
-            if attempt == _ATTEMPTS - 1:
-                raise
-            time.sleep(_BACKOFF_S * (attempt + 1))
-        finally:
-            con.close()
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    return relisted(read)
 
 
 def _select(con: duckdb.DuckDBPyConnection, lake: Path, f: AnalyticsFilter) -> None:

@@ -14,27 +14,41 @@ from analytics.fleet.reports import ViewSql, metrics_view_sql, view_sql
 from exporters.lake.schema import LAKE_KINDS, METRICS_DIR, SPANS_DIR, compacted_days, lake_files
 
 T = TypeVar("T")
-#: Listings tried before a report gives up on a lake whose files keep changing under it.
-_ATTEMPTS: Final = 3
+#: A file listed but replaced before it was read (compaction, deletion): list again, this many times, after
+#: a pause growing by this much (the replacing hub is done within milliseconds; a read can lose the race
+#: again only if another compaction or deletion starts meanwhile).
+_ATTEMPTS: Final = 8
+_BACKOFF_S: Final = 0.02
+
+
+def relisted(read: Callable[[], T]) -> T:
+    """``read()`` (which lists the lake's files, then reads them), again from a fresh listing when a file it
+    listed was removed before it was read: what a report run next to a live hub needs. Every fleet read on
+    DuckDB goes through here.
+    """
+    for attempt in range(_ATTEMPTS):
+        try:
+            return read()
+        except duckdb.IOException:
+            if attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(_BACKOFF_S * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def read_lake(lake: Path, use: Callable[[DuckDBLake], T], **options: Any) -> T:
-    """``use(DuckDBLake(lake, **options))``, from a fresh listing of the files when one it listed was removed
-    before it was read (a compaction or a deletion replacing it): what a report run next to a live hub needs.
+    """``use(DuckDBLake(lake, **options))``, :func:`relisted`.
 
     Example::
 
         totals = read_lake(Path("/srv/lake"), lambda db: db.rows("SELECT count(*) AS n FROM lake_spans"))
     """
-    for attempt in range(_ATTEMPTS):
-        try:
-            with DuckDBLake(lake, **options) as db:
-                return use(db)
-        except duckdb.IOException:
-            if attempt == _ATTEMPTS - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def read() -> T:
+        with DuckDBLake(lake, **options) as db:
+            return use(db)
+
+    return relisted(read)
 
 
 def _empty_select(kind: str) -> str:

@@ -164,7 +164,7 @@ class _History:
             midnight = first_midnight + day * DAY_NS  # of the install's local date, as UTC
             weekend = ((midnight // DAY_NS) + 3) % 7 >= 5  # 1970-01-01 was a Thursday
             for install in self.installs:
-                for _ in range(_poisson(self.rng, install.activity * (0.35 if weekend else 1.0))):
+                for _ in range(poisson(self.rng, install.activity * (0.35 if weekend else 1.0))):
                     local_hour = min(23.5, max(7.0, self.rng.gauss(14.5, 2.8)))
                     t = midnight + int((local_hour - install.offset_h) * HOUR_NS) + self.rng.randrange(HOUR_NS // 2)
                     if self.start_ns <= t < self.end_ns - HOUR_NS:
@@ -226,7 +226,8 @@ class _History:
             del n
 
 
-def _poisson(rng: random.Random, lam: float) -> int:
+def poisson(rng: random.Random, lam: float) -> int:
+    """A Poisson draw of mean ``lam`` (Knuth's method: the small means of a simulated day)."""
     limit, k, p = math.exp(-lam), 0, rng.random()
     while p > limit:
         p *= rng.random()

@@ -49,8 +49,6 @@ _failures = FailureLog(_logger, logging.WARNING)
 PREFIX: Final = "/api/telemetry"
 #: Paths installs and collectors use (credential in the path or a Bearer header): no Host/Origin rule.
 OPEN_PREFIXES: Final = ("/fleet/", "/v1/", "/healthz")
-#: A file listed by a read but replaced before it was opened (compaction, deletion): read again.
-_ATTEMPTS: Final = 3
 _CONCURRENT_READS: Final = 2
 _KEPT_ANSWERS: Final = 16
 
@@ -165,21 +163,17 @@ class _LakeReader:
 
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(_CONCURRENT_READS)
-        for attempt in range(_ATTEMPTS):
-            try:
-                body = await anyio.to_thread.run_sync(self._cached, key, read, limiter=self._limiter)
-            except duckdb.IOException:  # a listed file was replaced before it was read
-                if attempt < _ATTEMPTS - 1:
-                    continue
-                problem = "the lake's files changed under every read; try again"
-            except (duckdb.Error, OSError) as exc:
-                # The type only: a message could quote stored values.
-                _failures.record("read", "hub: a read of the lake failed (%s); further failures are counted",
-                                 type(exc).__name__)  # fmt: skip
-                problem = "the lake could not be read now"
-            else:
-                return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
-            break
+        try:
+            body = await anyio.to_thread.run_sync(self._cached, key, read, limiter=self._limiter)
+        except duckdb.IOException:  # the reads list the lake again themselves (``relisted``); it kept changing
+            problem = "the lake's files changed under every read; try again"
+        except (duckdb.Error, OSError) as exc:
+            # The type only: a message could quote stored values.
+            _failures.record("read", "hub: a read of the lake failed (%s); further failures are counted",
+                             type(exc).__name__)  # fmt: skip
+            problem = "the lake could not be read now"
+        else:
+            return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
         return JSONResponse(
             {"detail": problem, "problem": "lake_unavailable"}, status_code=503, headers={"Retry-After": "2"}
         )

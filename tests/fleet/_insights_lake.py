@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from exporters.eventlog import schema
 from exporters.lake import LAKE_SPANS_ARROW, LakeWriter
+from telemetry.demo.history import poisson
 
 NS = 10**9
 HOUR = 3600 * NS
@@ -54,14 +55,6 @@ def install_id(i: int) -> str:
 
 def arm_of(i: int) -> str:
     return ("control", "checklist")[i % 2]
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    limit, k, p = math.exp(-lam), 0, rng.random()
-    while p > limit:
-        p *= rng.random()
-        k += 1
-    return k
 
 
 class _Install:
@@ -111,14 +104,14 @@ def install_rows(i: int, seed: int = 1) -> list[dict[str, Any]]:
             continue
         base, version = MONDAY + h * HOUR, _version(i, h)
         for event_type, share in EVENTS.items():
-            for _ in range(_poisson(rng, 0.6 * share * level)):
+            for _ in range(poisson(rng, 0.6 * share * level)):
                 inst.add(base + rng.randrange(HOUR), "event", event_type, version)
         if i in SECRET_USERS and rng.random() < 0.2 * level:
             inst.add(base + rng.randrange(HOUR), "event", "secret_feature", version)
         if rng.random() < 0.05 * level:
             inst.add(base + rng.randrange(HOUR), "error", "error", version, error_type="OutOfMemoryError",
                      status_code="ERROR")  # fmt: skip
-        for _ in range(_poisson(rng, 0.5 * level)):
+        for _ in range(poisson(rng, 0.5 * level)):
             slow = SLOWDOWN if version >= "1.2.0" else 1.0
             ms = rng.lognormvariate(math.log(300.0), 0.3) * slow
             inst.add(base + rng.randrange(HOUR), "span", "load_model", version, duration_ms=ms, event_type=None)

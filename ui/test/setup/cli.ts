@@ -1,6 +1,6 @@
 // `peft-telemetry` commands for a test file that needs a service of its own (a demo history, an empty
 // log): run a command on a data home, and start `peft-telemetry serve --port 0` there until stopped.
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer } from "node:net";
@@ -38,19 +38,7 @@ export const SHARE_ENV = { PEFT_TELEMETRY_SHARE_SETTLE_S: "0.3", PEFT_TELEMETRY_
 export function serveHome(home: string, env: Record<string, string> = {}): Promise<OwnService> {
   const child = spawn(CLI, ["--home", home, "serve", "--port", "0", "--no-browser"], { stdio: ["ignore", "pipe", "pipe"], env: { ...ENV, ...env } });
   const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill("SIGINT");
-      await new Promise((done) => {
-        const timer = setTimeout(() => {
-          child.kill("SIGKILL");
-          done(null);
-        }, 10_000);
-        child.once("exit", () => {
-          clearTimeout(timer);
-          done(null);
-        });
-      });
-    }
+    await stopChild(child, "SIGINT");
     rmSync(home, { recursive: true, force: true });
   };
   return new Promise((done, fail) => {
@@ -80,7 +68,24 @@ export interface Hub {
   stop: () => Promise<void>;
 }
 
-function freePort(): Promise<number> {
+/** Ends a child as a user would (``signal``), or with SIGKILL if it is still running 10 s later. */
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill(signal);
+  await new Promise((done) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      done(null);
+    }, 10_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      done(null);
+    });
+  });
+}
+
+/** A port where nothing listens (now). */
+export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once("error", fail);
@@ -101,19 +106,7 @@ export async function startHub(): Promise<Hub> {
     stdio: ["ignore", "pipe", "pipe"], env: ENV,
   });
   const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((done) => {
-        const timer = setTimeout(() => {
-          child.kill("SIGKILL");
-          done(null);
-        }, 10_000);
-        child.once("exit", () => {
-          clearTimeout(timer);
-          done(null);
-        });
-      });
-    }
+    await stopChild(child, "SIGTERM");
     rmSync(root, { recursive: true, force: true });
   };
   const endpoint = await new Promise<string>((done, fail) => {
