@@ -34,6 +34,9 @@ from .schema import (
 )
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
+# A typed scalar: pyarrow converts a bare Python int by first trying to import numpy (~50 us where it is
+# not installed), on every call.
+_DAY = pa.scalar(_NS_PER_DAY, pa.int64())
 
 
 def day_of(start_ns: int) -> str:
@@ -121,10 +124,13 @@ class LakeWriter:
         if table.num_rows == 0:
             return 0
         _, arrow, time_column = LAKE_KINDS[kind]
-        table = table.select(arrow.names).cast(arrow)
-        day_numbers = pc.divide(table[time_column], _NS_PER_DAY)
-        for day_number in pc.unique(day_numbers).to_pylist():
-            part = table.filter(pc.equal(day_numbers, day_number))
+        if not table.schema.equals(arrow):  # the hub's tables already are: a cast would copy every column
+            table = table.select(arrow.names).cast(arrow)
+        day_numbers = pc.divide(table[time_column], _DAY)
+        days = pc.unique(day_numbers).to_pylist()
+        for day_number in days:
+            # Nearly every batch is one day's: then it is written as it is, without a filtered copy.
+            part = table if len(days) == 1 else table.filter(pc.equal(day_numbers, pa.scalar(day_number, pa.int64())))
             with self._lock:
                 self._seq += 1
                 seq = self._seq

@@ -126,3 +126,42 @@ def test_compaction_dedupes_keeps_deletions_and_answers_stay_the_same(tmp_path: 
     assert len(lake_files(lake)) == 1
     after = query_lake(lake, "summary", "--min-installs", "1")
     assert after["totals"]["events"] == 20 and after["totals"]["installs"] == 2
+
+
+def test_a_batch_is_published_one_file_per_day_with_each_row_once(tmp_path: Path) -> None:
+    """The writer splits a batch by the day its spans started (UTC) and writes a one-day batch as it is; a
+    table in another column order and with other types is cast to the lake's schema first."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from exporters.lake import LAKE_SPANS_ARROW, LakeWriter
+
+    day_ns = 86_400 * 10**9
+    first_day = 20_700 * day_ns  # 2026-09-04
+
+    def rows(starts: list[int]) -> list[dict[str, object]]:
+        return [{"share_id": f"s{i}", "install_id": "i", "trace_id": f"{i:032x}", "span_id": f"{i:016x}",
+                 "name": "e", "start_ns": start, "end_ns": start, "received_ns": 1, "hub_id": "h"}
+                for i, start in enumerate(starts)]  # fmt: skip
+
+    writer = LakeWriter(tmp_path / "lake")
+    one_day = rows([first_day + 5, first_day + day_ns - 1])
+    assert writer.write(pa.Table.from_pylist(one_day, LAKE_SPANS_ARROW)) == 2
+    three_days = rows([first_day + 1, first_day + day_ns, first_day + 2 * day_ns + 7, first_day + day_ns + 3])
+    reordered = pa.Table.from_pylist(three_days, LAKE_SPANS_ARROW).select(LAKE_SPANS_ARROW.names[::-1])
+    loose = reordered.set_column(
+        reordered.schema.get_field_index("name"), "name", reordered["name"].cast("large_string")
+    )
+    assert not loose.schema.equals(LAKE_SPANS_ARROW)
+    assert writer.write(loose) == 4
+    by_day: dict[str, list[int]] = {}
+    for path in sorted((tmp_path / "lake").rglob("part-*.parquet")):
+        table = pq.read_table(path)
+        assert table.schema.names == LAKE_SPANS_ARROW.names
+        by_day.setdefault(path.parent.name, []).extend(table["start_ns"].to_pylist())
+    assert writer.files_written == 4
+    assert {day: sorted(starts) for day, starts in by_day.items()} == {
+        "day=2026-09-04": [first_day + 1, first_day + 5, first_day + day_ns - 1],
+        "day=2026-09-05": [first_day + day_ns, first_day + day_ns + 3],
+        "day=2026-09-06": [first_day + 2 * day_ns + 7],
+    }
