@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
 import sys
 import tempfile
@@ -174,7 +173,7 @@ def bench_reports(report: Report, events: int, work: Path, spark: bool, kept: Pa
         report.add(Figure(f"insights report, DuckDB, {label}", "s", [insights_s]))
     if not spark:
         return
-    from analytics.fleet.spark_engine import SparkLake, spark_session
+    from analytics.fleet.spark_engine import SparkLake, spark_memory, spark_session
 
     session = spark_session("local[2]")
 
@@ -187,7 +186,7 @@ def bench_reports(report: Report, events: int, work: Path, spark: bool, kept: Pa
         spark_s, spark_answer = _timed(spark_summary)
     except Exception as exc:  # e.g. out of memory at a size the driver heap cannot hold: a finding, said so
         session.stop()
-        memory = os.environ.get("PEFT_FLEET_SPARK_DRIVER_MEMORY", "1g")
+        memory = spark_memory("local[2]")[0]
         report.add(Figure(spark_name, "s", [float("nan")], notes=f"FAILED ({type(exc).__name__}), driver {memory}"))
         return
     session.stop()

@@ -8,9 +8,13 @@ written once and both engines apply the same k-anonymity rule. The ``day`` parti
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import psutil
 
 from analytics.fleet.reports import ViewSql, metrics_view_sql, view_sql
 from exporters.lake.schema import LAKE_KINDS, METRICS_DIR, SPANS_DIR, compacted_days, lake_files
@@ -32,20 +36,56 @@ def to_spark_sql(duckdb_sql: str) -> str:
     return str(sqlglot.transpile(duckdb_sql, read="duckdb", write="spark")[0])
 
 
+DRIVER_MEMORY_VARIABLE = "PEFT_FLEET_SPARK_DRIVER_MEMORY"
+EXECUTOR_MEMORY_VARIABLE = "PEFT_FLEET_SPARK_EXECUTOR_MEMORY"
+_JVM_SIZE = re.compile(r"[1-9][0-9]{0,6}[kmgt]?", re.IGNORECASE)
+_GIB = 1 << 30
+
+
+def spark_memory(
+    master: str, environ: Mapping[str, str] = os.environ, total_bytes: int | None = None
+) -> tuple[str, str]:
+    """The driver's and the executors' heap sizes (JVM sizes such as ``8g``), from the variables when set.
+
+    Otherwise, in local mode (``local[...]``) the driver is the only JVM and does all the work, the dedupe
+    window of the live day included: Spark's default 1g runs out of memory from ~15M events, and a 100M-event
+    report needed 8g. It gets half the machine's memory (1g to 32g); the heap is reserved as it is used, not
+    at start. On a cluster the executors do the work and the driver only gathers answers: 1g. Executors:
+    512m unless set (the cluster's workers bound them anyway). A malformed value raises ``ValueError``."""
+    sizes = []
+    for variable, default in ((DRIVER_MEMORY_VARIABLE, None), (EXECUTOR_MEMORY_VARIABLE, "512m")):
+        value = environ.get(variable, "").strip()
+        if value and not _JVM_SIZE.fullmatch(value):
+            raise ValueError(f"{variable}: expected a JVM memory size such as 512m or 8g")
+        sizes.append(value or default)
+    driver, executor = sizes
+    if driver is None:
+        if master.startswith("local"):
+            total = total_bytes if total_bytes is not None else psutil.virtual_memory().total
+            driver = f"{min(32, max(1, total // 2 // _GIB))}g"
+        else:
+            driver = "1g"
+    assert executor is not None
+    return driver, executor
+
+
 def spark_session(master: str | None = None) -> Any:
-    """A small SparkSession for reports: no UI, UTC, partition values kept as strings."""
+    """A small SparkSession for reports: no UI, UTC, partition values kept as strings, heaps by
+    :func:`spark_memory`."""
     from pyspark.sql import SparkSession
 
+    master = master or "local[*]"
+    driver_memory, executor_memory = spark_memory(master)
     return (
-        SparkSession.builder.master(master or "local[*]")
+        SparkSession.builder.master(master)
         .appName("peft-telemetry-fleet")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", os.environ.get("PEFT_FLEET_SPARK_DRIVER_MEMORY", "1g"))
-        .config("spark.executor.memory", os.environ.get("PEFT_FLEET_SPARK_EXECUTOR_MEMORY", "512m"))
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.executor.memory", executor_memory)
         .getOrCreate()
     )
 

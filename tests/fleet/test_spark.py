@@ -17,7 +17,7 @@ from _spark_cluster import SMALL, SparkCluster
 
 from analytics.fleet.duckdb_engine import DuckDBLake
 from analytics.fleet.reports import FLEET_REPORTS, compute, report_sql
-from analytics.fleet.spark_engine import SparkLake, spark_session, to_spark_sql
+from analytics.fleet.spark_engine import SparkLake, spark_memory, spark_session, to_spark_sql
 from exporters.lake import LAKE_METRICS_ARROW, LAKE_SPANS_ARROW, LakeWriter
 
 DAY_NS = 86_400 * 10**9
@@ -94,6 +94,29 @@ def local_spark() -> Iterator[object]:
     session = spark_session("local[*]")
     yield session
     session.stop()
+
+
+def test_spark_heaps_are_sized_for_where_the_work_runs() -> None:
+    gib = 1 << 30
+    # Local: the driver does all the work, half the machine's memory within 1g..32g.
+    assert spark_memory("local[2]", {}, 24 * gib) == ("12g", "512m")
+    assert spark_memory("local[*]", {}, 1 * gib) == ("1g", "512m")
+    assert spark_memory("local[*]", {}, 256 * gib) == ("32g", "512m")
+    # A cluster: the executors work, the driver gathers answers.
+    assert spark_memory("spark://10.0.0.5:7077", {}, 256 * gib) == ("1g", "512m")
+    chosen = {"PEFT_FLEET_SPARK_DRIVER_MEMORY": "3G", "PEFT_FLEET_SPARK_EXECUTOR_MEMORY": " 2048m "}
+    assert spark_memory("local[2]", chosen, 24 * gib) == ("3G", "2048m")
+    for wrong in ("lots", "8 gb", "-1g", "0g", "8.5g"):
+        with pytest.raises(ValueError, match="PEFT_FLEET_SPARK_DRIVER_MEMORY: expected a JVM memory size"):
+            spark_memory("local[2]", {"PEFT_FLEET_SPARK_DRIVER_MEMORY": wrong})
+
+
+def test_the_local_driver_gets_the_sized_heap(local_spark: object) -> None:
+    """The size reaches the JVM (it must be set before the JVM starts, not on a running session)."""
+    driver = spark_memory("local[*]")[0]
+    expected = int(driver[:-1]) << 30
+    runtime = local_spark._jvm.java.lang.Runtime.getRuntime()  # type: ignore[attr-defined]
+    assert runtime.maxMemory() >= 0.85 * expected
 
 
 def test_reports_are_written_once_and_spark_accepts_the_transpiled_sql(lake: Path) -> None:
