@@ -6,7 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from telemetry.cli.common import EXIT_OK, CliError, add_allow_host, render_table, to_json
+from telemetry.cli.common import EXIT_OK, CliError, add_allow_host, format_ns, render_table, to_json
+
+#: uvicorn's exit status when it cannot start (e.g. the port is taken); it has logged the cause already.
+_UVICORN_STARTUP_FAILURE = 3
 
 
 def hub(args: argparse.Namespace) -> int:
@@ -29,6 +32,15 @@ def hub(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:  # e.g. a lake written by a newer schema version
         raise CliError(str(exc)) from None
+    except SystemExit as exc:
+        # uvicorn exits with its own status (3) when it cannot listen: the documented codes are 0, 1, 2,
+        # and the user needs to know what to change.
+        if exc.code in (0, None):
+            return EXIT_OK
+        raise CliError(
+            f"the hub could not listen on {args.host}:{args.port} (the line above says why; a port in use?): "
+            "choose another with --port, and ignore the URLs printed above"
+        ) from None
     return EXIT_OK
 
 
@@ -50,21 +62,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_allow_host(parser)
 
 
+def check_lake(lake: Path) -> None:
+    """Refuse, in one line, a ``--lake`` that is no lake: a report over it would just look empty.
+
+    Example::
+
+        check_lake(Path("/srv/lake"))  # raises CliError unless `peft-telemetry hub` wrote there
+    """
+    from exporters.lake.schema import META_FILE, SPANS_DIR
+
+    if not lake.is_dir():
+        raise CliError(f"--lake {lake} is not a folder")
+    if not (lake / META_FILE).is_file() and not (lake / SPANS_DIR).is_dir():
+        raise CliError(
+            f"--lake {lake} holds no lake (no {META_FILE} or {SPANS_DIR}/): "
+            "pass the folder `peft-telemetry hub --lake DIR` writes"
+        )
+
+
 def _compact(lake: Path) -> int:
     from datetime import UTC, datetime
 
     from exporters.lake import compact_day
-    from exporters.lake.schema import LAKE_KINDS, PARTITION, SPANS_DIR
+    from exporters.lake.schema import LAKE_KINDS, PARTITION
 
-    if not (lake / SPANS_DIR).is_dir():
-        raise CliError(f"--lake {lake} holds no lake")
+    check_lake(lake)
     today = datetime.now(UTC).strftime("%Y-%m-%d")
+    compacted = 0
     for kind in LAKE_KINDS:  # spans, then metric points (lake schema 2; absent in a version-1 lake)
         days = sorted(p.name.split("=", 1)[1] for p in (lake / kind).glob(f"{PARTITION}=*") if p.is_dir())
         for day in (d for d in days if d < today):
             replaced, rows = compact_day(lake, day, kind=kind)
             if replaced:
+                compacted += 1
                 print(f"{kind} {day}: {replaced} files -> 1 ({rows:,} rows)")
+    # Say so when there was nothing to do: silence after a command reads as "did it run at all?".
+    print(
+        f"Compacted {compacted} day(s); today ({today} UTC) stays with the hubs, days already in one file are left."
+        if compacted
+        else f"Nothing to compact: every day before today ({today} UTC) is already one file."
+    )
     return EXIT_OK
 
 
@@ -78,8 +115,7 @@ def lake_report(args: argparse.Namespace) -> str:
         raise CliError(f"--lake needs --report, one of {', '.join(sorted(FLEET_REPORTS))}")
     if args.min_installs < 1:
         raise CliError("--min-installs must be >= 1")
-    if not Path(args.lake).is_dir():
-        raise CliError(f"--lake {args.lake} is not a folder")
+    check_lake(Path(args.lake))
     try:
         answer = run_fleet_report(
             Path(args.lake),
@@ -102,7 +138,14 @@ def _section(name: str, value: Any) -> str:
         return f"{title}\n(none, or fewer installs than --min-installs)"
     rows = value if isinstance(value, list) else [value]
     columns = list(rows[0])
-    return f"{title}\n{render_table(columns, [[row[c] for c in columns] for row in rows])}"
+    return f"{title}\n{render_table(columns, [[_shown(c, row[c]) for c in columns] for row in rows])}"
+
+
+def _shown(column: str, value: Any) -> Any:
+    """Times as dates in tables (JSON keeps the nanoseconds), as the local reports show them."""
+    if column.endswith("_ns") and isinstance(value, int) and not isinstance(value, bool):
+        return format_ns(value)
+    return value
 
 
 def add_query_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from telemetry.cli.common import EXIT_OK, CliError, build_settings, format_ns, open_event_log, render_table, to_json
+from telemetry.cli.hub import check_lake
 from telemetry.cli.reports import _first_error, parse_when
 
 if TYPE_CHECKING:
@@ -78,8 +79,7 @@ def _lake_report(args: argparse.Namespace, f: Any) -> InsightsReport:
     if args.spark_master and args.engine != "spark":
         raise CliError("--spark-master needs --engine spark")
     lake = Path(args.lake)
-    if not lake.is_dir():
-        raise CliError(f"--lake {lake} is not a folder")
+    check_lake(lake)
     from analytics.fleet.insights import fleet_insights
 
     try:

@@ -96,7 +96,7 @@ _COMMANDS: dict[str, tuple[Handler, str, str, Callable[[argparse.ArgumentParser]
         "export everything as OTLP JSON Lines, Parquet or CSV",
         "Export the event log. otlp-json writes one OTLP/JSON Lines file (hex ids, as OpenTelemetry's file "
         "exporter); parquet and csv write one file per table (spans, span_events, metric_points, "
-        "consent_ledger) into the --output folder.",
+        "consent_ledger, resources) into the --output folder.",
         cli_export.add_arguments,
     ),
     "delete": (

@@ -119,8 +119,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "sql",
         nargs="?",
-        help="one read-only SQL statement over the tables spans, span_events, metric_points, consent_ledger "
-        "('-' reads it from stdin)",
+        help="one read-only SQL statement over the tables spans, span_events, metric_points, consent_ledger, "
+        "resources and the view spans_with_resource ('-' reads it from stdin)",
     )
     parser.add_argument(
         "--report", choices=sorted({*REPORTS, *_LAKE_ONLY}), help="a named analytics report instead of SQL"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -30,8 +31,8 @@ def demo(args: argparse.Namespace) -> int:
     with running_service(settings) as service:
         if not service.is_enabled():
             raise CliError(
-                f"telemetry is off ({service.consent.reason}); the demo records nothing without consent. "
-                "Run `peft-telemetry enable` first."
+                f"telemetry is off: {service.consent.reason}; the demo records nothing without consent. "
+                f"Run `peft-telemetry{_home_flag(args)} enable` first."
             )
         if args.days:
             from telemetry.demo.history import run_history
@@ -60,11 +61,17 @@ def demo(args: argparse.Namespace) -> int:
     if any(dropped.values()):
         why = ", ".join(f"{n:,} {reason}" for reason, n in dropped.items() if n)
         print(f"peft-telemetry: warning: the pipeline dropped records ({why})", file=sys.stderr)
-    print(
-        "Next: `peft-telemetry query --report summary`, `peft-telemetry preview`, or `peft-telemetry serve` "
-        "for the dashboard."
-    )
+    cmd = f"peft-telemetry{_home_flag(args)}"
+    print(f"Next: `{cmd} query --report summary`, `{cmd} insights`, or `{cmd} serve` for the dashboard.")
     return EXIT_OK
+
+
+def _home_flag(args: argparse.Namespace) -> str:
+    """`` --home PATH`` when the command was given one, so a suggested next command reads the same data."""
+    import shlex
+
+    home = getattr(args, "home", None)
+    return f" --home {shlex.quote(str(home))}" if home else ""
 
 
 def _wait_written(service: TelemetryService, submitted: int, show: bool) -> None:
@@ -96,6 +103,13 @@ def serve(args: argparse.Namespace) -> int:
     settings = build_settings(args.home, for_server=True)
     try:
         run_server(settings, args.host, args.port, open_browser=not args.no_browser, allowed_hosts=args.allow_host)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise CliError(
+            f"port {args.port} on {args.host} is in use (another `peft-telemetry serve`?): "
+            "choose another with --port N, or --port 0 for a free one"
+        ) from None
     except KeyboardInterrupt:
         # Ctrl-C is how a foreground server is stopped; uvicorn has already shut down cleanly.
         pass
