@@ -151,8 +151,17 @@ def _shown(column: str, value: Any) -> Any:
 def add_query_arguments(parser: argparse.ArgumentParser) -> None:
     """The fleet options of ``query`` (reports over a lake instead of the local event log)."""
     parser.add_argument("--lake", metavar="DIR", help="report over a fleet lake written by `peft-telemetry hub`")
-    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb", help="--lake: engine")
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="--lake: the engine (default duckdb; spark needs the fleet extra and Java 17+)",
+    )
     parser.add_argument("--spark-master", metavar="URL", help="--lake --engine spark: master (default local[*])")
     parser.add_argument(
-        "--min-installs", type=int, default=5, metavar="K", help="--lake: hide groups of fewer than K installs"
+        "--min-installs",
+        type=int,
+        default=5,
+        metavar="K",
+        help="--lake: leave out groups of fewer than K installs (default 5; 1 shows everything, e.g. to try it)",
     )
