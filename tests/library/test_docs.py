@@ -93,6 +93,12 @@ _FRAGMENTS = {
         "async def main():\n",
         "asyncio.run(main())\n",
     ),
+    ("consent.md", "# The consent model"): ("import telemetry\nuser_said_yes = True\n", ""),
+    ("errors.md", "## From logging"): (
+        "import telemetry\ntelemetry.get_telemetry().enable().result(30)\nmodel_id = 'org/model'\n"
+        "def download(model_id):\n    raise ConnectionError('hub unreachable')\n",
+        "telemetry.get_telemetry().flush()\nassert telemetry.get_telemetry().stats().processed >= 1\n",
+    ),
     ("testing.md", "Without pytest"): (
         "import pathlib, tempfile, telemetry\ntmp_path = pathlib.Path(tempfile.mkdtemp())\n"
         "def train(*args):\n    telemetry.track_event_sync('training_started')\n",
