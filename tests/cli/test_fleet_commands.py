@@ -84,3 +84,13 @@ def test_fleet_tables_show_dates_and_json_keeps_nanoseconds(cli: Runner, tmp_pat
     as_json = cli("query", "--lake", str(lake), "--report", "fleet", "--min-installs", "1", "--format", "json",
                   use_flag=False)  # fmt: skip
     assert f'"first_ns": {start}' in as_json.stdout
+
+
+def test_share_status_says_what_sends_while_sharing_is_on(cli: Runner) -> None:
+    assert cli("enable").code == 0
+    on = cli("share", "enable", "--endpoint", "http://127.0.0.1:9/fleet/not-a-hub")  # nothing listens: no send
+    assert on.code == 0, on.stderr
+    assert "Sent by:" in on.stdout and "peft-telemetry serve" in on.stdout
+    off = cli("share", "disable")
+    assert off.code == 0, off.stderr
+    assert "Sharing:            off" in off.stdout and "Sent by:" not in off.stdout
