@@ -61,8 +61,11 @@ def demo(args: argparse.Namespace) -> int:
     if any(dropped.values()):
         why = ", ".join(f"{n:,} {reason}" for reason, n in dropped.items() if n)
         print(f"peft-telemetry: warning: the pipeline dropped records ({why})", file=sys.stderr)
-    cmd = f"peft-telemetry{_home_flag(args)}"
-    print(f"Next: `{cmd} query --report summary`, `{cmd} insights`, or `{cmd} serve` for the dashboard.")
+    home = _home_flag(args)
+    print(
+        f"Next: `peft-telemetry{home} query --report summary`, then `insights`, or `serve` for the dashboard"
+        + (", with the same --home." if home else ".")
+    )
     return EXIT_OK
 
 
