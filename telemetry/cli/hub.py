@@ -63,7 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_lake(lake: Path) -> None:
-    """Refuse, in one line, a ``--lake`` that is no lake: a report over it would just look empty.
+    """Refuse, in one line, a ``--lake`` that is no lake: a report over it would just look empty. An empty
+    folder is a lake no hub wrote to yet (it reports nothing); a folder holding other things is a mistake
+    (the lake's parent, a data home).
 
     Example::
 
@@ -73,7 +75,7 @@ def check_lake(lake: Path) -> None:
 
     if not lake.is_dir():
         raise CliError(f"--lake {lake} is not a folder")
-    if not (lake / META_FILE).is_file() and not (lake / SPANS_DIR).is_dir():
+    if not (lake / META_FILE).is_file() and not (lake / SPANS_DIR).is_dir() and any(lake.iterdir()):
         raise CliError(
             f"--lake {lake} holds no lake (no {META_FILE} or {SPANS_DIR}/): "
             "pass the folder `peft-telemetry hub --lake DIR` writes"

@@ -64,13 +64,18 @@ def test_compact_says_what_it_did_and_when_there_was_nothing(cli: Runner, tmp_pa
 def test_a_folder_that_is_no_lake_is_one_line_for_every_lake_command(cli: Runner, tmp_path: Path) -> None:
     folder = tmp_path / "not-a-lake"
     folder.mkdir()
+    (folder / "notes.txt").write_text("the lake's parent, say")
     for argv in (
         ("query", "--lake", str(folder), "--report", "fleet"),
         ("insights", "--lake", str(folder)),
         ("hub", "--lake", str(folder), "--compact"),
     ):
         assert_one_line_error(cli(*argv, use_flag=False), "holds no lake", "peft-telemetry hub --lake")
-    assert list(folder.iterdir()) == []  # nothing created in it
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]  # nothing created in it
+    empty = tmp_path / "empty"
+    empty.mkdir()  # a lake no hub wrote to yet: reports nothing, no error
+    answer = cli("query", "--lake", str(empty), "--report", "fleet", use_flag=False)
+    assert answer.code == 0 and "(none, or fewer installs" in answer.stdout, answer.stderr
 
 
 def test_fleet_tables_show_dates_and_json_keeps_nanoseconds(cli: Runner, tmp_path: Path) -> None:
