@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
 from telemetry.cli.common import EXIT_OK, CliError, add_allow_host, format_ns, render_table, to_json
 
+#: The master URLs Spark itself accepts (``SparkContext`` refuses others only after the JVM started).
+_SPARK_MASTER = re.compile(r"local(\[[^\]]+\])?|local-cluster\[[^\]]+\]|spark://\S+|k8s://\S+|yarn")
 #: uvicorn's exit status when it cannot start (e.g. the port is taken); it has logged the cause already.
 _UVICORN_STARTUP_FAILURE = 3
 
@@ -82,6 +85,40 @@ def check_lake(lake: Path) -> None:
         )
 
 
+def check_spark_master(args: argparse.Namespace) -> None:
+    """``--spark-master`` only with ``--engine spark``, and in a form Spark accepts: checked before a JVM starts.
+
+    Example::
+
+        check_spark_master(argparse.Namespace(engine="spark", spark_master="spark://10.0.0.5:7077"))  # passes
+    """
+    master = args.spark_master
+    if master and args.engine != "spark":
+        raise CliError("--spark-master needs --engine spark")
+    if master and not _SPARK_MASTER.fullmatch(master):
+        raise CliError(
+            f"--spark-master {master!r} is not a Spark master URL: local[*], local[N] or spark://HOST:PORT "
+            "(a standalone master's port is 7077 unless set otherwise)"
+        )
+
+
+def spark_failure(exc: Exception, args: argparse.Namespace) -> CliError | None:
+    """A failure inside Spark (py4j or pyspark) as one line naming the master and what to check; None for
+    anything else. Without it the user reads "Py4JJavaError: An error occurred while calling None...".
+
+    Example::
+
+        failure = spark_failure(exc, args)  # in an ``except Exception as exc:``
+    """
+    if args.engine != "spark" or not type(exc).__module__.startswith(("py4j", "pyspark")):
+        return None
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return CliError(
+        f"Spark failed on master {args.spark_master or 'local[*]'}: {first} (is the master running and "
+        "reachable from here, and Java 17+ installed? Spark's own log above says more)"
+    )
+
+
 def _compact(lake: Path) -> int:
     from datetime import UTC, datetime
 
@@ -117,6 +154,7 @@ def lake_report(args: argparse.Namespace) -> str:
         raise CliError(f"--lake needs --report, one of {', '.join(sorted(FLEET_REPORTS))}")
     if args.min_installs < 1:
         raise CliError("--min-installs must be >= 1")
+    check_spark_master(args)
     check_lake(Path(args.lake))
     try:
         answer = run_fleet_report(
@@ -129,6 +167,11 @@ def lake_report(args: argparse.Namespace) -> str:
     except ImportError as exc:
         raise CliError(f"--engine {args.engine} needs the fleet extra: pip install 'peft-studio-telemetry[fleet]' "
                        f"({exc.name} is missing)") from None  # fmt: skip
+    except Exception as exc:
+        failure = spark_failure(exc, args)
+        if failure is None:
+            raise
+        raise failure from None
     if args.format == "json":
         return to_json(answer)
     return "\n\n".join(_section(name, answer[name]) for name in FLEET_REPORTS[args.report])

@@ -99,3 +99,14 @@ def test_share_status_says_what_sends_while_sharing_is_on(cli: Runner) -> None:
     off = cli("share", "disable")
     assert off.code == 0, off.stderr
     assert "Sharing:            off" in off.stdout and "Sent by:" not in off.stdout
+
+
+def test_a_spark_master_is_checked_before_a_jvm_starts(cli: Runner, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    _write_two_files_for_a_past_day(lake)
+    for command_argv in (("query", "--report", "summary"), ("insights",)):
+        base = (*command_argv, "--lake", str(lake))
+        wrong = cli(*base, "--engine", "spark", "--spark-master", "10.0.0.5:7077", use_flag=False)
+        assert_one_line_error(wrong, "is not a Spark master URL", "spark://HOST:PORT")
+        alone = cli(*base, "--spark-master", "spark://10.0.0.5:7077", use_flag=False)  # --engine left at duckdb
+        assert_one_line_error(alone, "--spark-master needs --engine spark")
