@@ -46,8 +46,10 @@ def demo(args: argparse.Namespace) -> int:
             recording.close(args.events)
         _wait_written(service, summary.records, show)
         stats = service.stats()
+    took = f"{summary.elapsed_s:.2f} s" if summary.elapsed_s >= 1 else f"{summary.elapsed_s * 1e3:.0f} ms"
     print(
-        f"Recorded {summary.records:,} records in {summary.elapsed_s:.2f} s: {summary.events:,} events, "
+        f"Recorded {summary.records:,} records (the app's calls took {took}; all written): "
+        f"{summary.events:,} events, "
         f"{summary.errors:,} errors, {summary.performance:,} measurements, {summary.http_requests:,} API "
         f"requests ({summary.app_sessions:,} app sessions, {summary.training_runs:,} training runs)."
     )
