@@ -141,7 +141,7 @@ class TelemetrySettings(BaseSettings):
         default_factory=list, description="Attribute keys removed in addition to the built-in rules."
     )
     extra_patterns: dict[str, str] = Field(
-        default_factory=dict, description="Extra value patterns {rule_id: regex}; matches become <rule_id>."
+        default_factory=dict, description="Extra value patterns {rule_id: regex}; matches become <redacted:rule_id>."
     )
     allowlist_keys: list[str] | None = Field(
         default=None, description="If set, only these attribute keys are kept (allowlist mode)."

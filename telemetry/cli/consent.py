@@ -50,13 +50,15 @@ def status(args: argparse.Namespace) -> int:
         return EXIT_OK
     log, consent = report["event_log"], report["consent"]
     state = "enabled" if consent["enabled"] else "disabled"
+    size = format_bytes(log["size_bytes"]) if settings.db_path.exists() else "not created yet: nothing recorded"
     lines = [
-        f"Telemetry:        {state} ({consent['reason']})",
+        f"Telemetry:        {state}: {consent['reason']}"
+        + ("" if consent["enabled"] or consent["do_not_track"] else "; `peft-telemetry enable` turns it on"),
         f"Anonymous id:     {consent['anonymous_id'] or '- (created when telemetry is enabled)'}",
         f"Consent policy:   {consent['policy_version'] or '-'} (current {CONSENT_POLICY_VERSION})",
         f"Consent changed:  {consent['consent_changed_at'] or '-'}",
         f"Data home:        {report['home']}",
-        f"Event log:        {log['path']} ({format_bytes(log['size_bytes'])})",
+        f"Event log:        {log['path']} ({size})",
         f"Events:           {log['spans']:,} spans, {log['span_events']:,} span events, "
         f"{log['metric_points']:,} metric points",
         f"Time range:       {format_ns(log['oldest_ns'])}  ->  {format_ns(log['newest_ns'])}",
@@ -203,7 +205,7 @@ def preview(args: argparse.Namespace) -> int:
     print(to_json(anonymizer.preview(event)))
     if not consent.enabled:
         print(
-            f"peft-telemetry: note: telemetry is off ({consent.reason}); nothing would be stored now",
+            f"peft-telemetry: note: telemetry is off: {consent.reason}; nothing would be stored now",
             file=sys.stderr,
         )
     return EXIT_OK

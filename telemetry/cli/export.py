@@ -5,8 +5,9 @@
   (quantiles of the record times) so the progress bar moves; each window is an ordinary OTLP JSON Lines
   fragment, so the concatenation is too.
 * ``parquet`` / ``csv``: ``--output`` is a folder that receives one file per table (``spans``,
-  ``span_events``, ``metric_points``, ``consent_ledger``), columns exactly as in ``exporters.eventlog.schema``;
-  JSON columns are JSON text, and in CSV the list columns of histogram points are JSON text too.
+  ``span_events``, ``metric_points``, ``consent_ledger``, ``resources``), columns exactly as in
+  ``exporters.eventlog.schema``; JSON columns are JSON text, and in CSV the list columns of histogram points
+  are JSON text too.
 
 The event log's connections run with ``enable_external_access=false``, which also forbids DuckDB's
 ``COPY ... TO``. So rows are read as Arrow in chunks (keyset pagination on the time column, each chunk
@@ -211,8 +212,9 @@ def _chunks(log: EventLog, sql: _TableSql, time_column: str) -> Iterator[pa.Tabl
 
 
 def _streamed(cur: Any, query: str, params: list[Any]) -> pa.Table:
-    # A record batch reader streams the result out of DuckDB instead of materializing it inside.
-    return cur.execute(query, params).to_arrow_reader(CHUNK_ROWS).read_all()
+    # A record batch reader streams the result out of DuckDB instead of materializing it inside. Through a
+    # relation (`sql`), not `execute`: DuckDB 2 warns on stderr that a DB-API result's Arrow output copies.
+    return cur.sql(query, params=params).to_arrow_reader(CHUNK_ROWS).read_all()
 
 
 def _windows(log: EventLog, sql: _TableSql, upper: int) -> list[tuple[int, int | None]]:

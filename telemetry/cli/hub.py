@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
-from telemetry.cli.common import EXIT_OK, CliError, add_allow_host, render_table, to_json
+from telemetry.cli.common import EXIT_OK, CliError, add_allow_host, format_ns, render_table, to_json
+
+#: The master URLs Spark itself accepts (``SparkContext`` refuses others only after the JVM started).
+_SPARK_MASTER = re.compile(r"local(\[[^\]]+\])?|local-cluster\[[^\]]+\]|spark://\S+|k8s://\S+|yarn")
+#: uvicorn's exit status when it cannot start (e.g. the port is taken); it has logged the cause already.
+_UVICORN_STARTUP_FAILURE = 3
 
 
 def hub(args: argparse.Namespace) -> int:
@@ -29,6 +35,15 @@ def hub(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:  # e.g. a lake written by a newer schema version
         raise CliError(str(exc)) from None
+    except SystemExit as exc:
+        # uvicorn exits with its own status (3) when it cannot listen: the documented codes are 0, 1, 2,
+        # and the user needs to know what to change.
+        if exc.code in (0, None):
+            return EXIT_OK
+        raise CliError(
+            f"the hub could not listen on {args.host}:{args.port} (the line above says why; a port in use?): "
+            "choose another with --port, and ignore the URLs printed above"
+        ) from None
     return EXIT_OK
 
 
@@ -50,21 +65,82 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_allow_host(parser)
 
 
+def check_lake(lake: Path) -> None:
+    """Refuse, in one line, a ``--lake`` that is no lake: a report over it would just look empty. An empty
+    folder is a lake no hub wrote to yet (it reports nothing); a folder holding other things is a mistake
+    (the lake's parent, a data home).
+
+    Example::
+
+        check_lake(Path("/srv/lake"))  # raises CliError unless `peft-telemetry hub` wrote there
+    """
+    from exporters.lake.schema import META_FILE, SPANS_DIR
+
+    if not lake.is_dir():
+        raise CliError(f"--lake {lake} is not a folder")
+    if not (lake / META_FILE).is_file() and not (lake / SPANS_DIR).is_dir() and any(lake.iterdir()):
+        raise CliError(
+            f"--lake {lake} holds no lake (no {META_FILE} or {SPANS_DIR}/): "
+            "pass the folder `peft-telemetry hub --lake DIR` writes"
+        )
+
+
+def check_spark_master(args: argparse.Namespace) -> None:
+    """``--spark-master`` only with ``--engine spark``, and in a form Spark accepts: checked before a JVM starts.
+
+    Example::
+
+        check_spark_master(argparse.Namespace(engine="spark", spark_master="spark://10.0.0.5:7077"))  # passes
+    """
+    master = args.spark_master
+    if master and args.engine != "spark":
+        raise CliError("--spark-master needs --engine spark")
+    if master and not _SPARK_MASTER.fullmatch(master):
+        raise CliError(
+            f"--spark-master {master!r} is not a Spark master URL: local[*], local[N] or spark://HOST:PORT "
+            "(a standalone master's port is 7077 unless set otherwise)"
+        )
+
+
+def spark_failure(exc: Exception, args: argparse.Namespace) -> CliError | None:
+    """A failure inside Spark (py4j or pyspark) as one line naming the master and what to check; None for
+    anything else. Without it the user reads "Py4JJavaError: An error occurred while calling None...".
+
+    Example::
+
+        failure = spark_failure(exc, args)  # in an ``except Exception as exc:``
+    """
+    if args.engine != "spark" or not type(exc).__module__.startswith(("py4j", "pyspark")):
+        return None
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return CliError(
+        f"Spark failed on master {args.spark_master or 'local[*]'}: {first} (is the master running and "
+        "reachable from here, and Java 17+ installed? Spark's own log above says more)"
+    )
+
+
 def _compact(lake: Path) -> int:
     from datetime import UTC, datetime
 
     from exporters.lake import compact_day
-    from exporters.lake.schema import LAKE_KINDS, PARTITION, SPANS_DIR
+    from exporters.lake.schema import LAKE_KINDS, PARTITION
 
-    if not (lake / SPANS_DIR).is_dir():
-        raise CliError(f"--lake {lake} holds no lake")
+    check_lake(lake)
     today = datetime.now(UTC).strftime("%Y-%m-%d")
+    compacted = 0
     for kind in LAKE_KINDS:  # spans, then metric points (lake schema 2; absent in a version-1 lake)
         days = sorted(p.name.split("=", 1)[1] for p in (lake / kind).glob(f"{PARTITION}=*") if p.is_dir())
         for day in (d for d in days if d < today):
             replaced, rows = compact_day(lake, day, kind=kind)
             if replaced:
+                compacted += 1
                 print(f"{kind} {day}: {replaced} files -> 1 ({rows:,} rows)")
+    # Say so when there was nothing to do: silence after a command reads as "did it run at all?".
+    print(
+        f"Compacted {compacted} day(s); today ({today} UTC) stays with the hubs, days already in one file are left."
+        if compacted
+        else f"Nothing to compact: every day before today ({today} UTC) is already one file."
+    )
     return EXIT_OK
 
 
@@ -78,8 +154,8 @@ def lake_report(args: argparse.Namespace) -> str:
         raise CliError(f"--lake needs --report, one of {', '.join(sorted(FLEET_REPORTS))}")
     if args.min_installs < 1:
         raise CliError("--min-installs must be >= 1")
-    if not Path(args.lake).is_dir():
-        raise CliError(f"--lake {args.lake} is not a folder")
+    check_spark_master(args)
+    check_lake(Path(args.lake))
     try:
         answer = run_fleet_report(
             Path(args.lake),
@@ -91,6 +167,11 @@ def lake_report(args: argparse.Namespace) -> str:
     except ImportError as exc:
         raise CliError(f"--engine {args.engine} needs the fleet extra: pip install 'peft-studio-telemetry[fleet]' "
                        f"({exc.name} is missing)") from None  # fmt: skip
+    except Exception as exc:
+        failure = spark_failure(exc, args)
+        if failure is None:
+            raise
+        raise failure from None
     if args.format == "json":
         return to_json(answer)
     return "\n\n".join(_section(name, answer[name]) for name in FLEET_REPORTS[args.report])
@@ -102,14 +183,30 @@ def _section(name: str, value: Any) -> str:
         return f"{title}\n(none, or fewer installs than --min-installs)"
     rows = value if isinstance(value, list) else [value]
     columns = list(rows[0])
-    return f"{title}\n{render_table(columns, [[row[c] for c in columns] for row in rows])}"
+    return f"{title}\n{render_table(columns, [[_shown(c, row[c]) for c in columns] for row in rows])}"
+
+
+def _shown(column: str, value: Any) -> Any:
+    """Times as dates in tables (JSON keeps the nanoseconds), as the local reports show them."""
+    if column.endswith("_ns") and isinstance(value, int) and not isinstance(value, bool):
+        return format_ns(value)
+    return value
 
 
 def add_query_arguments(parser: argparse.ArgumentParser) -> None:
     """The fleet options of ``query`` (reports over a lake instead of the local event log)."""
     parser.add_argument("--lake", metavar="DIR", help="report over a fleet lake written by `peft-telemetry hub`")
-    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb", help="--lake: engine")
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="--lake: the engine (default duckdb; spark needs the fleet extra and Java 17+)",
+    )
     parser.add_argument("--spark-master", metavar="URL", help="--lake --engine spark: master (default local[*])")
     parser.add_argument(
-        "--min-installs", type=int, default=5, metavar="K", help="--lake: hide groups of fewer than K installs"
+        "--min-installs",
+        type=int,
+        default=5,
+        metavar="K",
+        help="--lake: leave out groups of fewer than K installs (default 5; 1 shows everything, e.g. to try it)",
     )

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from telemetry.cli.common import EXIT_OK, CliError, build_settings, format_ns, open_event_log, render_table, to_json
+from telemetry.cli.hub import check_lake, check_spark_master, spark_failure
 from telemetry.cli.reports import _first_error, parse_when
 
 if TYPE_CHECKING:
@@ -75,11 +76,9 @@ def _lake_report(args: argparse.Namespace, f: Any) -> InsightsReport:
 
     if args.min_installs < 1:
         raise CliError("--min-installs must be >= 1")
-    if args.spark_master and args.engine != "spark":
-        raise CliError("--spark-master needs --engine spark")
+    check_spark_master(args)
     lake = Path(args.lake)
-    if not lake.is_dir():
-        raise CliError(f"--lake {lake} is not a folder")
+    check_lake(lake)
     from analytics.fleet.insights import fleet_insights
 
     try:
@@ -89,6 +88,11 @@ def _lake_report(args: argparse.Namespace, f: Any) -> InsightsReport:
     except ImportError as exc:
         raise CliError(f"--engine {args.engine} needs the fleet extra: pip install 'peft-studio-telemetry[fleet]' "
                        f"({exc.name} is missing)") from None  # fmt: skip
+    except Exception as exc:
+        failure = spark_failure(exc, args)
+        if failure is None:
+            raise
+        raise failure from None
 
 
 @contextmanager

@@ -96,7 +96,7 @@ _COMMANDS: dict[str, tuple[Handler, str, str, Callable[[argparse.ArgumentParser]
         "export everything as OTLP JSON Lines, Parquet or CSV",
         "Export the event log. otlp-json writes one OTLP/JSON Lines file (hex ids, as OpenTelemetry's file "
         "exporter); parquet and csv write one file per table (spans, span_events, metric_points, "
-        "consent_ledger) into the --output folder.",
+        "consent_ledger, resources) into the --output folder.",
         cli_export.add_arguments,
     ),
     "delete": (
@@ -126,7 +126,8 @@ _COMMANDS: dict[str, tuple[Handler, str, str, Callable[[argparse.ArgumentParser]
         "run a fleet hub: receive what installs share, write a Parquet lake",
         "Receive OTLP/HTTP from installs that share (re-anonymizing every span) and write a Parquet lake "
         "partitioned by day. Prints the endpoint URL installs share to (`share enable --endpoint URL`). "
-        "Report over the lake with `peft-telemetry query --lake DIR --report summary|fleet`.",
+        "Report over the lake with `peft-telemetry query --lake DIR --report summary|fleet`. The hub keeps its "
+        "state in the lake (credential, dashboard token); --home is not used.",
         cli_hub.add_arguments,
     ),
     "share": (
@@ -150,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser = argparse.ArgumentParser(
         prog="peft-telemetry",
-        description="Local-first, opt-in, anonymized telemetry of PEFT Studio: consent, data, export, dashboard.",
+        description="Local-first, opt-in, anonymized telemetry of PEFT Studio: consent, data, export, dashboard;\n"
+        "and, with a second consent, sharing with an organisation's fleet hub.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

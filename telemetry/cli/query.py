@@ -119,11 +119,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "sql",
         nargs="?",
-        help="one read-only SQL statement over the tables spans, span_events, metric_points, consent_ledger "
-        "('-' reads it from stdin)",
+        help="one read-only SQL statement over the tables spans, span_events, metric_points, consent_ledger, "
+        "resources and the view spans_with_resource ('-' reads it from stdin)",
     )
     parser.add_argument(
-        "--report", choices=sorted({*REPORTS, *_LAKE_ONLY}), help="a named analytics report instead of SQL"
+        "--report",
+        choices=sorted({*REPORTS, *_LAKE_ONLY}),
+        help=f"a named analytics report instead of SQL ({' and '.join(_LAKE_ONLY)}: over a --lake only)",
     )
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
     parser.add_argument("--limit", type=int, default=1000, help="most rows printed (default 1000; 0 for all)")

@@ -107,6 +107,8 @@ def _tabular(value: Any, human: bool = True) -> tuple[list[str], list[Sequence[A
     list of models (time buckets, histogram bins) becomes that table, its other fields the caption; any
     other model becomes name/value pairs. ``human`` shows times as dates (tables); CSV keeps raw numbers."""
     plain = _plain(value)
+    if isinstance(plain, dict) and all(v is None or v == [] for v in plain.values()):
+        return [], [], ""  # nothing to show (a distribution of no metric): "(none)", not a column of NULLs
     if isinstance(plain, dict):
         lists = [k for k, v in plain.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
         if len(lists) == 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -30,8 +31,8 @@ def demo(args: argparse.Namespace) -> int:
     with running_service(settings) as service:
         if not service.is_enabled():
             raise CliError(
-                f"telemetry is off ({service.consent.reason}); the demo records nothing without consent. "
-                "Run `peft-telemetry enable` first."
+                f"telemetry is off: {service.consent.reason}; the demo records nothing without consent. "
+                f"Run `peft-telemetry{_home_flag(args)} enable` first."
             )
         if args.days:
             from telemetry.demo.history import run_history
@@ -45,8 +46,10 @@ def demo(args: argparse.Namespace) -> int:
             recording.close(args.events)
         _wait_written(service, summary.records, show)
         stats = service.stats()
+    took = f"{summary.elapsed_s:.2f} s" if summary.elapsed_s >= 1 else f"{summary.elapsed_s * 1e3:.0f} ms"
     print(
-        f"Recorded {summary.records:,} records in {summary.elapsed_s:.2f} s: {summary.events:,} events, "
+        f"Recorded {summary.records:,} records (the app's calls took {took}; all written): "
+        f"{summary.events:,} events, "
         f"{summary.errors:,} errors, {summary.performance:,} measurements, {summary.http_requests:,} API "
         f"requests ({summary.app_sessions:,} app sessions, {summary.training_runs:,} training runs)."
     )
@@ -60,11 +63,20 @@ def demo(args: argparse.Namespace) -> int:
     if any(dropped.values()):
         why = ", ".join(f"{n:,} {reason}" for reason, n in dropped.items() if n)
         print(f"peft-telemetry: warning: the pipeline dropped records ({why})", file=sys.stderr)
+    home = _home_flag(args)
     print(
-        "Next: `peft-telemetry query --report summary`, `peft-telemetry preview`, or `peft-telemetry serve` "
-        "for the dashboard."
+        f"Next: `peft-telemetry{home} query --report summary`, then `insights`, or `serve` for the dashboard"
+        + (", with the same --home." if home else ".")
     )
     return EXIT_OK
+
+
+def _home_flag(args: argparse.Namespace) -> str:
+    """`` --home PATH`` when the command was given one, so a suggested next command reads the same data."""
+    import shlex
+
+    home = getattr(args, "home", None)
+    return f" --home {shlex.quote(str(home))}" if home else ""
 
 
 def _wait_written(service: TelemetryService, submitted: int, show: bool) -> None:
@@ -96,6 +108,13 @@ def serve(args: argparse.Namespace) -> int:
     settings = build_settings(args.home, for_server=True)
     try:
         run_server(settings, args.host, args.port, open_browser=not args.no_browser, allowed_hosts=args.allow_host)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise CliError(
+            f"port {args.port} on {args.host} is in use (another `peft-telemetry serve`?): "
+            "choose another with --port N, or --port 0 for a free one"
+        ) from None
     except KeyboardInterrupt:
         # Ctrl-C is how a foreground server is stopped; uvicorn has already shut down cleanly.
         pass

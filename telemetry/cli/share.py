@@ -35,10 +35,17 @@ def share(args: argparse.Namespace) -> int:
         f"Sharing:            {state}{why}",
         f"Endpoint:           {report['endpoint'] or '-'}",
         f"Since:              {format_ns(report['since_ns']) if report['agreed'] else '-'}",
-        f"Sent:               {report['sent_spans']:,} spans in {report['sent_batches']:,} batches, "
+        f"Sent:               {report['sent_spans']:,} spans in {report['sent_batches']:,} "
+        f"batch{'' if report['sent_batches'] == 1 else 'es'}, "
         f"{report['sent_points']:,} metric points, last {format_ns(report['last_sent_ns'])}",
         f"Deletions:          {len(report['confirmed_deletions'])} confirmed, {report['pending_deletions']} pending",
     ]
+    if report["sharing"]:
+        # Nothing is sent by this command: a newcomer watching "Sent: 0" needs to know what sends.
+        lines.append(
+            "Sent by:            a running process of this data home (your app, or `peft-telemetry serve`), "
+            "a few seconds after events are written"
+        )
     print("\n".join(lines))
     return EXIT_OK
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def test_usage_errors_exit_2(cli: Runner, argv: list[str]) -> None:
 def test_status_of_a_fresh_home_is_off_and_empty_and_creates_no_database(cli: Runner, home: Path) -> None:
     result = cli("status")
     assert result.code == 0, result.stderr
-    assert "disabled (not enabled (the default))" in result.stdout
+    assert "disabled: not enabled (the default); `peft-telemetry enable` turns it on" in result.stdout
+    assert "events.duckdb (not created yet" in result.stdout  # not "(0 B)" for a file that is not there
     assert "0 spans" in result.stdout
     assert str(home) in result.stdout
     assert not (home / "telemetry" / "events.duckdb").exists()
@@ -76,7 +78,7 @@ def test_do_not_track_wins_and_status_says_why(cli: Runner) -> None:
     assert cli("enable").code == 0
     result = cli("status", env={"DO_NOT_TRACK": "1"})
     assert result.code == 0
-    assert "disabled (DO_NOT_TRACK is set)" in result.stdout
+    assert "disabled: DO_NOT_TRACK is set\n" in result.stdout  # no hint to enable: it would not help
     data = json.loads(cli("status", "--json", env={"DO_NOT_TRACK": "1"}).stdout)
     assert data["consent"] | {"enabled": False, "user_choice": True, "do_not_track": True} == data["consent"]
     enabled = cli("enable", env={"DO_NOT_TRACK": "1"})
@@ -95,6 +97,17 @@ def test_an_empty_home_is_refused(cli: Runner) -> None:
 
 def test_serve_refuses_a_port_out_of_range(cli: Runner) -> None:
     assert_one_line_error(cli("serve", "--port", "70000", "--no-browser"), "--port")
+
+
+def test_serve_on_a_port_in_use_names_the_port_and_the_way_out(cli: Runner) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        port = str(taken.getsockname()[1])
+        assert_one_line_error(cli("serve", "--port", port, "--no-browser"), f"port {port}", "in use", "--port 0")
+    finally:
+        taken.close()
 
 
 def test_serve_answers_and_stops_cleanly_on_ctrl_c(home: Path) -> None:

@@ -24,7 +24,7 @@ def test_enable_then_status_shows_enabled_and_the_ledger(cli: Runner, home: Path
     assert result.code == 0, result.stderr
     assert "Telemetry enabled" in result.stdout
     text = cli("status").stdout
-    assert "enabled (enabled in the config file)" in text
+    assert "enabled: enabled in the config file\n" in text
     assert "Consent ledger:   1 entries" in text
     assert "granted" in text and "via cli" in text
     data = status(cli)

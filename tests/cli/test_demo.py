@@ -18,7 +18,7 @@ from telemetry.testing import recording_service, stored_events
 
 def test_demo_without_consent_exits_1_and_says_so(cli: Runner, home: Path) -> None:
     result = cli("demo", "--events", "10")
-    assert_one_line_error(result, "telemetry is off", "peft-telemetry enable")
+    assert_one_line_error(result, "telemetry is off", f"`peft-telemetry --home {home} enable`")
     assert json.loads(cli("status", "--json").stdout)["event_log"]["spans"] == 0
 
 
@@ -27,11 +27,14 @@ def test_demo_under_do_not_track_names_the_reason(cli: Runner) -> None:
     assert_one_line_error(cli("demo", "--events", "10", env={"DO_NOT_TRACK": "1"}), "DO_NOT_TRACK")
 
 
-def test_demo_records_exactly_what_it_says(cli: Runner) -> None:
+def test_demo_records_exactly_what_it_says(cli: Runner, home: Path) -> None:
     assert cli("enable").code == 0
     result = cli("demo", "--events", "200", "--seed", "11")
     assert result.code == 0, result.stderr
     assert "Recorded 200 records" in result.stdout
+    # The suggested next commands read the same data home as this one.
+    next_line = next(line for line in result.stdout.splitlines() if line.startswith("Next:"))
+    assert f"`peft-telemetry --home {home} query --report summary`" in next_line, next_line
     assert "dropped" not in result.stderr
     sql = "SELECT count(*) FILTER (WHERE name <> 'training_run') AS records FROM spans"
     stored = json.loads(cli("query", sql, "--format", "json").stdout)[0]["records"]

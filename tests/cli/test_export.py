@@ -64,6 +64,7 @@ def test_otlp_json_to_stdout(recorded: Recorded) -> None:
     lines = result.stdout.splitlines()
     assert lines and all(json.loads(line) for line in lines)
     assert "Exported" in result.stderr
+    assert "Warning" not in result.stderr, result.stderr  # e.g. DuckDB's note on copying Arrow output
 
 
 def test_parquet_one_file_per_table(recorded: Recorded, tmp_path: Path) -> None:
