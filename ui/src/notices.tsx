@@ -2,7 +2,7 @@
 // The page shows one of each for all its views (NoticeProvider); a component placed alone in a host app
 // shows its own (NoticeScope).
 
-import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 
 import { ApiError } from "./client";
 
@@ -50,6 +50,10 @@ export function NoticeProvider({ children, ids = false, command = "peft-telemetr
     if (timer.current) clearTimeout(timer.current);
     timer.current = setTimeout(() => setLive(text), 30);
     if (isError) setAlert({ text, hint: null });
+  }, []);
+  // A pending announcement must not fire after the provider is gone (a closed dialog, a torn-down test).
+  useEffect(() => () => {
+    if (timer.current) clearTimeout(timer.current);
   }, []);
   const fail = useCallback(
     (what: string, err: unknown) => {
