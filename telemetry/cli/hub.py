@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import re
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,6 @@ from telemetry.cli.common import EXIT_OK, CliError, add_allow_host, format_ns, r
 
 #: The master URLs Spark itself accepts (``SparkContext`` refuses others only after the JVM started).
 _SPARK_MASTER = re.compile(r"local(\[[^\]]+\])?|local-cluster\[[^\]]+\]|spark://\S+|k8s://\S+|yarn")
-#: uvicorn's exit status when it cannot start (e.g. the port is taken); it has logged the cause already.
-_UVICORN_STARTUP_FAILURE = 3
 
 
 def hub(args: argparse.Namespace) -> int:
@@ -20,8 +19,8 @@ def hub(args: argparse.Namespace) -> int:
 
     if args.compact:
         return _compact(Path(args.lake))
-    if not 0 < args.port < 65_536:
-        raise CliError("--port must be between 1 and 65535")
+    if not 0 <= args.port < 65_536:
+        raise CliError("--port must be between 0 (any free port) and 65535")
     if args.min_installs < 1:
         raise CliError("--min-installs must be >= 1")
     try:
@@ -35,21 +34,21 @@ def hub(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:  # e.g. a lake written by a newer schema version
         raise CliError(str(exc)) from None
-    except SystemExit as exc:
-        # uvicorn exits with its own status (3) when it cannot listen: the documented codes are 0, 1, 2,
-        # and the user needs to know what to change.
-        if exc.code in (0, None):
-            return EXIT_OK
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
         raise CliError(
-            f"the hub could not listen on {args.host}:{args.port} (the line above says why; a port in use?): "
-            "choose another with --port, and ignore the URLs printed above"
+            f"the hub could not listen on {args.host}:{args.port} ({exc.strerror}): "
+            "choose another with --port N, or --port 0 for a free one"
         ) from None
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a foreground hub is stopped; uvicorn has shut down cleanly
     return EXIT_OK
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lake", required=True, metavar="DIR", help="the lake folder (created if missing)")
-    parser.add_argument("--port", type=int, default=4318, help="port to listen on (default 4318)")
+    parser.add_argument("--port", type=int, default=4318, help="port to listen on (default 4318; 0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--token", help="the installs' credential (default: the lake's own, created once)")
     parser.add_argument(

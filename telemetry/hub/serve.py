@@ -64,7 +64,8 @@ def run_hub(
     min_installs: int = 5,
     allowed_hosts: Sequence[str] = (),
 ) -> None:
-    """Serve until interrupted. Prints the endpoint line first (flushed, so scripts can read it), then the
+    """Serve until interrupted. Binds first (a taken port raises ``OSError`` before anything is printed;
+    port 0 picks a free one), then prints the endpoint line (flushed, so scripts can read it) and the
     dashboard URL carrying the dashboard token (``<lake>/server_token``, not the installs' credential).
 
     ``min_installs`` is the k of every report the hub serves (groups of fewer installs are left out).
@@ -80,7 +81,7 @@ def run_hub(
     from telemetry.hub.ingest import HubIngest
     from telemetry.hub.read_routes import HubReads, add_read_routes
     from telemetry.server.security import load_or_create_token
-    from telemetry.server.serve import dashboard_url
+    from telemetry.server.serve import bind, dashboard_url
 
     if min_installs < 1:
         raise ValueError("--min-installs must be >= 1")
@@ -94,9 +95,13 @@ def run_hub(
     hosts = (*names, *allowed_hosts)
     reads = HubReads(writer.lake, writer.hub_id, load_or_create_token(writer.lake), min_installs, hosts)
     add_read_routes(app, reads)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    print(f"hub {writer.hub_id} writing {writer.lake}", flush=True)
-    print(f"endpoint: {endpoint_url(host, port, identity.token)}", flush=True)
-    print(f"dashboard: {dashboard_url(host, port, reads.token)}", flush=True)
-    server.run()
+    sock = bind(host, port)
+    try:
+        port = sock.getsockname()[1]
+        print(f"hub {writer.hub_id} writing {writer.lake}", flush=True)
+        print(f"endpoint: {endpoint_url(host, port, identity.token)}", flush=True)
+        print(f"dashboard: {dashboard_url(host, port, reads.token)}", flush=True)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -46,7 +46,39 @@ def test_a_hub_that_cannot_listen_exits_1_and_names_the_fix(tmp_path: Path) -> N
     assert done.returncode == 1, (done.returncode, done.stderr)  # not uvicorn's own 3: the documented codes
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("peft-telemetry: error: ") and f"127.0.0.1:{port}" in last and "--port" in last
+    assert last.startswith("peft-telemetry: error: ") and f"127.0.0.1:{port}" in last and "--port 0" in last
+    assert "http://" not in done.stdout  # no endpoint or dashboard URL for a port the hub never had
+
+
+def test_a_hub_on_port_0_prints_the_urls_of_the_port_it_got(tmp_path: Path) -> None:
+    import re
+    import signal
+
+    import httpx
+
+    process = subprocess.Popen(
+        [*command(), "hub", "--lake", str(tmp_path / "lake"), "--port", "0"],
+        env=clean_env(tmp_path / "home"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        endpoint = re.search(r"endpoint: (http://127\.0\.0\.1:(\d+))/fleet/\S+", lines[1])
+        dashboard = re.search(r"dashboard: http://127\.0\.0\.1:(\d+)/\?token=", lines[2])
+        assert endpoint and dashboard, lines
+        assert endpoint.group(2) == dashboard.group(1) != "0"
+        assert httpx.get(endpoint.group(1) + "/healthz", timeout=30).json()["status"] == "ok"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+        assert process.stderr is not None
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def test_compact_says_what_it_did_and_when_there_was_nothing(cli: Runner, tmp_path: Path) -> None:
