@@ -97,17 +97,24 @@ def presented_token(request: Request) -> str | None:
     return request.headers.get(TOKEN_HEADER) or request.cookies.get(COOKIE_NAME)
 
 
+#: Where a client finds the token. No absolute path: the answer may reach another machine, unauthenticated.
+_WHERE: Final = (
+    f"it is in the link the server printed (?token=...) and in the data home's config/{TOKEN_FILE} "
+    f"(a hub's: <lake>/{TOKEN_FILE})"
+)
+
+
 def check_token(expected: str, request: Request) -> None:
     """Raise 401 when no token was presented and 403 when a wrong one was."""
     given = presented_token(request)
     if given is None:
         raise HTTPException(
             401,
-            "this endpoint needs the server token (Authorization: Bearer, X-PEFT-Token, or the cookie)",
+            f"this endpoint needs the server token (Authorization: Bearer, X-PEFT-Token, or the cookie); {_WHERE}",
             headers={"WWW-Authenticate": "Bearer"},
         )
     if not token_matches(expected, given):
-        raise HTTPException(403, "the server token is wrong")
+        raise HTTPException(403, f"the server token is wrong; {_WHERE}")
 
 
 # RFC 3986 authority without userinfo: host [":" port]. host is an IP literal in brackets or a reg-name /

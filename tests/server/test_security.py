@@ -99,6 +99,11 @@ def test_state_changing_endpoints_need_the_token(server: LiveServer, method: str
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"] == "Bearer"
     assert wrong.status_code == 403 and wrong_header.status_code == 403
+    # Each refusal says where the token is, without a path of this machine (it may reach another one).
+    for refused in (missing, wrong):
+        detail = refused.json()["detail"]
+        assert "?token=" in detail and "config/server_token" in detail, detail
+        assert str(server.service.settings.home) not in detail
     assert server.service.is_enabled()
     assert server.stored_state() == stored
 
