@@ -141,6 +141,17 @@ def _person_name(norm: str, words: list[str]) -> bool:
     return not owner.endswith(_THING_OWNERS)
 
 
+def _signature(norm: str, words: list[str]) -> bool:
+    """A request signature (``sig``, ``X-Amz-Signature``, ``signature``) is a credential: it grants what the
+    signed URL grants. A thing's signature (``model_signature``, ``function.signature``) is not."""
+    if "sig" in words:
+        return True
+    if not norm.endswith("signature"):
+        return False
+    owner = norm[: -len("signature")]
+    return not owner or not owner.endswith(_THING_OWNERS)
+
+
 def _credential_token(norm: str, words: list[str]) -> bool:
     if "token" not in norm:
         return False
@@ -192,6 +203,8 @@ def builtin_key_rule(key: str) -> str | None:
         p in norm for p in ("privatekey", "signingkey", "encryptionkey", "hmackey", "masterkey", "sshkey")
     ):
         return rules.KEY_SECRET
+    if _signature(norm, words):
+        return rules.KEY_SECRET
     if "apikey" in norm or "accesskey" in norm or "subscriptionkey" in norm or "licensekey" in norm:
         return rules.KEY_API_KEY
     if _credential_token(norm, words):
@@ -219,7 +232,7 @@ def builtin_key_rule(key: str) -> str | None:
     if (
         "address" in norm
         or any(p in norm for p in ("street", "postal", "postcode", "zipcode", "latitude", "longitude"))
-        or wordset & {"addr", "geo", "gps"}
+        or wordset & {"addr", "geo", "gps", "lat", "lon", "lng", "latlng", "geohash"}
     ):
         return rules.KEY_ADDRESS
     if "username" in norm or "userlogin" in norm:

@@ -8,7 +8,8 @@ Detectors are written for plain ASCII spellings. Everything here maps other spel
 * :func:`decoded_form`: repeated percent-decoding (bounded: at most :data:`MAX_DECODE_ROUNDS`), HTML
   entities, the ``[at]`` / ``(dot)`` spellings of e-mail addresses. The scanner searches this form when it
   differs from the folded one; when it holds a finding, the stored value is the scrubbed decoded form.
-* :func:`base64_tokens`: tokens that look like base64 and decode to readable text, with that text.
+* :func:`base64_tokens`: tokens that look like base64 and decode to readable text, with that text;
+  :func:`hex_tokens` likewise for hex runs (``616c696365...`` is text, a sha256 is not).
 * :func:`fold_key`: the form keys are matched in: NFKC, confusables folded to the Latin letters they
   imitate (a TR39-style skeleton for the scripts seen in attacks: Cyrillic, Greek, fullwidth, and letters
   with diacritics reduced to their base letter), lowercase, separators removed. ``pаsswоrd`` with Cyrillic
@@ -120,6 +121,27 @@ def base64_tokens(text: str) -> list[tuple[int, int, str]]:
             continue
         decoded = _readable(raw)
         if decoded is not None:
+            found.append((m.start(), m.end(), decoded))
+    return found
+
+
+_HEX_TEXT: Final = re.compile(r"(?<![0-9A-Za-z])(?:0x)?((?:[0-9A-Fa-f]{2}){8,4096})(?![0-9A-Za-z])")
+
+
+def hex_tokens(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, decoded text)`` for every hex run that decodes to readable UTF-8 text.
+
+    Digests and ids decode to random bytes, which are almost never valid UTF-8 (8 random bytes are, with
+    odds below one in a thousand) and never mostly printable: only text written as hex comes back.
+    """
+    found = []
+    for m in _HEX_TEXT.finditer(text):
+        try:
+            decoded = bytes.fromhex(m.group(1)).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            continue
+        decoded = fold_text(decoded)
+        if len(decoded) >= 4 and sum(c.isprintable() for c in decoded) >= 0.9 * len(decoded):
             found.append((m.start(), m.end(), decoded))
     return found
 

@@ -64,6 +64,8 @@ VALUE_IPV6: Final = "value.ipv6"
 VALUE_MAC: Final = "value.mac_address"
 VALUE_CARD: Final = "value.credit_card"
 VALUE_PHONE: Final = "value.phone"
+VALUE_IBAN: Final = "value.iban"
+VALUE_NATIONAL_ID: Final = "value.national_id"
 SECRET_JWT: Final = "secret.jwt"
 SECRET_BEARER: Final = "secret.bearer"
 SECRET_BASIC: Final = "secret.basic_auth"
@@ -110,6 +112,8 @@ MARKERS: Final[dict[str, str]] = {
     VALUE_MAC: "<mac>",
     VALUE_CARD: "<card>",
     VALUE_PHONE: "<phone>",
+    VALUE_IBAN: "<iban>",
+    VALUE_NATIONAL_ID: "<id-number>",
     SECRET_JWT: "<secret:jwt>",
     SECRET_BEARER: "<secret:bearer>",
     SECRET_BASIC: "<secret:basic>",
@@ -198,6 +202,13 @@ _CATALOGUE: Final[tuple[tuple[str, RuleKind, str, str], ...]] = (
     (VALUE_MAC, _VALUE, MARKERS[VALUE_MAC], "Hardware (MAC) addresses."),
     (VALUE_CARD, _VALUE, MARKERS[VALUE_CARD], "Payment card numbers (Luhn-checked, known issuer prefixes)."),
     (VALUE_PHONE, _VALUE, MARKERS[VALUE_PHONE], "Phone numbers (+country code, or grouped like 555-123-4567)."),
+    (VALUE_IBAN, _VALUE, MARKERS[VALUE_IBAN], "Bank account numbers (IBAN: country length and mod-97 checked)."),
+    (
+        VALUE_NATIONAL_ID,
+        _VALUE,
+        MARKERS[VALUE_NATIONAL_ID],
+        "US social security numbers written AAA-GG-SSSS (with the SSA's structure rules).",
+    ),
     (SECRET_JWT, _VALUE, MARKERS[SECRET_JWT], "JSON Web Tokens."),
     (SECRET_BEARER, _VALUE, MARKERS[SECRET_BEARER], "Bearer credentials."),
     (SECRET_BASIC, _VALUE, MARKERS[SECRET_BASIC], "HTTP Basic credentials."),
