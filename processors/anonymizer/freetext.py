@@ -330,7 +330,12 @@ class FreeTextPolicy:
         if is_public_host(host) or host.startswith("<") or host in ("127.0.0.1", "0.0.0.0", "[::1]"):
             return url
         if scheme.lower() not in _NETWORK_SCHEMES and "." not in host:
-            return url  # hf://datasets/..., s3://bucket/...: a repository type or bucket, not a machine
+            # hf://datasets/..., s3://bucket/...: a repository type or bucket, not a machine; the path is
+            # policed like any path (s3://bucket/users/<name>/, webpack:///src/<name>.js) except a hub id.
+            policed = self._segments(after, counts, None) if after else None
+            if policed is None or _HUB_ID.fullmatch(after.strip("/")):
+                return url
+            return f"{scheme}://{netloc}{policed}"
         if host:
             _count(counts, rules.VALUE_HOST)
             netloc = f"{userinfo}{at}{HOST_MARKER}{colon}{port}"

@@ -36,6 +36,7 @@ _MIN_KEY_TOKEN: Final = 15  # shortest provider token; shorter kv keys cannot hi
 _VALUE_END: Final = re.compile(r"[\r\n,;&)\]}\"'<>|]")
 _LINE_END: Final = re.compile(r"[\r\n]")
 _LEAF_CACHE_LIMIT: Final = 4096
+_PORT_SUFFIX: Final = re.compile(r":\d{1,5}$")
 
 
 _VERSION_CONTEXT: Final = re.compile(
@@ -104,10 +105,16 @@ class MatchHandlers:
             return rules.MARKERS[rules.VALUE_IPV4]
         if group == "ipv6":
             address = text
+            suffixes = 0
             while not is_ipv6(address):
-                if not address.endswith(":"):
+                if address.endswith(":"):
+                    address = address[:-1]  # "fe80::1: connection refused" -> the address ends before ": "
+                    continue
+                # A port, or a line and column (a JavaScript frame "at (2001:db8::7:10:5)"), glued on.
+                port = _PORT_SUFFIX.search(address)
+                if port is None or suffixes == 2:
                     return None
-                address = address[:-1]  # "fe80::1: connection refused" -> the address ends before ": "
+                address, suffixes = address[: port.start()], suffixes + 1
             if address in ("::1", "::"):
                 return None
             count(counts, rules.VALUE_IPV6)

@@ -64,7 +64,7 @@ MAC: Final = (
     r"(?:(?P=mac_sep)[0-9A-Fa-f]{2}){4}(?![\w:-])"
 )
 IPV6: Final = (
-    rf"[0-9A-Fa-f:](?<![\w:.]{_NB})(?:(?<=:)|(?=[0-9A-Fa-f]{{0,3}}:))[0-9A-Fa-f:]{{1,38}}"
+    rf"[0-9A-Fa-f:](?<![\w:.]{_NB})(?:(?<=:)|(?=[0-9A-Fa-f]{{0,3}}:))[0-9A-Fa-f:]{{1,52}}"
     r"(?:\.\d{1,3}){0,3}(?:%[0-9A-Za-z]{1,15})?(?![\w:])"
 )
 #: Four dotted numbers; the handler checks that each is at most 255.

@@ -134,6 +134,8 @@ VALUE_ATTACKS: Final = (
     Attack("paths", f"cd {HOME} && python train.py", (HOME_USER,)),
     Attack("paths", f"HOME={HOME}", (HOME_USER,)),
     Attack("paths", f"/HOME/{HOME_USER.upper()}/x", (HOME_USER,)),
+    Attack("paths", f"    at Object.<anonymous> (/Users/{USER}/app/index.js:3:9)", (USER,)),
+    Attack("paths", f"    at handler (webpack:///./src/users/{USER}.js:10:5)", (USER,)),
     # 8. people and places in prose
     Attack("prose", f"run by {PERSON}", _E),
     Attack("prose", f"{PERSON.upper()} uploaded adapter v2", _E),
