@@ -41,19 +41,32 @@ _FLAG: Final = re.compile(
 _ELEMENT: Final = re.compile(r"<([A-Za-z][\w.:-]{0,63})(?:\s[^<>]{0,256})?>([^<]{1,4096})</\1\s*>")
 _LOCAL_HOSTS: Final = frozenset(("localhost", "0.0.0.0", "127.0.0.1", "::", "::1"))
 
-# ISO 13616 lengths per country (the IBAN registry).
+# ISO 13616 lengths per country (the IBAN registry): "length:countries" groups.
 _IBAN_LENGTHS: Final = {
-    **dict.fromkeys(("NO",), 15), **dict.fromkeys(("BE",), 16),
-    **dict.fromkeys(("DK", "FI", "FO", "GL", "NL", "SD"), 18), **dict.fromkeys(("MK", "SI"), 19),
-    **dict.fromkeys(("AT", "BA", "EE", "KZ", "LT", "LU", "XK"), 20), **dict.fromkeys(("CH", "CR", "HR", "LI", "LV"), 21),
-    **dict.fromkeys(("BG", "BH", "DE", "GB", "GE", "IE", "ME", "RS", "VA"), 22), **dict.fromkeys(("AE", "IL", "TL"), 23),
-    **dict.fromkeys(("AD", "CZ", "ES", "MD", "PK", "RO", "SA", "SE", "SK", "TN", "VG"), 24),
-    **dict.fromkeys(("PT", "ST"), 25), **dict.fromkeys(("IS", "TR"), 26),
-    **dict.fromkeys(("FR", "GR", "IT", "MC", "MR", "SM"), 27), **dict.fromkeys(("AL", "AZ", "BY", "CY", "DO", "GT",
-    "HU", "LB", "PL", "SV"), 28), **dict.fromkeys(("BR", "EG", "PS", "QA", "UA"), 29),
-    **dict.fromkeys(("JO", "KW", "MU"), 30), **dict.fromkeys(("MT", "SC"), 31), **dict.fromkeys(("LC",), 32),
-    **dict.fromkeys(("RU",), 33),
-}  # fmt: skip
+    country: int(length)
+    for group in [
+        "15:NO",
+        "16:BE",
+        "18:DK,FI,FO,GL,NL,SD",
+        "19:MK,SI",
+        "20:AT,BA,EE,KZ,LT,LU,XK",
+        "21:CH,CR,HR,LI,LV",
+        "22:BG,BH,DE,GB,GE,IE,ME,RS,VA",
+        "23:AE,IL,TL",
+        "24:AD,CZ,ES,MD,PK,RO,SA,SE,SK,TN,VG",
+        "25:PT,ST",
+        "26:IS,TR",
+        "27:FR,GR,IT,MC,MR,SM",
+        "28:AL,AZ,BY,CY,DO,GT,HU,LB,PL,SV",
+        "29:BR,EG,PS,QA,UA",
+        "30:JO,KW,MU",
+        "31:MT,SC",
+        "32:LC",
+        "33:RU",
+    ]
+    for length, countries in [group.split(":")]
+    for country in countries.split(",")
+}
 #: Two letters, two digits, then pieces of letters and digits (grouped by blanks or dashes, or one run).
 _IBAN: Final = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{1,30}){1,9}")
 _IBAN_GATE: Final = re.compile(r"[A-Za-z]{2}\d{2}")

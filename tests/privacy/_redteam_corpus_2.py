@@ -86,7 +86,9 @@ VALUE_ATTACKS: Final = (
     Attack("numbers", f"iban={IBAN_GB}", (IBAN_GB[4:],)),
     Attack("numbers", f"Konto {IBAN_FR} bitte", (IBAN_FR[4:],)),
     Attack("numbers", "My SSN is 219-09-9999, please update", ("219-09-9999",)),
-    Attack("numbers", f"card {CARD[:4]}-{CARD[4:8]}-{CARD[8:12]}-{CARD[12:]}", (CARD[4:12], f"{CARD[4:8]}-{CARD[8:12]}")),
+    Attack(
+        "numbers", f"card {CARD[:4]}-{CARD[4:8]}-{CARD[8:12]}-{CARD[12:]}", (CARD[4:12], CARD[4:8] + "-" + CARD[8:12])
+    ),
     # 4. tokens and keys
     Attack("tokens", f"HF_TOKEN={HF} python train.py", (HF[3:20],)),
     Attack("tokens", f"login with {HF}", (HF[3:20],)),
@@ -139,7 +141,7 @@ VALUE_ATTACKS: Final = (
     # 8. people and places in prose
     Attack("prose", f"run by {PERSON}", _E),
     Attack("prose", f"{PERSON.upper()} uploaded adapter v2", _E),
-    Attack("prose", f"adapter-quentin-wojciechowska-v2", _E),
+    Attack("prose", "adapter-quentin-wojciechowska-v2", _E),
     Attack("prose", "lat=48.858844&lon=2.294351", ("48.858844", "2.294351")),
 )
 

@@ -59,8 +59,7 @@ from tests.server.conftest import live_server
 
 #: The service's own resource, as a deployment would set it (values percent-encoded, as the spec asks).
 OTEL_ENV = (
-    f"process.owner={USER},process.command_line=python%20train.py%20--api-key%3Dplainkey998877,"
-    f"host.user={HOME_USER}"
+    f"process.owner={USER},process.command_line=python%20train.py%20--api-key%3Dplainkey998877,host.user={HOME_USER}"
 )
 OTEL_ENV_NEEDLES = (USER, "plainkey998877", HOME_USER)
 
