@@ -35,7 +35,7 @@ Hasher = Callable[[str], str]
 
 #: ``-k value`` / ``--key value``: a flag at a token start, blanks, then a value that is not another flag.
 _FLAG: Final = re.compile(
-    r"(?<![^\s\"'(\[,])(-{1,2})([A-Za-z][\w.-]{0,62})[ \t]+"
+    r"-(?<![^\s\"'(\[,]-)(-?)([A-Za-z][\w.-]{0,62})[ \t]+"
     r"(\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'|[^\s\"'<-][^\s\"']{0,4095})"
 )
 _ELEMENT: Final = re.compile(r"<([A-Za-z][\w.:-]{0,63})(?:\s[^<>]{0,256})?>([^<]{1,4096})</\1\s*>")
@@ -67,10 +67,11 @@ _IBAN_LENGTHS: Final = {
     for length, countries in [group.split(":")]
     for country in countries.split(",")
 }
-#: Two letters, two digits, then pieces of letters and digits (grouped by blanks or dashes, or one run).
-_IBAN: Final = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{1,30}){1,9}")
-_IBAN_GATE: Final = re.compile(r"[A-Za-z]{2}\d{2}")
-_SSN: Final = re.compile(r"(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w-])")
+#: Two letters (a country's code, checked by the handler), two digits, then pieces of letters and digits
+#: (grouped by blanks or dashes, or one run). It opens with a character class and checks the token start
+#: after it, so ``re`` skips ahead in C.
+_IBAN: Final = re.compile(r"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]\d{2}(?:[ -]?[A-Za-z0-9]{1,30}){1,9}")
+_SSN: Final = re.compile(r"\d(?<![\w-]\d)(\d{2})-(\d{2})-(\d{4})(?![\w-])")
 _IBAN_MARKER: Final = rules.MARKERS[rules.VALUE_IBAN]
 _ID_MARKER: Final = rules.MARKERS[rules.VALUE_NATIONAL_ID]
 
@@ -101,7 +102,7 @@ def named_values(text: str, counts: Counts, classify: Classify, hasher: Hasher) 
     if "-" in text and (" -" in text or "\t-" in text or text[0] == "-" or "'-" in text or '"-' in text):
 
         def flag(m: re.Match[str]) -> str:
-            dashes, name, value = m.group(1), m.group(2), m.group(3)
+            dashes, name, value = "-" + m.group(1), m.group(2), m.group(3)
             # Short flags (-u, -p) mean different things to different tools (python -u is unbuffered):
             # only names that a key rule reads are judged.
             repl = _named(name, value, classify, hasher, counts)
@@ -130,23 +131,25 @@ def _iban_ok(compact: str) -> bool:
 
 def identity_numbers(text: str, counts: Counts) -> str:
     """IBANs become ``<iban>`` and US social security numbers ``<id-number>`` (see the module docstring)."""
-    if len(text) >= 15 and _IBAN_GATE.search(text) is not None:
+    m = _IBAN.search(text) if len(text) >= 15 else None
+    if m is not None:
         parts: list[str] = []
-        emitted = pos = 0
-        while (m := _IBAN.search(text, pos)) is not None:
+        emitted = 0
+        while m is not None:
             end = _iban_end(m)
             if end is None:
-                pos = m.start() + 1
+                m = _IBAN.search(text, m.start() + 1)
                 continue
             parts += [text[emitted : m.start()], _IBAN_MARKER]
             _count(counts, rules.VALUE_IBAN)
-            emitted = pos = end
+            emitted = end
+            m = _IBAN.search(text, end)
         if parts:
             text = "".join([*parts, text[emitted:]])
     if len(text) >= 11 and "-" in text:
 
         def ssn(m: re.Match[str]) -> str:
-            area, group, serial = m.group(1), m.group(2), m.group(3)
+            area, group, serial = m.group()[:3], m.group(2), m.group(3)
             if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
                 return m.group(0)
             _count(counts, rules.VALUE_NATIONAL_ID)
