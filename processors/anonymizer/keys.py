@@ -197,7 +197,7 @@ def builtin_key_rule(key: str) -> str | None:
     wordset = set(words)
     if "email" in norm or norm.endswith("mail") or "mail" in wordset:
         return rules.KEY_EMAIL
-    if any(p in norm for p in ("password", "passwd", "passphrase")) or wordset & {"pwd", "pw"}:
+    if any(p in norm for p in ("password", "passwd", "passphrase")) or wordset & {"pwd", "pw"} or norm == "pass":
         return rules.KEY_PASSWORD
     if "secret" in norm or any(
         p in norm for p in ("privatekey", "signingkey", "encryptionkey", "hmackey", "masterkey", "sshkey")
@@ -237,7 +237,7 @@ def builtin_key_rule(key: str) -> str | None:
         return rules.KEY_ADDRESS
     if "username" in norm or "userlogin" in norm:
         return rules.KEY_USERNAME
-    if words and (words[-1] in ("user", "owner", "login", "uname") or norm in ("user", "owner", "whoami")):
+    if words and (words[-1] in ("user", "owner", "login", "uname", "uid") or norm in ("user", "owner", "whoami")):
         return rules.KEY_USERNAME
     if _person_name(norm, words):
         return rules.KEY_PERSON_NAME

@@ -104,6 +104,8 @@ VALUE_ATTACKS: Final = (
     Attack("connection", "redis://:Rd-Lq82nVx3@cache:6379/0", ("Lq82nVx3",)),
     Attack("connection", f"Server=tcp:db;Database=app;User Id={USER};Password=Ms-Tq47pWz1;", (USER, "Tq47pWz1")),
     Attack("connection", f"host=db user={USER} password=Lp-Wx39kQa2 dbname=app", (USER, "Wx39kQa2")),
+    Attack("connection", f"Driver={{ODBC Driver 18}};Server=db;Uid={LOGIN};Pwd={PASSWORD};", (LOGIN, PASSWORD)),
+    Attack("connection", f"ftp user={LOGIN};pass={PASSWORD}", (LOGIN, PASSWORD)),
     Attack("headers", "request failed: Authorization: Bearer Bz71qPLmX0aWv3NcR8", ("Bz71qPLmX0aWv3",)),
     Attack("headers", "Proxy-Authorization: Basic cW1hcmNoZXR0aTpTM2NyM3Q=", ("cW1hcmNoZXR0aTpT",)),
     Attack("headers", "curl -H 'X-Api-Key: Xk-Hv62mTq8Ls' https://api.example.org", ("Hv62mTq8Ls",)),
