@@ -199,8 +199,10 @@ class FreeTextPolicy:
         if _HUB_ID.fullmatch(value):
             return True
         if _FILE_NAME.fullmatch(value):
+            # Judged by its words (numbers and digests in it are skipped): a digit is no licence
+            # (wojciechowska_run2.py), and model-00001-of-00002 passes on its words.
             stem = value.rsplit(".", 1)[0]
-            return self.known_identifier(stem) or any(c.isdigit() for c in stem)
+            return self.known_identifier(stem)
         return _SHORT_ID.fullmatch(value) is not None and "@" not in value and self.known_identifier(value)
 
     # --- policy ------------------------------------------------------------------------------------------

@@ -140,6 +140,12 @@ VALUE_ATTACKS: Final = (
     Attack("paths", f"/HOME/{HOME_USER.upper()}/x", (HOME_USER,)),
     Attack("paths", f"    at Object.<anonymous> (/Users/{USER}/app/index.js:3:9)", (USER,)),
     Attack("paths", f"    at handler (webpack:///./src/users/{USER}.js:10:5)", (USER,)),
+    Attack("paths", "saved wojciechowska_run2.py and wojciechowska2.csv", _E),  # a digit is no licence
+    Attack(
+        "paths",
+        'Traceback (most recent call last):\n  File "/srv/wojciechowska_exp2.py", line 3, in <module>\nValueError: x',
+        _E,
+    ),
     # 8. people and places in prose
     Attack("prose", f"run by {PERSON}", _E),
     Attack("prose", f"{PERSON.upper()} uploaded adapter v2", _E),

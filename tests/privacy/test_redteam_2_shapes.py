@@ -110,3 +110,9 @@ def test_ipv6_with_a_port_or_a_line_and_column_glued_on(anon: Anonymizer) -> Non
     assert scrub(anon, "at (2001:0db8:0000:0000:0000:ff00:0042:8329:10:5)") == "at (<ip>:10:5)"
     assert scrub(anon, "2001:db8:1:2:3:4:5:6:443 refused") == "<ip>:443 refused"
     assert scrub(anon, "10:20:30:40:50") == "10:20:30:40:50"
+
+
+def test_a_file_name_is_kept_for_its_words_not_for_a_digit(anon: Anonymizer) -> None:
+    assert scrub(anon, "wojciechowska_run2.py") == "<word>"
+    for name in ("model-00001-of-00002.safetensors", "Qwen2.5-7B-Instruct-Q4_K_M.gguf", "resnet50-0676ba61.pth"):
+        assert scrub(anon, name) == name
