@@ -23,10 +23,16 @@ import duckdb
 import httpx
 import pytest
 from _redteam_corpus_2 import (
+    _E,
+    API_KEY,
     ATTACKS,
     BENIGN,
+    CORP,
+    EMAIL,
     HOME,
     HOME_USER,
+    PASSWORD,
+    PERSON,
     RESOURCE_ATTRIBUTES,
     RESOURCE_NEEDLES,
     STRUCTURED,
@@ -212,4 +218,72 @@ def test_the_fleet_lake_holds_none_of_it(tmp_path: Path) -> None:
     leaks = _leaks({"lake": lake, "hub output": output}, [*_needles()[: len(ATTACKS)], ("resource", RESOURCE_NEEDLES)])
     for leak in leaks[:50]:
         print("  LEAK", leak)
+    assert leaks == []
+
+
+def _kv(key: str, **value: Any) -> Any:
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    return KeyValue(key=key, value=AnyValue(**value))
+
+
+def _raw_requests() -> tuple[bytes, bytes]:
+    """OTLP fields the SDK exporters never fill but any sender may: bytes and kvlist values, schema URLs,
+    raw trace state, metric names, units and descriptions, exemplars' filtered attributes."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+    start = 1_700_000_000_000_000_000
+    traces = ExportTraceServiceRequest()
+    spans = traces.resource_spans.add()
+    spans.schema_url = f"https://{EMAIL}/schema"
+    owner = _kv(EMAIL, string_value="x")
+    spans.resource.attributes.extend(
+        [_kv("service.name", string_value="raw"), _kv("deploy", kvlist_value={"values": [owner]})]
+    )
+    scoped = spans.scope_spans.add()
+    scoped.scope.name, scoped.scope.version, scoped.schema_url = f"scope {EMAIL}", USER, f"https://{CORP}.lan/s"
+    span = scoped.spans.add()
+    span.trace_id, span.span_id, span.name, span.trace_state = b"\x01" * 16, b"\x02" * 8, "raw", f"acct={USER}"
+    span.start_time_unix_nano, span.end_time_unix_nano = start, start + 1000
+    listed = AnyValue(string_value=EMAIL)
+    contact = _kv("contact", kvlist_value={"values": [_kv("email", string_value=EMAIL)]})
+    span.attributes.extend([
+        _kv("blob", bytes_value=f"password={PASSWORD}".encode()),
+        _kv("mixed", array_value={"values": [AnyValue(int_value=1), listed]}),
+        _kv("nested", kvlist_value={"values": [contact]}),
+        _kv("argv", array_value={"values": [AnyValue(string_value="--api-key"), AnyValue(string_value=API_KEY)]}),
+    ])  # fmt: skip
+    span.status.message = f"failed for {EMAIL}\nsecond line {USER}"
+    link = span.links.add()
+    link.trace_id, link.span_id, link.trace_state = b"\x03" * 16, b"\x04" * 8, f"u={USER}"
+    link.attributes.extend([_kv("k", string_value=f"--password {PASSWORD}")])
+    metrics = ExportMetricsServiceRequest()
+    scope = metrics.resource_metrics.add().scope_metrics.add()
+    scope.scope.name = USER
+    metric = scope.metrics.add()
+    metric.name, metric.description, metric.unit = f"train.{EMAIL}", f"by {PERSON}", USER
+    metric.sum.aggregation_temporality, metric.sum.is_monotonic = 2, True
+    point = metric.sum.data_points.add()
+    point.as_int, point.time_unix_nano = 1, start
+    point.attributes.extend([_kv("path", string_value=f"/home/{USER}/x"), _kv(EMAIL, string_value="1")])
+    exemplar = point.exemplars.add()
+    exemplar.as_int, exemplar.time_unix_nano = 1, start
+    exemplar.filtered_attributes.extend([_kv("q", string_value=EMAIL)])
+    return traces.SerializeToString(), metrics.SerializeToString()
+
+
+def test_raw_otlp_fields_hold_none_of_it(tmp_path: Path) -> None:
+    traces, metrics = _raw_requests()
+    with live_server(tmp_path / "home") as server:
+        headers = {**server.auth, "content-type": "application/x-protobuf"}
+        with server.client(headers=headers) as http:
+            assert http.post("/v1/traces", content=traces).status_code == 200
+            assert http.post("/v1/metrics", content=metrics).status_code == 200
+        server.flush()
+        stored = _stored_text(server)
+        sources = {"duckdb tables": stored, "duckdb bytes": _raw_files(server), "export": _export(server)}
+    assert '"raw"' in stored and "<email>" in stored  # delivered, and scrubbed rather than dropped
+    leaks = _leaks(sources, [("raw otlp", (*_E, USER, PASSWORD, API_KEY, CORP, "Wojciechowska"))])
     assert leaks == []
