@@ -46,7 +46,12 @@ _VERSION_CONTEXT: Final = re.compile(
 
 def _version_like(octets: list[int], before: str) -> bool:
     """Four dotted numbers that are a version: after a product or version word (``TensorRT 10.0.1.6``), or
-    small first three parts outside every private range (``8.9.2.26``: cuDNN, TensorRT and driver builds)."""
+    small first three parts outside every private range (``8.9.2.26``: cuDNN, TensorRT and driver builds).
+
+    A word in front does not make a version of what no version looks like: a major part of 100 or more
+    (``build 192.168.1.23``, ``release 203.0.113.77``) is an address whatever precedes it."""
+    if octets[0] >= 100:
+        return False
     if _VERSION_CONTEXT.search(before):
         return True
     return octets[0] <= 9 and octets[1] <= 20 and octets[2] <= 20

@@ -81,6 +81,7 @@ VALUE_ATTACKS: Final = (
     Attack("network", "2001:0db8:0000:0000:0000:ff00:0042:8329", ("ff00:0042",)),
     Attack("network", "client ::ffff:198.51.100.77 closed", ("198.51.100.77",)),
     Attack("network", "nic 3C-22-FB-9A-11-07 up", ("FB-9A-11",)),
+    Attack("network", "deployed build 192.168.41.23 to release 203.0.113.77", ("192.168.41.23", "203.0.113.77")),
     # 3. bank and identity numbers
     Attack("numbers", f"refund to IBAN {_group(IBAN_DE)} today", (_group(IBAN_DE)[5:19], IBAN_DE[4:])),
     Attack("numbers", f"iban={IBAN_GB}", (IBAN_GB[4:],)),

@@ -116,3 +116,9 @@ def test_a_file_name_is_kept_for_its_words_not_for_a_digit(anon: Anonymizer) -> 
     assert scrub(anon, "wojciechowska_run2.py") == "<word>"
     for name in ("model-00001-of-00002.safetensors", "Qwen2.5-7B-Instruct-Q4_K_M.gguf", "resnet50-0676ba61.pth"):
         assert scrub(anon, name) == name
+
+
+def test_a_version_word_does_not_make_an_address_a_version(anon: Anonymizer) -> None:
+    assert scrub(anon, "deployed build 192.168.41.23") == "deployed build <ip>"
+    for text in ("TensorRT 10.0.1.6", "cudnn 8.9.2.26", "driver 31.0.15.52"):
+        assert scrub(anon, text) == text
