@@ -87,6 +87,8 @@ VALUE_ATTACKS: Final = (
     Attack("numbers", f"iban={IBAN_GB}", (IBAN_GB[4:],)),
     Attack("numbers", f"Konto {IBAN_FR} bitte", (IBAN_FR[4:],)),
     Attack("numbers", "My SSN is 219-09-9999, please update", ("219-09-9999",)),
+    Attack("numbers", "passport number is X7Q4410293", ("X7Q4410293",)),
+    Attack("numbers", "ssn 219099999 on file", ("219099999",)),
     Attack(
         "numbers", f"card {CARD[:4]}-{CARD[4:8]}-{CARD[8:12]}-{CARD[12:]}", (CARD[4:12], CARD[4:8] + "-" + CARD[8:12])
     ),
