@@ -28,6 +28,7 @@ from .normalize import base64_tokens, decoded_form, fold_text
 from .paths import HomeSpec, home_patterns
 from .policy import PrivacyPolicy
 from .postpass import replace_emails, replace_random
+from .shapes import identity_numbers, named_values
 
 # Alternatives whose every match is a finding: group name -> rule id.
 _SIMPLE: Final[dict[str, str]] = {
@@ -64,6 +65,8 @@ _KV_BARE: Final = re.compile(patterns.KV_BARE)
 _MIN_KEY_TOKEN: Final = 15  # shortest provider token; shorter kv keys cannot hide one
 _VALUE_END: Final = re.compile(r"[\r\n,;&)\]}\"'<>|]")
 _LINE_END: Final = re.compile(r"[\r\n]")
+_FLAG_GATE: Final = re.compile(r"(?:^|[\s\"'(\[,])-")
+_ID_NUMBER_GATE: Final = re.compile(r"\d\d[ -]?\w")  # an IBAN's check digits or an SSN's area
 
 
 class Scanner(MatchHandlers):
@@ -139,7 +142,7 @@ class Scanner(MatchHandlers):
         return out
 
     def _encoded(self, out: str, counts: Counts) -> str:
-        """Base64-looking tokens whose decoded text holds a finding become ``<secret:encoded>``."""
+        """Base64-looking tokens and hex runs whose decoded text holds a finding become ``<secret:encoded>``."""
         found = base64_tokens(out)
         if not found:
             return out
@@ -165,6 +168,11 @@ class Scanner(MatchHandlers):
             out, n = patterns.MAC_DOTTED.subn(rules.MARKERS[rules.VALUE_MAC], out)
             if n:
                 count(counts, rules.VALUE_MAC, n)
+        # Gates that every match of the passes in shapes.py implies (most values open neither).
+        if "</" in out or ("-" in out and _FLAG_GATE.search(out) is not None):
+            out = named_values(out, counts, self.keys.classify, self.hash)
+        if len(out) >= 11 and _ID_NUMBER_GATE.search(out) is not None:
+            out = identity_numbers(out, counts)
         if len(out) >= 20:
             out = replace_random(out, counts)
         for rule_id, rx, marker in self._custom:

@@ -58,12 +58,14 @@ _EDGE_PUNCT: Final = ".,:;!?*"
 _SENTENCE_END: Final = re.compile(r"(?:^|[.!?:]\s+|\n\s*)$")  # searched in the 4 characters before a word
 _CREDENTIAL_PROSE: Final = re.compile(
     r"(?i)(?<![\w])(password|passwd|passphrase|pass ?word|secret|api[ _-]?key|token|contrase[ñn]a|passwort|"
-    r"kennwort|mot de passe|senha|пароль|密码|パスワード)(\s+(?:is|was|ist|es|est|é|è|:|=)\s*|\s+(?=\S*\d))"
+    r"kennwort|mot de passe|senha|пароль|密码|パスワード|"
+    r"passport(?: number| no\.?)?|ssn|social security (?:number|no\.?))"
+    r"(\s+(?:is|was|ist|es|est|é|è|:|=)\s*|\s+(?=\S*\d))"
     r"(?P<value>[^\s,;]+)"
 )
 #: Cheap tests that every match of the two patterns below implies (most text has neither).
 _CREDENTIAL_WORDS: Final = ("pass", "secret", "key", "token", "contrase", "kennwort", "mot de", "senha", "пароль",
-                            "密码", "パスワード")  # fmt: skip
+                            "密码", "パスワード", "ssn", "social security")  # fmt: skip
 _PLAIN_NUMBER: Final = re.compile(r"\d{1,7}[.,:]?")  # too short for a phone number or a card
 _PHONE_GATE: Final = re.compile(r"\d[\d ().-]{6,}\d")
 #: A capital letter opening a word (the family-name rule may apply: the result depends on the neighbours).
@@ -199,8 +201,10 @@ class FreeTextPolicy:
         if _HUB_ID.fullmatch(value):
             return True
         if _FILE_NAME.fullmatch(value):
+            # Judged by its words (numbers and digests in it are skipped): a digit is no licence
+            # (wojciechowska_run2.py), and model-00001-of-00002 passes on its words.
             stem = value.rsplit(".", 1)[0]
-            return self.known_identifier(stem) or any(c.isdigit() for c in stem)
+            return self.known_identifier(stem)
         return _SHORT_ID.fullmatch(value) is not None and "@" not in value and self.known_identifier(value)
 
     # --- policy ------------------------------------------------------------------------------------------
@@ -259,7 +263,9 @@ class FreeTextPolicy:
         value = m.group("value")
         if value.startswith("<") and value.endswith(">"):
             return m.group(0)
-        _count(counts, rules.KEY_PASSWORD)
+        word = m.group(1).lower()
+        identity = word.startswith(("passport", "ssn", "social"))
+        _count(counts, rules.KEY_GOVERNMENT_ID if identity else rules.KEY_PASSWORD)
         return m.group(0)[: m.start("value") - m.start()] + rules.KEY_MARKER
 
     @staticmethod
@@ -330,7 +336,12 @@ class FreeTextPolicy:
         if is_public_host(host) or host.startswith("<") or host in ("127.0.0.1", "0.0.0.0", "[::1]"):
             return url
         if scheme.lower() not in _NETWORK_SCHEMES and "." not in host:
-            return url  # hf://datasets/..., s3://bucket/...: a repository type or bucket, not a machine
+            # hf://datasets/..., s3://bucket/...: a repository type or bucket, not a machine; the path is
+            # policed like any path (s3://bucket/users/<name>/, webpack:///src/<name>.js) except a hub id.
+            policed = self._segments(after, counts, None) if after else None
+            if policed is None or _HUB_ID.fullmatch(after.strip("/")):
+                return url
+            return f"{scheme}://{netloc}{policed}"
         if host:
             _count(counts, rules.VALUE_HOST)
             netloc = f"{userinfo}{at}{HOST_MARKER}{colon}{port}"

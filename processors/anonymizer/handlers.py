@@ -36,6 +36,7 @@ _MIN_KEY_TOKEN: Final = 15  # shortest provider token; shorter kv keys cannot hi
 _VALUE_END: Final = re.compile(r"[\r\n,;&)\]}\"'<>|]")
 _LINE_END: Final = re.compile(r"[\r\n]")
 _LEAF_CACHE_LIMIT: Final = 4096
+_PORT_SUFFIX: Final = re.compile(r":\d{1,5}$")
 
 
 _VERSION_CONTEXT: Final = re.compile(
@@ -45,7 +46,12 @@ _VERSION_CONTEXT: Final = re.compile(
 
 def _version_like(octets: list[int], before: str) -> bool:
     """Four dotted numbers that are a version: after a product or version word (``TensorRT 10.0.1.6``), or
-    small first three parts outside every private range (``8.9.2.26``: cuDNN, TensorRT and driver builds)."""
+    small first three parts outside every private range (``8.9.2.26``: cuDNN, TensorRT and driver builds).
+
+    A word in front does not make a version of what no version looks like: a major part of 100 or more
+    (``build 192.168.1.23``, ``release 203.0.113.77``) is an address whatever precedes it."""
+    if octets[0] >= 100:
+        return False
     if _VERSION_CONTEXT.search(before):
         return True
     return octets[0] <= 9 and octets[1] <= 20 and octets[2] <= 20
@@ -104,10 +110,16 @@ class MatchHandlers:
             return rules.MARKERS[rules.VALUE_IPV4]
         if group == "ipv6":
             address = text
+            suffixes = 0
             while not is_ipv6(address):
-                if not address.endswith(":"):
+                if address.endswith(":"):
+                    address = address[:-1]  # "fe80::1: connection refused" -> the address ends before ": "
+                    continue
+                # A port, or a line and column (a JavaScript frame "at (2001:db8::7:10:5)"), glued on.
+                port = _PORT_SUFFIX.search(address)
+                if port is None or suffixes == 2:
                     return None
-                address = address[:-1]  # "fe80::1: connection refused" -> the address ends before ": "
+                address, suffixes = address[: port.start()], suffixes + 1
             if address in ("::1", "::"):
                 return None
             count(counts, rules.VALUE_IPV6)

@@ -141,6 +141,17 @@ def _person_name(norm: str, words: list[str]) -> bool:
     return not owner.endswith(_THING_OWNERS)
 
 
+def _signature(norm: str, words: list[str]) -> bool:
+    """A request signature (``sig``, ``X-Amz-Signature``, ``signature``) is a credential: it grants what the
+    signed URL grants. A thing's signature (``model_signature``, ``function.signature``) is not."""
+    if "sig" in words:
+        return True
+    if not norm.endswith("signature"):
+        return False
+    owner = norm[: -len("signature")]
+    return not owner or not owner.endswith(_THING_OWNERS)
+
+
 def _credential_token(norm: str, words: list[str]) -> bool:
     if "token" not in norm:
         return False
@@ -186,11 +197,13 @@ def builtin_key_rule(key: str) -> str | None:
     wordset = set(words)
     if "email" in norm or norm.endswith("mail") or "mail" in wordset:
         return rules.KEY_EMAIL
-    if any(p in norm for p in ("password", "passwd", "passphrase")) or wordset & {"pwd", "pw"}:
+    if any(p in norm for p in ("password", "passwd", "passphrase")) or wordset & {"pwd", "pw"} or norm == "pass":
         return rules.KEY_PASSWORD
     if "secret" in norm or any(
         p in norm for p in ("privatekey", "signingkey", "encryptionkey", "hmackey", "masterkey", "sshkey")
     ):
+        return rules.KEY_SECRET
+    if _signature(norm, words):
         return rules.KEY_SECRET
     if "apikey" in norm or "accesskey" in norm or "subscriptionkey" in norm or "licensekey" in norm:
         return rules.KEY_API_KEY
@@ -219,12 +232,12 @@ def builtin_key_rule(key: str) -> str | None:
     if (
         "address" in norm
         or any(p in norm for p in ("street", "postal", "postcode", "zipcode", "latitude", "longitude"))
-        or wordset & {"addr", "geo", "gps"}
+        or wordset & {"addr", "geo", "gps", "lat", "lon", "lng", "latlng", "geohash"}
     ):
         return rules.KEY_ADDRESS
     if "username" in norm or "userlogin" in norm:
         return rules.KEY_USERNAME
-    if words and (words[-1] in ("user", "owner", "login", "uname") or norm in ("user", "owner", "whoami")):
+    if words and (words[-1] in ("user", "owner", "login", "uname", "uid") or norm in ("user", "owner", "whoami")):
         return rules.KEY_USERNAME
     if _person_name(norm, words):
         return rules.KEY_PERSON_NAME

@@ -8,7 +8,8 @@ Detectors are written for plain ASCII spellings. Everything here maps other spel
 * :func:`decoded_form`: repeated percent-decoding (bounded: at most :data:`MAX_DECODE_ROUNDS`), HTML
   entities, the ``[at]`` / ``(dot)`` spellings of e-mail addresses. The scanner searches this form when it
   differs from the folded one; when it holds a finding, the stored value is the scrubbed decoded form.
-* :func:`base64_tokens`: tokens that look like base64 and decode to readable text, with that text.
+* :func:`base64_tokens`: tokens that look like base64 or hex and decode to readable text, with that text
+  (``616c696365...`` is text written as hex; a sha256 is not text).
 * :func:`fold_key`: the form keys are matched in: NFKC, confusables folded to the Latin letters they
   imitate (a TR39-style skeleton for the scripts seen in attacks: Cyrillic, Greek, fullwidth, and letters
   with diacritics reduced to their base letter), lowercase, separators removed. ``pаsswоrd`` with Cyrillic
@@ -93,6 +94,18 @@ def decoded_form(text: str) -> str:
     return fold_text(out) if out is not text else out
 
 
+_HEX_TEXT: Final = re.compile(r"(?:0x)?(?:[0-9A-Fa-f]{2}){8,}")
+
+
+def _hex_text(token: str) -> str | None:
+    try:
+        text = bytes.fromhex(token.removeprefix("0x")).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    text = fold_text(text)
+    return text if len(text) >= 4 and sum(c.isprintable() for c in text) >= 0.9 * len(text) else None
+
+
 def _readable(raw: bytes) -> str | None:
     for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
         try:
@@ -110,6 +123,14 @@ def base64_tokens(text: str) -> list[tuple[int, int, str]]:
     found = []
     for m in _BASE64.finditer(text):
         token = m.group()
+        if len(token) >= 16 and _HEX_TEXT.fullmatch(token) is not None:
+            # Hex: digests and ids decode to random bytes, which are almost never valid UTF-8 (8 random
+            # bytes are, with odds below one in a thousand) and never mostly printable; text written as hex
+            # (616c696365...) comes back.
+            decoded = _hex_text(token)
+            if decoded is not None:
+                found.append((m.start(), m.end(), decoded))
+            continue
         if token.isalpha() or token.isdigit() or token.lower() == token or token.upper() == token:
             continue  # a word, a number, a snake_case name; base64 of text mixes upper and lower case
         body = token.rstrip("=")

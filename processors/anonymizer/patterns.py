@@ -64,7 +64,7 @@ MAC: Final = (
     r"(?:(?P=mac_sep)[0-9A-Fa-f]{2}){4}(?![\w:-])"
 )
 IPV6: Final = (
-    rf"[0-9A-Fa-f:](?<![\w:.]{_NB})(?:(?<=:)|(?=[0-9A-Fa-f]{{0,3}}:))[0-9A-Fa-f:]{{1,38}}"
+    rf"[0-9A-Fa-f:](?<![\w:.]{_NB})(?:(?<=:)|(?=[0-9A-Fa-f]{{0,3}}:))[0-9A-Fa-f:]{{1,52}}"
     r"(?:\.\d{1,3}){0,3}(?:%[0-9A-Za-z]{1,15})?(?![\w:])"
 )
 #: Four dotted numbers; the handler checks that each is at most 255.
@@ -74,11 +74,13 @@ PHONE_NANP: Final = (
     rf"[\d(](?<![\w+.-]{_NB})(?:(?<=\()\d{{3}}\)[ .-]?|(?<=\d)\d{{2}}[ .-])\d{{3}}[ .-]\d{{4}}(?![\w-]|\.\d)"
 )
 CARD: Final = rf"\d(?<![\w.+-]{_NB})(?:[ .-]?\d){{12,18}}(?:\.0)?(?![\w]|\.\d)"
-#: The head of ``key=value`` / ``key: value`` / ``"key": "value"``: the key (its first character plus
-#: ``kv_key``) and the separator, where a value follows. Where the value ends is the handler's business:
+#: The head of ``key=value`` / ``key: value`` / ``"key": "value"`` / ``--key=value`` (a command-line
+#: flag: one or two dashes before the key): the key (its first character plus ``kv_key``) and the separator,
+#: where a value follows. Where the value ends is the handler's business:
 #: only a denied key needs to know (matching every value to its end made "a:a:a:..." quadratic).
 KV: Final = (
-    rf"[A-Za-z_](?<![\w.-]{_NB})(?P<kv_key>[\w.-]{{0,63}})(?P<kv_sep>[\"']?[ \t]{{0,3}}[:=][ \t]{{0,3}})"
+    rf"[A-Za-z_](?:(?<![\w.-]{_NB})|(?<=(?<![\w.-])-{_NB})|(?<=(?<![\w.-])--{_NB}))"
+    rf"(?P<kv_key>[\w.-]{{0,63}})(?P<kv_sep>[\"']?[ \t]{{0,3}}[:=][ \t]{{0,3}})"
     r"(?=[\"']|[^\s\"'&,;<>=])"
 )
 #: :data:`KV` read backwards, which is how the scanner finds heads: over the reversed text, a head starts
@@ -88,7 +90,7 @@ KV: Final = (
 _V: Final = r"[^\s&,;<>=]"  # a value's first character (a quote or anything KV allows there)
 KV_REV: Final = re.compile(
     rf"[:=](?:(?<={_V}[:=])|(?<={_V}[ \t][:=])|(?<={_V}[ \t]{{2}}[:=])|(?<={_V}[ \t]{{3}}[:=]))"
-    r"[ \t]{0,3}[\"']?(?P<key>[\w.-]{0,63}[A-Za-z_])(?![\w.-])"
+    r"[ \t]{0,3}[\"']?(?P<key>[\w.-]{0,63}[A-Za-z_])(?=-{0,2}(?![\w.-]))"
 )
 #: An unquoted value (for hashing, and for version keys).
 KV_BARE: Final = r"[^\s\"'&,;<>=]{1,4096}"

@@ -64,6 +64,8 @@ VALUE_IPV6: Final = "value.ipv6"
 VALUE_MAC: Final = "value.mac_address"
 VALUE_CARD: Final = "value.credit_card"
 VALUE_PHONE: Final = "value.phone"
+VALUE_IBAN: Final = "value.iban"
+VALUE_NATIONAL_ID: Final = "value.national_id"
 SECRET_JWT: Final = "secret.jwt"
 SECRET_BEARER: Final = "secret.bearer"
 SECRET_BASIC: Final = "secret.basic_auth"
@@ -110,6 +112,8 @@ MARKERS: Final[dict[str, str]] = {
     VALUE_MAC: "<mac>",
     VALUE_CARD: "<card>",
     VALUE_PHONE: "<phone>",
+    VALUE_IBAN: "<iban>",
+    VALUE_NATIONAL_ID: "<id-number>",
     SECRET_JWT: "<secret:jwt>",
     SECRET_BEARER: "<secret:bearer>",
     SECRET_BASIC: "<secret:basic>",
@@ -145,7 +149,7 @@ _PATH: RuleKind = "path"
 
 _CATALOGUE: Final[tuple[tuple[str, RuleKind, str, str], ...]] = (
     (KEY_EMAIL, _KEY, "(field removed)", "Fields named like an e-mail address (email, userEmail, e_mail)."),
-    (KEY_USERNAME, _KEY, "(field removed)", "User names and logins (username, user, login, owner)."),
+    (KEY_USERNAME, _KEY, "(field removed)", "User names and logins (username, user, login, owner, uid)."),
     (
         KEY_PERSON_NAME,
         _KEY,
@@ -153,8 +157,13 @@ _CATALOGUE: Final[tuple[tuple[str, RuleKind, str, str], ...]] = (
         "Names of people (name, first/last/full/display name, author). Names of things such as "
         "model_name, adapter_name, dataset_name or service.name are kept.",
     ),
-    (KEY_PASSWORD, _KEY, "(field removed)", "Passwords and passphrases (password, passwd, pwd)."),
-    (KEY_SECRET, _KEY, "(field removed)", "Secrets and private keys (client_secret, private_key)."),
+    (KEY_PASSWORD, _KEY, "(field removed)", "Passwords and passphrases (password, passwd, pwd, pass)."),
+    (
+        KEY_SECRET,
+        _KEY,
+        "(field removed)",
+        "Secrets, private keys and request signatures (client_secret, private_key, X-Amz-Signature).",
+    ),
     (
         KEY_TOKEN,
         _KEY,
@@ -192,12 +201,25 @@ _CATALOGUE: Final[tuple[tuple[str, RuleKind, str, str], ...]] = (
         _VALUE,
         MARKERS[VALUE_IPV4],
         "IPv4 addresses: any dotted quad of octets up to 255, except loopback (127.x) and 0.0.0.0, and "
-        "except under a key named like 'version' or 'build', where four-part versions live.",
+        "except under a key named like 'version' or 'build', where four-part versions live, and four-part "
+        "versions after a product or version word (TensorRT 10.0.1.6) whose first part is below 100.",
     ),
-    (VALUE_IPV6, _VALUE, MARKERS[VALUE_IPV6], "IPv6 addresses (except ::1 and ::)."),
+    (
+        VALUE_IPV6,
+        _VALUE,
+        MARKERS[VALUE_IPV6],
+        "IPv6 addresses (except ::1 and ::), also with a zone, a port or a line:column glued on.",
+    ),
     (VALUE_MAC, _VALUE, MARKERS[VALUE_MAC], "Hardware (MAC) addresses."),
     (VALUE_CARD, _VALUE, MARKERS[VALUE_CARD], "Payment card numbers (Luhn-checked, known issuer prefixes)."),
     (VALUE_PHONE, _VALUE, MARKERS[VALUE_PHONE], "Phone numbers (+country code, or grouped like 555-123-4567)."),
+    (VALUE_IBAN, _VALUE, MARKERS[VALUE_IBAN], "Bank account numbers (IBAN: country length and mod-97 checked)."),
+    (
+        VALUE_NATIONAL_ID,
+        _VALUE,
+        MARKERS[VALUE_NATIONAL_ID],
+        "US social security numbers written AAA-GG-SSSS (with the SSA's structure rules).",
+    ),
     (SECRET_JWT, _VALUE, MARKERS[SECRET_JWT], "JSON Web Tokens."),
     (SECRET_BEARER, _VALUE, MARKERS[SECRET_BEARER], "Bearer credentials."),
     (SECRET_BASIC, _VALUE, MARKERS[SECRET_BASIC], "HTTP Basic credentials."),
@@ -232,7 +254,7 @@ _CATALOGUE: Final[tuple[tuple[str, RuleKind, str, str], ...]] = (
         SECRET_ENCODED,
         _VALUE,
         MARKERS[SECRET_ENCODED],
-        "Base64-looking tokens whose decoded text holds anything another rule removes.",
+        "Base64-looking tokens and hex runs whose decoded text holds anything another rule removes.",
     ),
     (
         VALUE_SPLIT,

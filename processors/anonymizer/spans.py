@@ -46,7 +46,6 @@ _CACHE_LIMIT: Final = 64
 MAX_NAME_LENGTH: Final = 128
 #: Spans without events or links share this empty tuple (no allocation).
 _NONE: Final[tuple[()]] = ()
-_IDENTIFIER_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
 class SpanScrubber:
@@ -114,8 +113,8 @@ class SpanScrubber:
         return scrub_stacktrace(self._scan, value, counts, self._walk.text)
 
     def _exception_type(self, value: str, counts: Counts) -> str:
-        if len(value) <= 200 and _IDENTIFIER_CHARS.issuperset(value):
-            return value
+        # Scrubbed like any text even when shaped like an identifier: a base64 token or a user name is one
+        # too. Types that are code pass the free-text policy unchanged (and repeat: the text cache has them).
         return self._walk.text(value, counts)
 
     # --- resources and scopes ----------------------------------------------------------------------------

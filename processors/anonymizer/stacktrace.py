@@ -145,16 +145,12 @@ def _frame(scanner: Scanner, m: re.Match[str], counts: Counts, scrub_text: Calla
 
 
 def _exception(scrub_text: Callable[[str, Counts], str], m: re.Match[str], counts: Counts) -> str:
-    text = f"{m.group('prefix')}{m.group('type')}"
-    message = m.group("msg")
-    if message is not None:
-        body = message.lstrip(" ")
-        if body.strip():
-            # Scrubbed with its type in front: the "type" may be a key ("Cookie: a=1; b=2"). The type itself
-            # is kept as written (exception types are code).
-            body = scrub_text(f"{m.group('type')}: {body}", counts).partition(":")[2].lstrip(" ")
-        text += ":" + message[: len(message) - len(message.lstrip(" "))] + body
-    return text
+    """The exception line scrubbed whole, as written: its "type" is only what Python would print there
+    if the trace is real, and anything else when it is not (a base64 or PEM line, ``redis://:pw@host``
+    cut at its first colon). Types that are code (``torch.cuda.OutOfMemoryError``) pass the free-text
+    policy unchanged; the message is judged with its type in front (``Cookie: a=1; b=2`` is a header)."""
+    prefix = m.group("prefix")
+    return prefix + scrub_text(m.group(0)[len(prefix) :], counts)
 
 
 def _limit(scanner: Scanner, text: str, counts: Counts) -> str:
