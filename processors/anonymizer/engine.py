@@ -222,6 +222,7 @@ class Anonymizer:
                 kind="value",
                 marker=rules.marker_for(rule_id),
                 description="A pattern from your privacy policy.",
+                builtin=False,
             )
             for rule_id in self.policy.extra_patterns
         ]

@@ -20,6 +20,7 @@ class RuleInfo(BaseModel):
     ``kind`` says where the rule looks: ``key`` rules match field names (and ``key=value`` pairs in text),
     ``value`` rules match what a string contains, ``path`` rules rewrite file-system paths, ``identifier``
     rules replace ids by a keyed hash. ``marker`` is what replaces a match; it never contains the match.
+    ``builtin`` is false for the patterns of the user's own privacy policy.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -28,6 +29,7 @@ class RuleInfo(BaseModel):
     description: str
     marker: str
     kind: RuleKind
+    builtin: bool = True
 
 
 # Markers. A structured field whose key matches a key rule is removed outright; the marker below is what

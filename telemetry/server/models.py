@@ -103,3 +103,4 @@ class Rule(BaseModel):
     description: str
     marker: str
     kind: str
+    builtin: bool = True  # false: a pattern of the user's own privacy settings

@@ -185,7 +185,8 @@ async def preview(event: PreviewIn, service: Service) -> Preview:
 async def rules(service: Service) -> list[Rule]:
     """The anonymizer's rules: what each removes and the marker it leaves."""
     return [
-        Rule(id=r.id, description=r.description, marker=r.marker, kind=str(r.kind)) for r in service.anonymizer.rules()
+        Rule(id=r.id, description=r.description, marker=r.marker, kind=str(r.kind), builtin=r.builtin)
+        for r in service.anonymizer.rules()
     ]
 
 

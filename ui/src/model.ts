@@ -66,6 +66,7 @@ export interface Rule {
   description: string;
   marker: string;
   kind?: string;
+  builtin?: boolean;
 }
 
 export interface RuleGroup {
@@ -81,8 +82,9 @@ export interface RuleGroup {
 const RULE_GROUPS: (Omit<RuleGroup, "rules"> & { test: (id: string) => boolean })[] = [
   { id: "fields", removes: true, test: (id) => id.startsWith("key."), title: "Personal details and secrets in named fields",
     summary: "Fields such as email, username, password, token or api_key are removed whole, at any depth." },
-  { id: "text", removes: true, test: (id) => /^value\.(email|ipv4|ipv6|mac_address|credit_card|phone)$/.test(id), title: "Personal data inside text",
-    summary: "E-mail and IP addresses, phone and card numbers are replaced wherever they appear." },
+  // Every value and text rule but the one that trims (below): a new detector lands here without a change.
+  { id: "text", removes: true, test: (id) => /^(value|text)\./.test(id) && id !== "value.unsupported_type", title: "Personal data inside text",
+    summary: "E-mail and IP addresses, host names, phone, card, bank account and ID numbers, and people's names are replaced wherever they appear." },
   { id: "secrets", removes: true, test: (id) => id.startsWith("secret."), title: "Credentials and API keys",
     summary: "Tokens and keys (GitHub, OpenAI, Anthropic, Hugging Face, AWS, JWTs ...) are replaced by a marker that never repeats them." },
   { id: "paths", removes: true, test: (id) => id.startsWith("path."), title: "File paths and folder names",
@@ -91,7 +93,8 @@ const RULE_GROUPS: (Omit<RuleGroup, "rules"> & { test: (id: string) => boolean }
     summary: "Replaced by a keyed hash that cannot be turned back into the id." },
   { id: "trimmed", removes: false, test: (id) => /^(message|stacktrace|limit)\./.test(id) || id === "value.unsupported_type", title: "Trimmed before storing",
     summary: "Error messages keep their first line, stack traces lose source lines, very long values are cut." },
-  { id: "custom", removes: true, test: () => true, title: "Your own rules", summary: "Patterns and fields added in your privacy settings." },
+  { id: "custom", removes: true, test: () => false, title: "Your own rules", summary: "Patterns added in your privacy settings." },
+  { id: "other", removes: true, test: () => true, title: "Other protections", summary: "More of the anonymizer's rules, as it describes them." },
 ];
 
 /** GET /rules -> groups of rules for "what we never collect" (empty groups left out). */
@@ -99,8 +102,10 @@ export function readRules(raw: Raw): RuleGroup[] {
   const rules: Raw[] = Array.isArray(raw) ? raw : [];
   const groups: RuleGroup[] = RULE_GROUPS.map(({ test: _test, ...g }) => ({ ...g, rules: [] }));
   for (const r of rules) {
-    const i = RULE_GROUPS.findIndex((g) => g.test(String(r.id)));
-    groups[i].rules.push({ id: r.id, description: r.description, marker: r.marker, kind: r.kind });
+    // The user's own patterns may be named like built-in ones ("key.x"): they are theirs first.
+    const builtin = r.builtin !== false;
+    const i = RULE_GROUPS.findIndex((g) => (builtin ? g.test(String(r.id)) : g.id === "custom"));
+    groups[i].rules.push({ id: r.id, description: r.description, marker: r.marker, kind: r.kind, builtin: r.builtin });
   }
   return groups.filter((g) => g.rules.length);
 }
