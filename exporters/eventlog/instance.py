@@ -55,7 +55,13 @@ import duckdb
 
 from exporters.eventlog.connect import connect
 from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, is_disk_full
-from exporters.eventlog.files import make_private_dirs, restrict_to_owner, wal_path
+from exporters.eventlog.files import (
+    erase_done,
+    finish_interrupted_erase,
+    make_private_dirs,
+    restrict_to_owner,
+    wal_path,
+)
 from exporters.eventlog.lock import FileLock
 from exporters.eventlog.migrate import migrate
 
@@ -267,10 +273,14 @@ class SharedDatabase:
         except OSError as exc:
             raise EventLogError(f"cannot use the event log folder ({type(exc).__name__})") from exc
         try:
+            interrupted = finish_interrupted_erase(self.path)
             conn = connect(self.path, self._config, deadline)
             restrict_to_owner(self.path, wal_path(self.path), self._lock.path, self._lock.want_path)
             try:
                 migrate(conn)
+                if interrupted:
+                    conn.execute("CHECKPOINT")
+                    erase_done(self.path)
             except BaseException:
                 conn.close()
                 raise

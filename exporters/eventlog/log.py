@@ -351,15 +351,14 @@ class EventLog:
         with self._db.exclusive(self.lock_timeout_s):
             self._spool.discard()  # and every process's spool file goes below: none merges after this
             try:
-                for path in _files.data_files(self.path):
-                    _files.wipe(path)
-                _files.fsync_dir(self.path.parent)
+                _files.wipe_data_files(self.path)  # a kill -9 from here on is finished by the next open
                 conn = duckdb.connect(str(self.path), config=self._config)
                 try:
                     _migrate.migrate(conn)
                     conn.execute("CHECKPOINT")
                 finally:
                     conn.close()
+                _files.erase_done(self.path)
             except (OSError, duckdb.Error) as exc:
                 raise EventLogError(f"erase failed ({type(exc).__name__})") from exc
         self._pruner.reset()
