@@ -16,13 +16,10 @@ process may keep the file open for long. The rules here:
   lingering, a small daemon thread sleeps until the linger ends or a waiting process rings the lock's
   doorbell (``lock.py``), then probes the want file; only where the doorbell is unavailable does it
   probe on a timer, every ``_POLL_S``.
-* Opening DuckDB is ``connect.py``'s: a foreign DuckDB connection that ignores our lock makes
-  ``duckdb.connect`` fail with a lock conflict, which is retried with backoff until the timeout, then
-  reported as ``EventLogLockTimeout``; a damaged database or WAL is set aside loudly and a fresh log
-  opens (``recovery.py``).
-* A write that fails on I/O, memory or a full disk drains the instance, so the next use reopens DuckDB
-  (which fixes ``max_temp_directory_size`` from the free space at open). DuckDB I/O errors inside a
-  ``cursor()`` block reach the caller as ``EventLogError``.
+* Opening DuckDB is ``connect.py``'s: a foreign connection that ignores our lock is retried with backoff
+  until the timeout (``EventLogLockTimeout``); a damaged database or WAL is set aside loudly (``recovery.py``).
+* A write that fails on I/O, memory or a full disk drains the instance: the next use reopens DuckDB (which
+  fixes ``max_temp_directory_size`` at open). DuckDB I/O errors in ``cursor()`` reach the caller as ``EventLogError``.
 
 Hand-over state, all under ``_cond`` (one ``threading.Condition``)::
 
@@ -33,7 +30,8 @@ Hand-over state, all under ``_cond`` (one ``threading.Condition``)::
     OPEN --slice over and a process waits, or a failed write--> DRAINING (_draining: new users queue)
     DRAINING --last user leaves--> CLOSED with _yielded (the next opener lets the waiter go first)
     any --exclusive() (erase, read-only SQL)--> CLOSED, lock held, _busy until the block ends
-    any --close()--> _closed (terminal); a fork child: forget_after_fork() (the parent's stays theirs)
+    any --close()--> _closed (terminal; still in use at its timeout: DRAINING, its last user closes it)
+    a fork child: forget_after_fork() (the parent's stays theirs)
 
 ``_busy`` marks the one thread that opens, closes or holds ``exclusive()``: others wait on the
 condition, never on I/O. ``_refs`` counts cursors handed out (nested uses on one thread included);
@@ -54,7 +52,7 @@ from typing import Any
 import duckdb
 
 from exporters.eventlog.connect import connect
-from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, is_disk_full
+from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, needs_reopen
 from exporters.eventlog.files import (
     erase_done,
     finish_interrupted_erase,
@@ -76,16 +74,6 @@ _SLICE_S = 0.25
 _HANDOVER_IDLE_S = 0.05  # longer than an exporter's gap between batches (it converts spans meanwhile)
 _YIELD_WAIT_S = 0.1  # after handing over, how long we let the waiter go first
 _FORK_ORPHANS: list[duckdb.DuckDBPyConnection] = []
-
-
-def _needs_reopen(exc: BaseException) -> bool:
-    """DuckDB invalidated the instance, or a write failed on I/O or memory (a full disk: DuckDB fixes
-    ``max_temp_directory_size`` from the free space when the file is opened, so only a reopen sees the
-    space that came back)."""
-    cause = exc if isinstance(exc, duckdb.Error) else exc.__cause__
-    if isinstance(cause, duckdb.FatalException | duckdb.IOException | duckdb.OutOfMemoryException):
-        return True
-    return cause is not None and ("invalidated" in str(cause) or is_disk_full(cause))
 
 
 class SharedDatabase:
@@ -112,6 +100,7 @@ class SharedDatabase:
         self._stored_resources: set[str] = set()
         self._stored_resources_opens = -1
         self._forked_while_open = False
+        self._deferred = False  # close() left the instance to its users (see _close_if_deferred)
 
     def stored_resources(self) -> set[str]:
         """Resource ids this process wrote to the file since it last opened it (call inside ``cursor()``).
@@ -141,7 +130,7 @@ class SharedDatabase:
             finally:
                 cur.close()
         except Exception as exc:
-            if _needs_reopen(exc):
+            if needs_reopen(exc):
                 # Reopen rather than keep handing out a dead or stale instance while it lingers.
                 with self._cond:
                     self._draining = True
@@ -226,6 +215,21 @@ class SharedDatabase:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
+        self._close_if_deferred()
+
+    def _close_if_deferred(self) -> None:
+        """``close()`` found the instance in use and left it: whoever leaves it idle last closes it."""
+        with self._cond:
+            if not self._deferred or self._busy or self._refs > 0:
+                return
+            self._deferred, self._busy = False, True
+        try:
+            self._close_instance(yielded=False)
+            self._lock.close()
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
 
     @contextlib.contextmanager
     def exclusive(self, timeout: float) -> Iterator[None]:
@@ -362,6 +366,11 @@ class SharedDatabase:
             while (self._busy or self._refs > 0) and time.monotonic() < deadline:
                 self._cond.wait(max(deadline - time.monotonic(), 0.0))
             self._closed = True
+            if self._refs > 0 or self._busy:
+                # An export a shutdown gave up on: DuckDB refuses to close a busy connection. Its last user does.
+                self._draining = self._deferred = True
+                self._cond.notify_all()
+                return
             self._busy = True
             self._cond.notify_all()
         try:

@@ -36,3 +36,15 @@ def test_a_trickle_through_a_full_disk_loses_nothing_and_logs_each_fault_once(sm
     repeated = {line: n for line, n in collections.Counter(line[:60] for line in lines).items() if n > 1}
     assert repeated == {}, f"a lasting fault logged once per retry: {repeated}"
     assert len(lines) <= 6, lines
+
+
+def test_shutdown_under_a_storm_of_threads_keeps_its_timeout_and_raises_nothing(tmp_path: Path) -> None:
+    # 16 threads starve the export worker: shutdown gives up on it at its timeout. The event log must not be
+    # closed under the export still writing (DuckDB refuses: a traceback) nor wait another lock_timeout.
+    result = _child("_shutdown_storm_child.py", str(tmp_path / "home"), "2")
+    # Not the exit code: the export worker a shutdown gave up on may still be inside DuckDB or Arrow when the
+    # interpreter finalizes, which aborts the process now and then (known, not fixed here).
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["errors"] == [] and report["sent"] > 0
+    assert report["shutdown_s"] < 2 + 1.5, report  # its timeout, and slack for a loaded machine
+    assert "Traceback" not in result.stderr, result.stderr
