@@ -72,7 +72,7 @@ def test_a_live_writer_s_temporary_file_survives_a_deletion_and_a_compaction(tmp
         # The dead writer's leftover went; the live one's is still there, and publishes when it resumes.
         assert len(_temps(lake)) == 1
     finally:
-        out, err = proc.communicate("go\n", timeout=60)
+        _, err = proc.communicate("go\n", timeout=60)
     assert proc.returncode == 0, err
     assert _temps(lake) == []
     assert sum(pq.read_table(p).num_rows for p in lake_files(lake)) == 15
