@@ -6,10 +6,13 @@ from __future__ import annotations
 import collections
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import pytest
 from test_disk_full import small_disk  # noqa: F401 - the tmpfs fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,3 +51,44 @@ def test_shutdown_under_a_storm_of_threads_keeps_its_timeout_and_raises_nothing(
     assert report["errors"] == [] and report["sent"] > 0
     assert report["shutdown_s"] < 2 + 1.5, report  # its timeout, and slack for a loaded machine
     assert "Traceback" not in result.stderr, result.stderr
+
+
+def _as_nobody(script: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]), DO_NOT_TRACK="", HOME=str(home.parent))
+    return subprocess.run(
+        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable, str(HERE / script),
+         str(home)], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+    )  # fmt: skip
+
+
+NOBODY = 65534
+
+
+def test_an_unreadable_install_secret_is_not_replaced_and_the_id_survives(tmp_path: Path) -> None:
+    # Permissions only bind a user other than root: the child runs as nobody (setpriv), where possible.
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run a child as an unprivileged user")
+    folder = Path(tempfile.mkdtemp(prefix="peft-secret-"))  # not under tmp_path: nobody must reach it
+    try:
+        folder.chmod(0o755)
+        home = folder / "home"
+        home.mkdir()
+        os.chown(home, NOBODY, NOBODY)
+        first = _as_nobody("_secret_child.py", home)
+        if first.returncode != 0 and "Permission denied" in first.stderr and "python" in first.stderr.lower():
+            pytest.skip("the interpreter is not reachable by an unprivileged user here")
+        assert first.returncode == 0, first.stderr
+        original = json.loads(first.stdout.strip().splitlines()[-1])["id"]
+        secret = home / "config" / "telemetry_secret"
+        secret.chmod(0o000)
+        unreadable = _as_nobody("_secret_child.py", home)
+        assert unreadable.returncode == 0, unreadable.stderr  # the app goes on; so does recording
+        assert json.loads(unreadable.stdout.strip().splitlines()[-1])["flushed"] is True
+        assert "cannot read telemetry_secret (PermissionError)" in unreadable.stderr
+        assert sorted(p.name for p in secret.parent.iterdir()) == ["telemetry_config.json", "telemetry_secret"]
+        secret.chmod(0o600)
+        again = _as_nobody("_secret_child.py", home)
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout.strip().splitlines()[-1])["id"] == original  # not rotated for good
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
