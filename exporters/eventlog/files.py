@@ -20,6 +20,7 @@ __all__ = [
     "data_files",
     "erase_done",
     "erasing_marker",
+    "file_id",
     "finish_interrupted_erase",
     "fsync_dir",
     "make_private_dirs",
@@ -46,6 +47,15 @@ def data_files(db: Path) -> list[Path]:
     found += sorted(p for p in parent.iterdir() if p.name.startswith((f"{name}.wal", f"{name}.corrupt-")))
     found += [parent / f"{name}.tmp", db]
     return [p for p in found if p.exists() or p.is_symlink()]
+
+
+def file_id(path: Path) -> tuple[int, int]:
+    """``(device, inode)`` of ``path``, ``(0, 0)`` when it is gone: tells a file removed or replaced."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (info.st_dev, info.st_ino)
 
 
 def erasing_marker(db: Path) -> Path:

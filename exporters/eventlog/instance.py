@@ -8,18 +8,18 @@ process may keep the file open for long. The rules here:
   inter-process lock (``lock.FileLock`` on ``<db>.lock``: blocking wait with a timeout), opens DuckDB,
   migrates the schema, and hands out a cursor; concurrent users in the same process get their own cursor
   on the same instance (a connection is not thread-safe, a cursor per thread is) and a reference count.
-* When the count drops to zero the instance *lingers* open for ``linger_s`` so a busy exporter does not
-  pay DuckDB's open+close for every batch. It is handed over when another process waits for
-  the lock (it announces itself on ``<db>.lock.want``): after a pause in our use longer than
-  ``_HANDOVER_IDLE_S``, or once our time slice ``_SLICE_S`` is over (then new users in this process queue
-  up behind the other process, except nested uses on a thread that already holds a cursor). While
-  lingering, a small daemon thread sleeps until the linger ends or a waiting process rings the lock's
-  doorbell (``lock.py``), then probes the want file; only where the doorbell is unavailable does it
-  probe on a timer, every ``_POLL_S``.
+* When the count drops to zero the instance *lingers* open for ``linger_s`` so a busy exporter does not pay
+  DuckDB's open+close for every batch. It is handed over when another process waits for the lock (it
+  announces itself on ``<db>.lock.want``): after a pause in our use longer than ``_HANDOVER_IDLE_S``, or once
+  our time slice ``_SLICE_S`` is over (then new users in this process queue up behind the other process,
+  except nested uses on a thread that already holds a cursor). While lingering, a small daemon thread sleeps
+  until the linger ends or a waiting process rings the lock's doorbell (``lock.py``), then probes the want
+  file; only where the doorbell is unavailable does it probe on a timer, every ``_POLL_S``.
 * Opening DuckDB is ``connect.py``'s: a foreign connection that ignores our lock is retried with backoff
   until the timeout (``EventLogLockTimeout``); a damaged database or WAL is set aside loudly (``recovery.py``).
 * A write that fails on I/O, memory or a full disk drains the instance: the next use reopens DuckDB (which
-  fixes ``max_temp_directory_size`` at open). DuckDB I/O errors in ``cursor()`` reach the caller as ``EventLogError``.
+  fixes ``max_temp_directory_size`` at open); so does a file removed under it (a stat per use: writes into a
+  deleted file would vanish). DuckDB I/O errors in ``cursor()`` reach the caller as ``EventLogError``.
 
 Hand-over state, all under ``_cond`` (one ``threading.Condition``)::
 
@@ -33,10 +33,9 @@ Hand-over state, all under ``_cond`` (one ``threading.Condition``)::
     any --close()--> _closed (terminal; still in use at its timeout: DRAINING, its last user closes it)
     a fork child: forget_after_fork() (the parent's stays theirs)
 
-``_busy`` marks the one thread that opens, closes or holds ``exclusive()``: others wait on the
-condition, never on I/O. ``_refs`` counts cursors handed out (nested uses on one thread included);
-``_yielded`` lives from a hand-over to the next open; ``_forked_while_open`` refuses use in a child
-forked while the parent had the file open.
+``_busy`` marks the one thread that opens, closes or holds ``exclusive()``: others wait on the condition,
+never on I/O. ``_refs`` counts cursors handed out (nested uses on one thread included); ``_yielded`` lives
+from a hand-over to the next open; ``_forked_while_open`` refuses use in a child forked while it was open.
 """
 
 from __future__ import annotations
@@ -55,6 +54,7 @@ from exporters.eventlog.connect import connect
 from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, needs_reopen
 from exporters.eventlog.files import (
     erase_done,
+    file_id,
     finish_interrupted_erase,
     make_private_dirs,
     restrict_to_owner,
@@ -101,6 +101,7 @@ class SharedDatabase:
         self._stored_resources_opens = -1
         self._forked_while_open = False
         self._deferred = False  # close() left the instance to its users (see _close_if_deferred)
+        self._file_id = (0, 0)  # (device, inode) of the file the open instance holds
 
     def stored_resources(self) -> set[str]:
         """Resource ids this process wrote to the file since it last opened it (call inside ``cursor()``).
@@ -184,7 +185,8 @@ class SharedDatabase:
             if not self._busy:
                 if self._conn is None:
                     return "open"
-                if not self._draining and self._slice_over() and self._lock.contended():
+                moved = file_id(self.path) != self._file_id  # removed under us (the data home deleted)
+                if not self._draining and (moved or (self._slice_over() and self._lock.contended())):
                     self._draining = True
                 if not self._draining:
                     self._refs += 1
@@ -292,6 +294,7 @@ class SharedDatabase:
             self._lock.release()
             raise
         self.opens += 1
+        self._file_id = file_id(self.path)
         return conn
 
     def _close_instance(self, *, yielded: bool, keep_lock: bool = False) -> None:
@@ -389,11 +392,7 @@ class SharedDatabase:
             # duckdb's per-process instance cache now hands this child the parent's stale instance for
             # this path (same memory, no file lock of its own): any use could corrupt the file.
             self._forked_while_open = True
-        self._conn = None
-        self._refs = 0
-        self._busy = False
-        self._draining = False
-        self._closer = None
+        self._conn, self._refs, self._busy, self._draining, self._closer = None, 0, False, False, None
         self._cond = threading.Condition()
         self._local = threading.local()
         self._rung = False

@@ -53,6 +53,12 @@ def test_shutdown_under_a_storm_of_threads_keeps_its_timeout_and_raises_nothing(
     assert "Traceback" not in result.stderr, result.stderr
 
 
+def _needs_setpriv() -> None:
+    # Permissions only bind a user other than root: such children run as nobody (setpriv), where possible.
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run a child as an unprivileged user")
+
+
 def _as_nobody(script: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]), DO_NOT_TRACK="", HOME=str(home.parent))
     return subprocess.run(
@@ -65,9 +71,7 @@ NOBODY = 65534
 
 
 def test_an_unreadable_install_secret_is_not_replaced_and_the_id_survives(tmp_path: Path) -> None:
-    # Permissions only bind a user other than root: the child runs as nobody (setpriv), where possible.
-    if os.name != "posix" or os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run a child as an unprivileged user")
+    _needs_setpriv()
     folder = Path(tempfile.mkdtemp(prefix="peft-secret-"))  # not under tmp_path: nobody must reach it
     try:
         folder.chmod(0o755)
@@ -92,3 +96,52 @@ def test_an_unreadable_install_secret_is_not_replaced_and_the_id_survives(tmp_pa
         assert json.loads(again.stdout.strip().splitlines()[-1])["id"] == original  # not rotated for good
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_read_only_home_loses_events_counted_and_logged_once_never_raising(tmp_path: Path) -> None:
+    _needs_setpriv()
+    folder = Path(tempfile.mkdtemp(prefix="peft-readonly-"))  # root's, readable by all, writable by root only
+    try:
+        folder.chmod(0o755)
+        home = folder / "home"
+        enabled = _child("_secret_child.py", str(home))  # as root: consent given, a log written
+        assert enabled.returncode == 0, enabled.stderr
+        for path in [home, *home.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        result = _as_nobody("_readonly_home_child.py", home)
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        assert report["recording"] is True  # the choice is read; only writing fails
+        assert report["flushed"] is False and report["clean"] is False  # and both say so
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert any("PermissionError" in line for line in lines)
+        repeated = {line: n for line, n in collections.Counter(line[:60] for line in lines).items() if n > 1}
+        assert repeated == {} and len(lines) <= 5, lines  # 2,000 events: a few lines, not one per batch
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_home_deleted_while_recording_is_made_again_and_later_events_are_kept(tmp_path: Path) -> None:
+    from exporters.eventlog import EventLog
+    from telemetry.service import TelemetryService
+    from telemetry.settings import TelemetrySettings
+
+    home = tmp_path / "home"
+    settings = TelemetrySettings(
+        home=home, install_global=False, sample_resources=False, flush_interval_s=0.05, merge_interval_s=0.5
+    )
+    service = TelemetryService(settings)
+    try:
+        service.enable().result(30)
+        service.track_event_sync("before_deletion")
+        assert service.flush(30)
+        shutil.rmtree(home)  # the user (or a cleaner) removes the data home while the app runs
+        for i in range(20):
+            service.track_event_sync("after_deletion", {"i": i})
+        assert service.flush(30)  # True: so they must be in the file, not in the deleted one still open
+        assert service.stats().dropped_export_failed == 0
+    finally:
+        service.shutdown(timeout=30)
+    with EventLog(settings.db_path) as log, log.reader() as cur:
+        stored = dict(cur.execute("SELECT event_type, count(*) FROM spans GROUP BY 1").fetchall())
+    assert stored.get("after_deletion") == 20 and "before_deletion" not in stored
