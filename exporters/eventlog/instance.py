@@ -91,24 +91,21 @@ class SharedDatabase:
         self._busy = False  # a thread opens, closes or holds exclusive access; others wait
         self._draining = False  # another process waits: let current users finish, then close
         self._yielded = False  # we closed for a waiter: let it in before we take the lock again
-        self._idle_since = 0.0
-        self._opened_at = 0.0
+        self._idle_since = self._opened_at = 0.0
         self._closed = False
         self._local = threading.local()
         self._closer: threading.Thread | None = None
         self.opens = 0  # how many times DuckDB was opened (tests and benchmarks read it)
         self._stored_resources: set[str] = set()
-        self._stored_resources_opens = -1
+        self._stored_resources_opens = -1  # the ``opens`` they belong to
         self._forked_while_open = False
         self._deferred = False  # close() left the instance to its users (see _close_if_deferred)
         self._file_id = (0, 0)  # (device, inode) of the file the open instance holds
 
     def stored_resources(self) -> set[str]:
-        """Resource ids this process wrote to the file since it last opened it (call inside ``cursor()``).
-
-        Lets a writer skip a statement per batch for a resource the file holds already.
-        Forgotten at every reopen: while the file was closed, another process may have erased it.
-        """
+        """Resource ids this process wrote to the file since it last opened it (call inside ``cursor()``): a
+        writer skips a statement per batch for a resource the file holds already. Forgotten at every reopen:
+        while the file was closed, another process may have erased it."""
         if self._stored_resources_opens != self.opens:
             self._stored_resources = set()
             self._stored_resources_opens = self.opens
@@ -219,17 +216,20 @@ class SharedDatabase:
                     self._cond.notify_all()
         self._close_if_deferred()
 
+    closing_late = property(lambda self: self._deferred, doc="close() left it to a thread still inside it")
+
     def _close_if_deferred(self) -> None:
         """``close()`` found the instance in use and left it: whoever leaves it idle last closes it."""
         with self._cond:
             if not self._deferred or self._busy or self._refs > 0:
                 return
-            self._deferred, self._busy = False, True
+            self._busy = True
         try:
             self._close_instance(yielded=False)
             self._lock.close()
         finally:
             with self._cond:
+                self._deferred = False
                 self._busy = False
                 self._cond.notify_all()
 

@@ -265,11 +265,11 @@ class EventLog:
         todo = _frames.checked(batches)
         if not todo:
             return
+        self._check_open()  # before building Arrow: a closed log's late writer leaves native code at once
         if self.merge_interval_s <= 0 or sum(len(rows) for rows in todo.values()) >= _DIRECT_ROWS:
             # A big batch pays DuckDB's per-transaction cost once: no spool, no fsync wait.
             self.append_many(dict(build([{t: (schema.column_names(t), rows) for t, rows in todo.items()}])))
             return
-        self._check_open()
         self._spool.append(todo)
         if self._spool.due_in(self.merge_interval_s) == 0.0:
             self.merge()
