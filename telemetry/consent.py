@@ -271,8 +271,18 @@ class ConsentStore:
             self._set_aside(self._secret_path)
         except FileNotFoundError:
             pass
-        except (OSError, ValueError):
+        except ValueError:  # not hex: damaged
             self._set_aside(self._secret_path)
+        except OSError as exc:
+            # Unreadable (permissions, I/O) is not damaged: replacing the file would rotate the install's id
+            # for good. It stays for when it can be read again; this run uses a key of its own, not saved.
+            _logger.warning(
+                "telemetry: cannot read %s (%s); this run uses a temporary anonymous id. Make the file readable "
+                "by this user to keep the install's id",
+                self._secret_path.name,
+                type(exc).__name__,
+            )
+            return secrets.token_bytes(_SECRET_BYTES)
         secret = secrets.token_bytes(_SECRET_BYTES)
         try:
             atomic_write(self._secret_path, secret.hex().encode(), mode=0o600)

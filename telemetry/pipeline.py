@@ -312,5 +312,9 @@ class Pipeline:
         self.metric_reader.shutdown(timeout_millis=left() * 1000)
         return clean
 
-    def close(self) -> None:
-        self.event_log.close()
+    def close(self, timeout_s: float | None = None) -> None:
+        """Close the event log within ``timeout_s`` (what is left of a shutdown's budget)."""
+        if timeout_s is None:
+            self.event_log.close()
+        else:
+            self.event_log.close_within(timeout_s)

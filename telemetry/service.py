@@ -369,4 +369,4 @@ class TelemetryService(DataControl):
             return Completed(False)
         finally:
             if self._built is not None:
-                self._built.close()
+                self._built.close(max(0.0, deadline - time.monotonic()))

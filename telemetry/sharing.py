@@ -267,8 +267,10 @@ class _Worker(threading.Thread):
             return False
         if state.pending_deletions:
             confirm_pending(self.service, source="sharing")
-        cursor = Cursor(state.cursor_end_ns, state.cursor_trace_id, state.cursor_span_id)
         until = time.time_ns() - self.settle_ns
+        cursor = Cursor(state.cursor_end_ns, state.cursor_trace_id, state.cursor_span_id)
+        if cursor.end_ns > until:
+            cursor = Cursor(self._stepped_back(until, "cursor_end_ns"))
         batch = read_batch(self.service.event_log, cursor, since_ns=state.since_ns, until_ns=until, limit=self.batch)
         if batch is None:
             return False
@@ -294,6 +296,23 @@ class _Worker(threading.Thread):
             st.save(data_dir, current)
         return True
 
+    def _stepped_back(self, until: int, field: str) -> int:
+        """The clock reads earlier than a cursor (stepped back: NTP, a restored VM): what ends from now on
+        would sort before it and never be sent. The cursor is moved (and saved) to a little before the step
+        can have happened (a tick ago, plus margins); what was sent already comes again with its share_id,
+        which the hub and the readers drop. ``since_ns`` stays: nothing from before sharing began is sent."""
+        back = until - self.settle_ns - int(2 * self.interval_s * 1e9) - 60 * 10**9
+        data_dir = self.service.settings.data_dir
+        with st.locked(data_dir):
+            current = st.load(data_dir)
+            if current is not None and getattr(current, field) > until:
+                setattr(current, field, back)
+                if field == "cursor_end_ns":
+                    current.cursor_trace_id = current.cursor_span_id = ""
+                st.save(data_dir, current)
+        _logger.warning("telemetry: the clock went back behind the sharing cursor; sending resumes from now")
+        return back
+
     def _send_points(self) -> bool:
         """One batch of metric points (whole collections); True if something was delivered."""
         from exporters.sharing import encode_points, post_with_retry, read_points
@@ -303,8 +322,11 @@ class _Worker(threading.Thread):
         if state is None:
             return False
         until = time.time_ns() - self.settle_ns
-        batch = read_points(self.service.event_log, state.metrics_cursor_ns, since_ns=state.since_ns,
-                            until_ns=until, limit=self.batch)  # fmt: skip
+        after = state.metrics_cursor_ns
+        if after > until:
+            after = self._stepped_back(until, "metrics_cursor_ns")
+        batch = read_points(self.service.event_log, after, since_ns=state.since_ns, until_ns=until,
+                            limit=self.batch)  # fmt: skip
         if batch is None:
             return False
         delivery = "delivered"

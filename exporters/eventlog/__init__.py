@@ -16,7 +16,7 @@ Modules, each owning one thing:
 - ``spool``: the per-process spool file flushes go to, merged into DuckDB every ``merge_interval_s``.
 - ``frames``: the spool's checksummed frames of plain rows (orjson; Arrow is built per merge).
 - ``files``: the database's companion files (WAL, set-aside copies, spill folder), owner-only modes.
-- ``errors``: the typed errors readers and writers see.
+- ``errors``: the typed errors readers and writers see; ``checks``: argument checks.
 """
 
 from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import duckdb
+
 
 class EventLogError(Exception):
     """The event log could not do what was asked (I/O, damaged file, newer schema). Messages never
@@ -35,3 +37,13 @@ def failure_message(what: str, exc: BaseException) -> str:
             "dropped and counted"
         )
     return f"{what} failed ({type(exc).__name__})"
+
+
+def needs_reopen(exc: BaseException) -> bool:
+    """DuckDB invalidated the instance, or a write failed on I/O or memory (a full disk: DuckDB fixes
+    ``max_temp_directory_size`` from the free space when the file is opened, so only a reopen sees the
+    space that came back)."""
+    cause = exc if isinstance(exc, duckdb.Error) else exc.__cause__
+    if isinstance(cause, duckdb.FatalException | duckdb.IOException | duckdb.OutOfMemoryException):
+        return True
+    return cause is not None and ("invalidated" in str(cause) or is_disk_full(cause))

@@ -8,21 +8,18 @@ process may keep the file open for long. The rules here:
   inter-process lock (``lock.FileLock`` on ``<db>.lock``: blocking wait with a timeout), opens DuckDB,
   migrates the schema, and hands out a cursor; concurrent users in the same process get their own cursor
   on the same instance (a connection is not thread-safe, a cursor per thread is) and a reference count.
-* When the count drops to zero the instance *lingers* open for ``linger_s`` so a busy exporter does not
-  pay DuckDB's open+close for every batch. It is handed over when another process waits for
-  the lock (it announces itself on ``<db>.lock.want``): after a pause in our use longer than
-  ``_HANDOVER_IDLE_S``, or once our time slice ``_SLICE_S`` is over (then new users in this process queue
-  up behind the other process, except nested uses on a thread that already holds a cursor). While
-  lingering, a small daemon thread sleeps until the linger ends or a waiting process rings the lock's
-  doorbell (``lock.py``), then probes the want file; only where the doorbell is unavailable does it
-  probe on a timer, every ``_POLL_S``.
-* Opening DuckDB is ``connect.py``'s: a foreign DuckDB connection that ignores our lock makes
-  ``duckdb.connect`` fail with a lock conflict, which is retried with backoff until the timeout, then
-  reported as ``EventLogLockTimeout``; a damaged database or WAL is set aside loudly and a fresh log
-  opens (``recovery.py``).
-* A write that fails on I/O, memory or a full disk drains the instance, so the next use reopens DuckDB
-  (which fixes ``max_temp_directory_size`` from the free space at open). DuckDB I/O errors inside a
-  ``cursor()`` block reach the caller as ``EventLogError``.
+* When the count drops to zero the instance *lingers* open for ``linger_s`` so a busy exporter does not pay
+  DuckDB's open+close for every batch. It is handed over when another process waits for the lock (it
+  announces itself on ``<db>.lock.want``): after a pause in our use longer than ``_HANDOVER_IDLE_S``, or once
+  our time slice ``_SLICE_S`` is over (then new users in this process queue up behind the other process,
+  except nested uses on a thread that already holds a cursor). While lingering, a small daemon thread sleeps
+  until the linger ends or a waiting process rings the lock's doorbell (``lock.py``), then probes the want
+  file; only where the doorbell is unavailable does it probe on a timer, every ``_POLL_S``.
+* Opening DuckDB is ``connect.py``'s: a foreign connection that ignores our lock is retried with backoff
+  until the timeout (``EventLogLockTimeout``); a damaged database or WAL is set aside loudly (``recovery.py``).
+* A write that fails on I/O, memory or a full disk drains the instance: the next use reopens DuckDB (which
+  fixes ``max_temp_directory_size`` at open); so does a file removed under it (a stat per use: writes into a
+  deleted file would vanish). DuckDB I/O errors in ``cursor()`` reach the caller as ``EventLogError``.
 
 Hand-over state, all under ``_cond`` (one ``threading.Condition``)::
 
@@ -33,12 +30,12 @@ Hand-over state, all under ``_cond`` (one ``threading.Condition``)::
     OPEN --slice over and a process waits, or a failed write--> DRAINING (_draining: new users queue)
     DRAINING --last user leaves--> CLOSED with _yielded (the next opener lets the waiter go first)
     any --exclusive() (erase, read-only SQL)--> CLOSED, lock held, _busy until the block ends
-    any --close()--> _closed (terminal); a fork child: forget_after_fork() (the parent's stays theirs)
+    any --close()--> _closed (terminal; still in use at its timeout: DRAINING, its last user closes it)
+    a fork child: forget_after_fork() (the parent's stays theirs)
 
-``_busy`` marks the one thread that opens, closes or holds ``exclusive()``: others wait on the
-condition, never on I/O. ``_refs`` counts cursors handed out (nested uses on one thread included);
-``_yielded`` lives from a hand-over to the next open; ``_forked_while_open`` refuses use in a child
-forked while the parent had the file open.
+``_busy`` marks the one thread that opens, closes or holds ``exclusive()``: others wait on the condition,
+never on I/O. ``_refs`` counts cursors handed out (nested uses on one thread included); ``_yielded`` lives
+from a hand-over to the next open; ``_forked_while_open`` refuses use in a child forked while it was open.
 """
 
 from __future__ import annotations
@@ -54,8 +51,15 @@ from typing import Any
 import duckdb
 
 from exporters.eventlog.connect import connect
-from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, is_disk_full
-from exporters.eventlog.files import make_private_dirs, restrict_to_owner, wal_path
+from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, needs_reopen
+from exporters.eventlog.files import (
+    erase_done,
+    file_id,
+    finish_interrupted_erase,
+    make_private_dirs,
+    restrict_to_owner,
+    wal_path,
+)
 from exporters.eventlog.lock import FileLock
 from exporters.eventlog.migrate import migrate
 
@@ -70,16 +74,6 @@ _SLICE_S = 0.25
 _HANDOVER_IDLE_S = 0.05  # longer than an exporter's gap between batches (it converts spans meanwhile)
 _YIELD_WAIT_S = 0.1  # after handing over, how long we let the waiter go first
 _FORK_ORPHANS: list[duckdb.DuckDBPyConnection] = []
-
-
-def _needs_reopen(exc: BaseException) -> bool:
-    """DuckDB invalidated the instance, or a write failed on I/O or memory (a full disk: DuckDB fixes
-    ``max_temp_directory_size`` from the free space when the file is opened, so only a reopen sees the
-    space that came back)."""
-    cause = exc if isinstance(exc, duckdb.Error) else exc.__cause__
-    if isinstance(cause, duckdb.FatalException | duckdb.IOException | duckdb.OutOfMemoryException):
-        return True
-    return cause is not None and ("invalidated" in str(cause) or is_disk_full(cause))
 
 
 class SharedDatabase:
@@ -97,22 +91,21 @@ class SharedDatabase:
         self._busy = False  # a thread opens, closes or holds exclusive access; others wait
         self._draining = False  # another process waits: let current users finish, then close
         self._yielded = False  # we closed for a waiter: let it in before we take the lock again
-        self._idle_since = 0.0
-        self._opened_at = 0.0
+        self._idle_since = self._opened_at = 0.0
         self._closed = False
         self._local = threading.local()
         self._closer: threading.Thread | None = None
         self.opens = 0  # how many times DuckDB was opened (tests and benchmarks read it)
         self._stored_resources: set[str] = set()
-        self._stored_resources_opens = -1
+        self._stored_resources_opens = -1  # the ``opens`` they belong to
         self._forked_while_open = False
+        self._deferred = False  # close() left the instance to its users (see _close_if_deferred)
+        self._file_id = (0, 0)  # (device, inode) of the file the open instance holds
 
     def stored_resources(self) -> set[str]:
-        """Resource ids this process wrote to the file since it last opened it (call inside ``cursor()``).
-
-        Lets a writer skip a statement per batch for a resource the file holds already.
-        Forgotten at every reopen: while the file was closed, another process may have erased it.
-        """
+        """Resource ids this process wrote to the file since it last opened it (call inside ``cursor()``): a
+        writer skips a statement per batch for a resource the file holds already. Forgotten at every reopen:
+        while the file was closed, another process may have erased it."""
         if self._stored_resources_opens != self.opens:
             self._stored_resources = set()
             self._stored_resources_opens = self.opens
@@ -135,7 +128,7 @@ class SharedDatabase:
             finally:
                 cur.close()
         except Exception as exc:
-            if _needs_reopen(exc):
+            if needs_reopen(exc):
                 # Reopen rather than keep handing out a dead or stale instance while it lingers.
                 with self._cond:
                     self._draining = True
@@ -189,7 +182,8 @@ class SharedDatabase:
             if not self._busy:
                 if self._conn is None:
                     return "open"
-                if not self._draining and self._slice_over() and self._lock.contended():
+                moved = file_id(self.path) != self._file_id  # removed under us (the data home deleted)
+                if not self._draining and (moved or (self._slice_over() and self._lock.contended())):
                     self._draining = True
                 if not self._draining:
                     self._refs += 1
@@ -220,6 +214,24 @@ class SharedDatabase:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
+        self._close_if_deferred()
+
+    closing_late = property(lambda self: self._deferred, doc="close() left it to a thread still inside it")
+
+    def _close_if_deferred(self) -> None:
+        """``close()`` found the instance in use and left it: whoever leaves it idle last closes it."""
+        with self._cond:
+            if not self._deferred or self._busy or self._refs > 0:
+                return
+            self._busy = True
+        try:
+            self._close_instance(yielded=False)
+            self._lock.close()
+        finally:
+            with self._cond:
+                self._deferred = False
+                self._busy = False
+                self._cond.notify_all()
 
     @contextlib.contextmanager
     def exclusive(self, timeout: float) -> Iterator[None]:
@@ -267,10 +279,14 @@ class SharedDatabase:
         except OSError as exc:
             raise EventLogError(f"cannot use the event log folder ({type(exc).__name__})") from exc
         try:
+            interrupted = finish_interrupted_erase(self.path)
             conn = connect(self.path, self._config, deadline)
             restrict_to_owner(self.path, wal_path(self.path), self._lock.path, self._lock.want_path)
             try:
                 migrate(conn)
+                if interrupted:
+                    conn.execute("CHECKPOINT")
+                    erase_done(self.path)
             except BaseException:
                 conn.close()
                 raise
@@ -278,6 +294,7 @@ class SharedDatabase:
             self._lock.release()
             raise
         self.opens += 1
+        self._file_id = file_id(self.path)
         return conn
 
     def _close_instance(self, *, yielded: bool, keep_lock: bool = False) -> None:
@@ -352,6 +369,11 @@ class SharedDatabase:
             while (self._busy or self._refs > 0) and time.monotonic() < deadline:
                 self._cond.wait(max(deadline - time.monotonic(), 0.0))
             self._closed = True
+            if self._refs > 0 or self._busy:
+                # An export a shutdown gave up on: DuckDB refuses to close a busy connection. Its last user does.
+                self._draining = self._deferred = True
+                self._cond.notify_all()
+                return
             self._busy = True
             self._cond.notify_all()
         try:
@@ -370,11 +392,7 @@ class SharedDatabase:
             # duckdb's per-process instance cache now hands this child the parent's stale instance for
             # this path (same memory, no file lock of its own): any use could corrupt the file.
             self._forked_while_open = True
-        self._conn = None
-        self._refs = 0
-        self._busy = False
-        self._draining = False
-        self._closer = None
+        self._conn, self._refs, self._busy, self._draining, self._closer = None, 0, False, False, None
         self._cond = threading.Condition()
         self._local = threading.local()
         self._rung = False

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -59,6 +58,8 @@ from exporters.eventlog import migrate as _migrate
 from exporters.eventlog import registry as _registry
 from exporters.eventlog import schema
 from exporters.eventlog import spool as _spool
+from exporters.eventlog.checks import finite as _finite
+from exporters.eventlog.checks import positive_int as _positive_int
 from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout, is_disk_full
 from exporters.eventlog.insert import build, insert_tables, merge_spools
 from exporters.eventlog.instance import logger
@@ -264,11 +265,11 @@ class EventLog:
         todo = _frames.checked(batches)
         if not todo:
             return
+        self._check_open()  # before building Arrow: a closed log's late writer leaves native code at once
         if self.merge_interval_s <= 0 or sum(len(rows) for rows in todo.values()) >= _DIRECT_ROWS:
             # A big batch pays DuckDB's per-transaction cost once: no spool, no fsync wait.
             self.append_many(dict(build([{t: (schema.column_names(t), rows) for t, rows in todo.items()}])))
             return
-        self._check_open()
         self._spool.append(todo)
         if self._spool.due_in(self.merge_interval_s) == 0.0:
             self.merge()
@@ -277,15 +278,16 @@ class EventLog:
         """Seconds until this process's spool is due for a merge (0: now); None when nothing is spooled."""
         return None if self._closed else self._spool.due_in(self.merge_interval_s or 0.0)
 
-    def merge(self) -> bool:
-        """Merge this process's spool (and any dead process's) into DuckDB now. False when that failed
-        (logged once, counted; the rows stay spooled for the next try). Never raises."""
+    def merge(self, timeout_s: float | None = None) -> bool:
+        """Merge this process's spool (and any dead process's) into DuckDB now, waiting at most
+        ``timeout_s`` (default ``lock_timeout_s``) for the log. False when that failed (logged once, counted;
+        the rows stay spooled for the next try). Never raises."""
         if self._closed:
             return False
         if not self._spool.rows and not self._spool.has_others():
             return True  # nothing to do: no need to open DuckDB
         try:
-            with self._db.cursor(self.lock_timeout_s) as cur:
+            with self._db.cursor(self.lock_timeout_s if timeout_s is None else timeout_s) as cur:
                 return self._merge_with(cur, failing_ok=False, orphans=True)
         except (EventLogError, OSError) as exc:
             self._merge_failed(exc)
@@ -351,15 +353,14 @@ class EventLog:
         with self._db.exclusive(self.lock_timeout_s):
             self._spool.discard()  # and every process's spool file goes below: none merges after this
             try:
-                for path in _files.data_files(self.path):
-                    _files.wipe(path)
-                _files.fsync_dir(self.path.parent)
+                _files.wipe_data_files(self.path)  # a kill -9 from here on is finished by the next open
                 conn = duckdb.connect(str(self.path), config=self._config)
                 try:
                     _migrate.migrate(conn)
                     conn.execute("CHECKPOINT")
                 finally:
                     conn.close()
+                _files.erase_done(self.path)
             except (OSError, duckdb.Error) as exc:
                 raise EventLogError(f"erase failed ({type(exc).__name__})") from exc
         self._pruner.reset()
@@ -372,13 +373,19 @@ class EventLog:
 
     def close(self) -> None:
         """Let go of the file (the last ``EventLog`` of a file in this process closes it). Idempotent."""
+        self.close_within(self.lock_timeout_s)
+
+    def close_within(self, timeout_s: float) -> None:
+        """:meth:`close`, waiting at most ``timeout_s`` (a shutdown passes what is left of its budget). What
+        could not be merged in time stays spooled: the next process to open the log merges it."""
         if self._closed:
             return
-        if self.merge_interval_s > 0 and self.merge():
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        if self.merge_interval_s > 0 and self.merge(max(0.0, deadline - time.monotonic())):
             self._spool.release()  # what this process spooled went in: no file left behind
         self._closed = True
         try:
-            _registry.detach(self._db, self.lock_timeout_s)
+            _registry.detach(self._db, max(0.0, deadline - time.monotonic()))
         except Exception:
             logger.exception("closing the event log failed")
 
@@ -387,15 +394,3 @@ class EventLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer")
-
-
-def _finite(name: str, value: object, *, zero_ok: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number")
-    if value < 0 or (value == 0 and not zero_ok):
-        raise ValueError(f"{name} must be {'>= 0' if zero_ok else '> 0'}")

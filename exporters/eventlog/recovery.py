@@ -29,10 +29,14 @@ from typing import Any
 
 import duckdb
 
+from exporters._failure_log import FailureLog
 from exporters.eventlog import schema
 from exporters.eventlog.files import fsync_dir, wal_path
 
 logger = logging.getLogger("exporters.eventlog")
+# While the disk is full, this process's own close cannot checkpoint: its WAL stays, and every reopen (each
+# retry, every ~2 s) replays it and tries to copy it. Each notice is logged once per log file, then counted.
+notices = FailureLog(logger, logging.WARNING)
 
 _WAL_POSITION = re.compile(r"byte position (\d+)")
 # What DuckDB says when the database file itself is unreadable (as opposed to busy, locked or the disk
@@ -82,9 +86,10 @@ def _keep_copy(wal: Path) -> Path | None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             copy.unlink()
-        logger.warning(
+        notices.record(
+            f"wal copy failed: {wal}",
             "event log: cannot keep a copy of the write-ahead log before replaying it (%s); whatever the "
-            "replay cannot restore from it will not be recoverable",
+            "replay cannot restore from it will not be recoverable (logged once)",
             type(exc).__name__,
         )
         return None
@@ -194,7 +199,8 @@ class WalReplayCheck:
         if before is None or not self._wal.exists():
             self._drop_checking()
             if copy is not None:  # replayed, but what it restored was not counted
-                logger.warning(
+                notices.record(
+                    f"wal replayed: {self._wal}",
                     "event log: replayed a write-ahead log left by a process that stopped without closing "
                     "the log (%d bytes); a copy of it as it was is kept at %s",
                     self._wal_bytes,
@@ -210,7 +216,8 @@ class WalReplayCheck:
             return True
         self._drop_checking()
         # Whether the WAL ended where its writer stopped or was cut short cannot be told: the copy stays.
-        logger.warning(
+        notices.record(
+            f"wal replayed: {self._wal}",
             "event log: replayed a write-ahead log left by a process that stopped without closing the log "
             "(%d bytes, %d rows restored); a copy of it as it was is kept at %s",
             self._wal_bytes,

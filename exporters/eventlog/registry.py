@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from exporters.eventlog.instance import SharedDatabase
 
 _REGISTRY: dict[str, tuple[SharedDatabase, int]] = {}
 _REGISTRY_LOCK = threading.Lock()
+# Instances closed while a thread was still inside them (``SharedDatabase.closing_late``): waited for at exit.
+_LATE: list[SharedDatabase] = []
+_EXIT_GRACE_S = 2.0
 
 
 def attach(path: Path, config: dict[str, Any], linger_s: float) -> SharedDatabase:
@@ -41,6 +45,8 @@ def detach(db: SharedDatabase, timeout: float) -> None:
             return
         del _REGISTRY[key]
     db.close(timeout)
+    if db.closing_late:
+        _LATE.append(db)
 
 
 def _close_all_at_exit() -> None:
@@ -50,6 +56,16 @@ def _close_all_at_exit() -> None:
     for db in dbs:
         with contextlib.suppress(Exception):
             db.close(timeout=2.0)
+    _wait_for_late_users(_EXIT_GRACE_S)
+
+
+def _wait_for_late_users(grace_s: float) -> None:
+    """Wait (bounded) until every instance a close left to a thread still inside it is closed. A daemon
+    thread still in a DuckDB call when the interpreter finalizes is killed as it takes the GIL back, and
+    DuckDB's C++ turns that into ``std::terminate``: the app would abort (SIGABRT) on its way out."""
+    deadline = time.monotonic() + grace_s
+    while any(db.closing_late for db in list(_LATE)) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _after_fork_in_child() -> None:

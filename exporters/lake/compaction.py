@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .deletion import deleted_installs
+from .leftovers import remove_leftovers
 from .schema import COMPACTED_PREFIX, LAKE_KINDS, PARTITION, SPANS_DIR
 from .writer import publish_parquet
 
@@ -31,6 +32,7 @@ def compact_day(lake: Path, day: str, *, min_files: int = 2, kind: str = SPANS_D
     """
     _, arrow, _ = LAKE_KINDS[kind]
     partition = Path(lake) / kind / f"{PARTITION}={day}"
+    remove_leftovers(partition)  # what killed writers left: disk never freed otherwise
     files = sorted(p for p in partition.glob("*.parquet") if not p.name.startswith("."))
     if len(files) < min_files:
         return 0, 0

@@ -4,7 +4,8 @@ without them, atomically.
 The tombstone (``_deletions/<install_id>.json``) is written first, so every hub refuses that install's
 data from then on; then every file holding its rows is replaced by a copy without them (written under a
 dot-name, then renamed over the original), or removed when nothing else is left. A reader sees the old file
-or the new one, never half of either.
+or the new one, never half of either. Temporary files killed writers left behind go first (they may hold the
+install's rows: ``leftovers.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .schema import DELETIONS_DIR, all_lake_files
+from .leftovers import remove_leftovers
+from .schema import DELETIONS_DIR, LAKE_KINDS, PARTITION, all_lake_files
 from .writer import publish_parquet
 
 _INSTALL_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -46,6 +48,9 @@ def delete_install(lake: Path, install_id: str) -> int:
     temp.write_text(json.dumps({"install_id": install_id, "requested_ns": time.time_ns()}))
     os.replace(temp, tombstone)
     removed = 0
+    for kind in LAKE_KINDS:  # a killed writer's temporary file may hold this install's rows too
+        for partition in (lake / kind).glob(f"{PARTITION}=*"):
+            remove_leftovers(partition)
     for path in all_lake_files(lake):  # spans and metric points alike
         try:
             table = pq.read_table(path)

@@ -3,7 +3,9 @@
 Each file is written under a dot-name in its partition directory, flushed to disk, then renamed to its
 final ``part-<hub>-<seq>.parquet`` name (the folder synced after, so the name survives a power loss): a
 reader's glob sees either no file or the whole file. ``hub`` is
-random per writer, so writers in several processes or machines never pick the same name.
+random per writer, so writers in several processes or machines never pick the same name. A writer holds a
+lock on its temporary file until the rename, so one a killed writer left behind is found and removed
+(``leftovers.py``: deletions and compactions do it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pyarrow.parquet as pq
 
 from exporters.fs import fsync_dir
 
+from .leftovers import hold
 from .schema import (
     DELETIONS_DIR,
     LAKE_KINDS,
@@ -51,14 +54,12 @@ def publish_parquet(table: pa.Table, target: Path, *, fsync: bool = True) -> Non
     new_folder = not target.parent.exists()
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
-        pq.write_table(table, temp, compression="zstd")
+        hold(fd)  # until the rename: a leftover of a writer killed before it is told by its free lock
+        pq.write_table(table, temp, compression="zstd")  # by path: Arrow's own I/O, same inode
         if fsync:
-            fd = os.open(temp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            os.fsync(fd)
         os.replace(temp, target)
         if fsync:
             fsync_dir(target.parent)
@@ -67,6 +68,8 @@ def publish_parquet(table: pa.Table, target: Path, *, fsync: bool = True) -> Non
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
 
 
 class LakeWriter:
