@@ -88,15 +88,19 @@ class DataControl:
         Queued events are discarded first; the database is then rebuilt from nothing (deleting rows is
         not erasing). If consent is on, the fresh log starts with a ledger entry so it can still prove
         what the user agreed to.
+
+        Order, for a process killed part way: the hub's deletion is queued (on disk, retried until the hub
+        confirms) before anything local is erased, and the database, which a later open finishes erasing,
+        goes last. A kill never leaves the local copy gone and the shared copy forgotten.
         """
 
         def run() -> None:
             from telemetry._files import erase_library_files
 
             pipeline = self._pipeline()
-            pipeline.erase()
-            erase_library_files(self.settings.home)  # default exports, set-aside config files
             self._follow_sharing("delete_all")
+            erase_library_files(self.settings.home)  # default exports, set-aside config files
+            pipeline.erase()
             self.consent.rotate_identity()
             # Keyed hashes cached under the old secret must not outlive it.
             pipeline.anonymizer.clear_caches()
