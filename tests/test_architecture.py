@@ -112,3 +112,85 @@ def test_the_bounded_cache_helper_is_one_module_in_two_homes() -> None:
     assert (ROOT / "processors" / "_bounded_cache.py").read_bytes() == (
         ROOT / "exporters" / "_bounded_cache.py"
     ).read_bytes()
+
+
+# -- imports from two threads at once -------------------------------------------------------------------
+# The pipeline is built on the telemetry thread (after enable()) while the app's threads may import our
+# modules too. Python 3.11 takes a module's import lock before it imports the module's package, so a package
+# whose __init__ imports its own modules, or two modules importing each other, can deadlock two importing
+# threads; Python breaks the deadlock by handing one of them a partly initialized module: an ImportError in
+# the app, or a pipeline that never starts. Below ``telemetry/`` (which the app imports first, on one thread)
+# the module graph must therefore be acyclic, package files included.
+LOWER = ("analytics", "processors", "exporters")
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """Our modules ``path`` imports when it is imported (module level, outside ``if TYPE_CHECKING``)."""
+    module, is_package = _module_name(path), path.name == "__init__.py"
+    body = []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        body.extend(node.body + node.orelse if isinstance(node, ast.If | ast.Try) else [node])
+    found: set[str] = set()
+    for node in body:
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = module.split(".") if is_package else module.split(".")[:-1]
+            source = (
+                ".".join([*base[: len(base) - (node.level - 1)], *([node.module] if node.module else [])])
+                if node.level
+                else node.module or ""
+            )
+            names = [source, *(f"{source}.{alias.name}" for alias in node.names)]
+        for name in names:
+            parts = name.split(".")
+            # Importing a.b.c imports a and a.b first.
+            found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return {name for name in found if name.split(".")[0] in PACKAGES and name != module}
+
+
+def _lower_graph() -> dict[str, set[str]]:
+    paths = {_module_name(path): path for package in LOWER for path in _sources(package)}
+    graph = {name: _runtime_imports(path) & paths.keys() for name, path in paths.items()}
+    for name in graph:  # a module's package is imported before it
+        if "." in name and name.rsplit(".", 1)[0] in graph:
+            graph[name].add(name.rsplit(".", 1)[0])
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of ``graph`` (a path that comes back to its start), or []."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        state[node] = 2
+        path.pop()
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_below_telemetry_no_two_modules_wait_for_each_other_on_import() -> None:
+    cycle = _cycle(_lower_graph())
+    assert not cycle, " -> ".join(cycle) + " (import what a package exports lazily: see exporters/eventlog/__init__.py)"
+
+
+def test_the_cycle_check_sees_a_package_that_imports_its_own_module() -> None:
+    graph = _lower_graph()
+    assert "exporters.eventlog" in graph["exporters.eventlog.log"]  # module -> its package
+    graph["exporters.eventlog"] = graph["exporters.eventlog"] | {"exporters.eventlog.log"}  # an eager __init__
+    assert {"exporters.eventlog", "exporters.eventlog.log"} <= set(_cycle(graph))

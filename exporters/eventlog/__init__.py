@@ -19,7 +19,33 @@ Modules, each owning one thing:
 - ``errors``: the typed errors readers and writers see; ``checks``: argument checks.
 """
 
-from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout
-from exporters.eventlog.log import EventLog, EventLogStats
+from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from exporters.eventlog.errors import EventLogClosed, EventLogError, EventLogLockTimeout
+    from exporters.eventlog.log import EventLog, EventLogStats
+
+# Names load on first use (PEP 562), not when the package is imported. A package whose __init__ imports its
+# own modules can deadlock Python 3.11's import locks when two threads import it and one of its modules at once
+# (the pipeline built on the telemetry thread, the app importing ours); Python then hands one of them a
+# partly initialized module and an ImportError. tests/test_architecture.py keeps package files import-free.
+_EXPORTS = {
+    "EventLogClosed": "errors",
+    "EventLogError": "errors",
+    "EventLogLockTimeout": "errors",
+    "EventLog": "log",
+    "EventLogStats": "log",
+}
 __all__ = ["EventLog", "EventLogClosed", "EventLogError", "EventLogLockTimeout", "EventLogStats"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # looked up once
+    return value

@@ -16,21 +16,46 @@ file the same way, so a reader never sees half a file. Each hub names its files 
 several hubs on several machines write one lake (a shared directory) without coordinating.
 """
 
-from .compaction import compact_day
-from .deletion import delete_install, deleted_installs
-from .schema import (
-    INSTALL_ATTRIBUTE,
-    LAKE_METRIC_COLUMNS,
-    LAKE_METRICS_ARROW,
-    LAKE_SCHEMA_VERSION,
-    LAKE_SPAN_COLUMNS,
-    LAKE_SPANS_ARROW,
-    METRICS_DIR,
-    lake_files,
-    spans_glob,
-)
-from .writer import LakeWriter
+from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .compaction import compact_day
+    from .deletion import delete_install, deleted_installs
+    from .schema import (
+        INSTALL_ATTRIBUTE,
+        LAKE_METRIC_COLUMNS,
+        LAKE_METRICS_ARROW,
+        LAKE_SCHEMA_VERSION,
+        LAKE_SPAN_COLUMNS,
+        LAKE_SPANS_ARROW,
+        METRICS_DIR,
+        lake_files,
+        spans_glob,
+    )
+    from .writer import LakeWriter
+
+# Names load on first use (PEP 562), not when the package is imported. A package whose __init__ imports its
+# own modules can deadlock Python 3.11's import locks when two threads import it and one of its modules at once
+# (the pipeline built on the telemetry thread, the app importing ours); Python then hands one of them a
+# partly initialized module and an ImportError. tests/test_architecture.py keeps package files import-free.
+_EXPORTS = {
+    "compact_day": "compaction",
+    "delete_install": "deletion",
+    "deleted_installs": "deletion",
+    "INSTALL_ATTRIBUTE": "schema",
+    "LAKE_METRIC_COLUMNS": "schema",
+    "LAKE_METRICS_ARROW": "schema",
+    "LAKE_SCHEMA_VERSION": "schema",
+    "LAKE_SPAN_COLUMNS": "schema",
+    "LAKE_SPANS_ARROW": "schema",
+    "METRICS_DIR": "schema",
+    "lake_files": "schema",
+    "spans_glob": "schema",
+    "LakeWriter": "writer",
+}
 __all__ = [
     "INSTALL_ATTRIBUTE",
     "LAKE_METRICS_ARROW",
@@ -46,3 +71,12 @@ __all__ = [
     "lake_files",
     "spans_glob",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # looked up once
+    return value

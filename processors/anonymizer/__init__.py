@@ -23,12 +23,38 @@ Markers never echo what they replace; each span carries ``{rule_id: count}`` und
 Attributes stay valid OpenTelemetry values (:mod:`.structures`).
 """
 
-from .declared import EventDeclarations, PropertySpec
-from .engine import HASH_HEX_CHARS, Anonymizer
-from .policy import DEFAULT_HASHED_KEYS, PolicyError, PrivacyPolicy
-from .rules import KEY_MARKER, RuleInfo, builtin_rules
-from .spandata import ScrubbedResource, ScrubbedScope, ScrubbedSpanData, SpanData
+from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .declared import EventDeclarations, PropertySpec
+    from .engine import HASH_HEX_CHARS, Anonymizer
+    from .policy import DEFAULT_HASHED_KEYS, PolicyError, PrivacyPolicy
+    from .rules import KEY_MARKER, RuleInfo, builtin_rules
+    from .spandata import ScrubbedResource, ScrubbedScope, ScrubbedSpanData, SpanData
+
+# Names load on first use (PEP 562), not when the package is imported. A package whose __init__ imports its
+# own modules can deadlock Python 3.11's import locks when two threads import it and one of its modules at once
+# (the pipeline built on the telemetry thread, the app importing ours); Python then hands one of them a
+# partly initialized module and an ImportError. tests/test_architecture.py keeps package files import-free.
+_EXPORTS = {
+    "EventDeclarations": "declared",
+    "PropertySpec": "declared",
+    "HASH_HEX_CHARS": "engine",
+    "Anonymizer": "engine",
+    "DEFAULT_HASHED_KEYS": "policy",
+    "PolicyError": "policy",
+    "PrivacyPolicy": "policy",
+    "KEY_MARKER": "rules",
+    "RuleInfo": "rules",
+    "builtin_rules": "rules",
+    "ScrubbedResource": "spandata",
+    "ScrubbedScope": "spandata",
+    "ScrubbedSpanData": "spandata",
+    "SpanData": "spandata",
+}
 __all__ = [
     "DEFAULT_HASHED_KEYS",
     "HASH_HEX_CHARS",
@@ -45,3 +71,12 @@ __all__ = [
     "SpanData",
     "builtin_rules",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # looked up once
+    return value
