@@ -194,3 +194,28 @@ def test_the_cycle_check_sees_a_package_that_imports_its_own_module() -> None:
     assert "exporters.eventlog" in graph["exporters.eventlog.log"]  # module -> its package
     graph["exporters.eventlog"] = graph["exporters.eventlog"] | {"exporters.eventlog.log"}  # an eager __init__
     assert {"exporters.eventlog", "exporters.eventlog.log"} <= set(_cycle(graph))
+
+
+def test_the_lazy_exports_helper_is_one_module_in_two_homes() -> None:
+    assert (ROOT / "processors" / "_lazy.py").read_bytes() == (ROOT / "exporters" / "_lazy.py").read_bytes()
+
+
+def test_a_package_loads_what_it_exports_when_asked_not_when_imported() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, exporters.eventlog as p\n"
+        "assert 'exporters.eventlog.log' not in sys.modules\n"
+        "from exporters.eventlog import EventLog\n"
+        "assert EventLog is sys.modules['exporters.eventlog.log'].EventLog and p.EventLog is EventLog\n"
+        "from exporters.eventlog import schema  # a module of the package, as before\n"
+        "try:\n"
+        "    from exporters.eventlog import NotExported\n"
+        "except ImportError as exc:\n"
+        "    assert 'NotExported' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('an unknown name was importable')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
