@@ -45,6 +45,7 @@ from processors.anonymizer import Anonymizer, EventDeclarations, PrivacyPolicy
 from processors.anonymizing import AnonymizingMetricExporter, AnonymizingSpanProcessor
 from processors.background import BackgroundSpanProcessor, BatchExportingProcessor
 from processors.consent import ConsentGatedMetricExporter, ConsentGateProcessor, ConsentSampler
+from telemetry._early_tracing import EarlyTracing
 from telemetry._files import open_private
 from telemetry._metric_hold import HeldMetricExporter
 from telemetry.consent import ConsentStore
@@ -117,7 +118,9 @@ class Pipeline:
         session_id: str,
         on_internal_error: Callable[[str], None],
         catalog: EventDeclarations | None = None,
+        early: EarlyTracing | None = None,
     ) -> None:
+        """``early``: the tracer provider ``enable()`` installed before this pipeline existed, adopted here."""
         self.settings = settings
         self.consent = consent
         self._internal_error = on_internal_error
@@ -144,7 +147,7 @@ class Pipeline:
             # Flushes go to this process's spool file, merged into DuckDB every merge_interval_s.
             merge_interval_s=0.0 if settings.debug_print else settings.merge_interval_s,
         )
-        self.resource = build_resource(settings.app_name, settings.app_version, session_id)
+        self.resource = early.resource if early else build_resource(settings.app_name, settings.app_version, session_id)
 
         span_exporter: SpanExporter = (
             StderrSpanExporter() if settings.debug_print else DuckDBSpanExporter(self.event_log)
@@ -163,10 +166,16 @@ class Pipeline:
             housekeeping=_SpoolMerges(self.event_log),  # a trickle that stops is merged all the same
         )
         self.gate = ConsentGateProcessor(is_enabled, self.background)
-        self.tracer_provider = TracerProvider(
-            resource=self.resource, sampler=ConsentSampler(is_enabled), shutdown_on_exit=False
-        )
-        self.tracer_provider.add_span_processor(self.gate)
+        self._early = early
+        if early is not None and early.provider is not None:
+            self.tracer_provider = early.provider  # global already, same resource and sampler as below
+        else:
+            self.tracer_provider = TracerProvider(
+                resource=self.resource, sampler=ConsentSampler(is_enabled), shutdown_on_exit=False
+            )
+            self.tracer_provider.add_span_processor(self.gate)
+        if early is not None:
+            early.held.release_into(self.gate)  # spans that ended meanwhile first, then every later one
         self.tracer = self.tracer_provider.get_tracer(SCOPE_NAME)
 
         self.metric_writer = DuckDBMetricExporter(self.event_log)
@@ -226,7 +235,9 @@ class Pipeline:
 
     def _install_globals(self) -> None:
         current = trace_api.get_tracer_provider()
-        if isinstance(current, TracerProvider):
+        if self._early is not None:
+            pass  # the early provider is global, or its held spans sit on the app's own provider
+        elif isinstance(current, TracerProvider):
             # The app installed its own SDK provider first: our gate still guards what reaches our log.
             current.add_span_processor(self.gate)
         else:
@@ -290,7 +301,7 @@ class Pipeline:
             queued=self.background.queued,
             processed=self.background.processed,
             exported=self.exporting.exported,
-            dropped_queue_full=self.background.dropped_queue_full,
+            dropped_queue_full=self.background.dropped_queue_full + (self._early.held.dropped if self._early else 0),
             dropped_anonymizer_failed=self.anonymizing.dropped,
             dropped_export_failed=self._export_losses(),
             dropped_without_consent=self.gate.dropped_without_consent + self.exporting.dropped_after_withdrawal,

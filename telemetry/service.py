@@ -10,7 +10,9 @@ when something asks for a part of it (the event log, the tracer provider).
 Nothing on the caller's side does I/O, blocks or raises. Consent writes, erasure and export run on a
 serial daemon thread and hand back :class:`~telemetry.pending.Pending` results (await them or call
 ``.result()``); building the pipeline after
-``enable()`` runs there too, and ``track_*`` calls made meanwhile are held (bounded) and replayed into it.
+``enable()`` runs there too, and ``track_*`` calls made meanwhile are held (bounded) and replayed into it;
+so are plain OTel spans, for which ``enable()`` installs the tracer provider first
+(:mod:`telemetry._early_tracing`, ~40 ms once).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from exporters.eventlog import EventLog
     from processors.anonymizer import Anonymizer
     from telemetry._background_io import SerialExecutor
+    from telemetry._early_tracing import EarlyTracing
     from telemetry.catalog import EventCatalog
     from telemetry.pipeline import Pipeline
 
@@ -84,6 +87,7 @@ class TelemetryService(DataControl):
         self._build_lock = threading.Lock()
         self._built: Pipeline | None = None
         self._held = HeldCalls(settings.queue_size)
+        self._early: EarlyTracing | None = None  # enable()'s tracer provider, until the pipeline adopts it
         self._recorder: Recording = self._held
         self._io: SerialExecutor | None = None
         self._io_lock = threading.Lock()
@@ -109,8 +113,9 @@ class TelemetryService(DataControl):
                 from telemetry.pipeline import Pipeline
 
                 pipeline = Pipeline(
-                    self.settings, self.consent, self.session_id, self._internal_error, self.catalog.declarations()
-                )
+                    self.settings, self.consent, self.session_id, self._internal_error, self.catalog.declarations(),
+                    early=self._early,
+                )  # fmt: skip
                 self._held.replay_into(pipeline.recorder, self._internal_error)
                 self._recorder = pipeline.recorder
                 self._built = pipeline
@@ -246,8 +251,29 @@ class TelemetryService(DataControl):
         self.consent.set_enabled(enabled)
         if enabled and self.settings.capture_exceptions:
             capture.install(self)
+        if enabled:
+            self._trace_until_built()
         action = "granted" if enabled else "revoked"
         return pending_from(self._executor().submit(lambda: self._persist_consent(action, source)), f"consent {action}")
+
+    def _trace_until_built(self) -> None:
+        """Before the pipeline exists, install its tracer provider now (~40 ms once), holding finished spans
+        for it: OTel spans started right after ``enable()`` are recorded too (:mod:`telemetry._early_tracing`)."""
+        if self._built is not None or self._early is not None or not self.settings.install_global:
+            return
+        if not self.consent.enabled:  # DO_NOT_TRACK
+            return
+        with self._build_lock:
+            if self._built is not None or self._early is not None:
+                return
+            try:
+                from telemetry._early_tracing import install_early_tracing
+
+                self._early = install_early_tracing(
+                    self.settings, self.session_id, lambda: self.consent.enabled, limit=self.settings.queue_size
+                )
+            except Exception:
+                self._internal_error("tracing")  # the pipeline installs its own provider when it is built
 
     def _persist_consent(self, action: str, source: str) -> None:
         self.consent.save()  # an unwritable config is the caller's to see, through the Pending
