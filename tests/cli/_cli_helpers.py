@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,3 +112,24 @@ def record_demo(home: Path) -> Recorded:
     result = run("query", sql, "--format", "json")
     assert result.code == 0, result.stderr
     return Recorded(run, home, {row["t"]: row["n"] for row in json.loads(result.stdout)})
+
+
+@contextmanager
+def running(args: Sequence[str], env: Mapping[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """A foreground command (``serve``, ``hub``) as a child; on leaving, it must stop cleanly on Ctrl-C
+    (exit 0, no traceback) unless the block failed first, and it is killed if it did not stop."""
+    process = subprocess.Popen([*command(), *args], env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)  # fmt: skip
+    try:
+        yield process
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+        assert process.stderr is not None
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()

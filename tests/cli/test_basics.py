@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import socket
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
-from _cli_helpers import Runner, assert_one_line_error, clean_env, command
+from _cli_helpers import Runner, assert_one_line_error, clean_env, running
 
 COMMANDS = ("status", "enable", "disable", "preview", "query", "export", "delete", "demo", "serve")
 
@@ -111,14 +109,7 @@ def test_serve_on_a_port_in_use_names_the_port_and_the_way_out(cli: Runner) -> N
 
 
 def test_serve_answers_and_stops_cleanly_on_ctrl_c(home: Path) -> None:
-    process = subprocess.Popen(
-        [*command(), "serve", "--port", "0", "--no-browser", "--home", str(home)],
-        env=clean_env(home),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with running(["serve", "--port", "0", "--no-browser", "--home", str(home)], clean_env(home)) as process:
         assert process.stdout is not None
         url = ""
         for _ in range(5):
@@ -131,14 +122,3 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c(home: Path) -> None:
         answer = httpx.get(match.group(1) + "/api/telemetry/consent", timeout=30)
         assert answer.status_code == 200
         assert answer.json()["enabled"] is False
-        process.send_signal(signal.SIGINT)
-        assert process.wait(30) == 0
-        assert process.stderr is not None
-        assert "Traceback" not in process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()

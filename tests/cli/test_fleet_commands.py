@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-from _cli_helpers import Runner, assert_one_line_error, clean_env, command
+from _cli_helpers import Runner, assert_one_line_error, clean_env, command, running
 
 from exporters.lake import LAKE_SPANS_ARROW, LakeWriter
 
@@ -52,15 +52,10 @@ def test_a_hub_that_cannot_listen_exits_1_and_names_the_fix(tmp_path: Path) -> N
 
 def test_a_hub_on_port_0_prints_the_urls_of_the_port_it_got(tmp_path: Path) -> None:
     import re
-    import signal
 
     import httpx
 
-    process = subprocess.Popen(
-        [*command(), "hub", "--lake", str(tmp_path / "lake"), "--port", "0"],
-        env=clean_env(tmp_path / "home"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
+    with running(["hub", "--lake", str(tmp_path / "lake"), "--port", "0"], clean_env(tmp_path / "home")) as process:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(3)]
         endpoint = re.search(r"endpoint: (http://127\.0\.0\.1:(\d+))/fleet/\S+", lines[1])
@@ -68,17 +63,6 @@ def test_a_hub_on_port_0_prints_the_urls_of_the_port_it_got(tmp_path: Path) -> N
         assert endpoint and dashboard, lines
         assert endpoint.group(2) == dashboard.group(1) != "0"
         assert httpx.get(endpoint.group(1) + "/healthz", timeout=30).json()["status"] == "ok"
-        process.send_signal(signal.SIGINT)
-        assert process.wait(30) == 0
-        assert process.stderr is not None
-        assert "Traceback" not in process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_compact_says_what_it_did_and_when_there_was_nothing(cli: Runner, tmp_path: Path) -> None:
