@@ -140,6 +140,8 @@ class BackgroundSpanProcessor(SpanProcessor):
         queue = self._queue
         if len(queue) >= self._max_queue_size or self._shutdown:
             self.dropped_queue_full += 1
+            if self.dropped_queue_full == 1:  # logged once; stats() counts every one
+                _logger.warning("telemetry: the span queue is full or closed; spans are dropped and counted")
             if self._on_drop is not None:
                 self._on_drop(1)
             return

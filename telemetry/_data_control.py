@@ -38,6 +38,7 @@ class DataControl:
         _held: HeldCalls
         _io: SerialExecutor | None
         _internal_errors: FailureLog
+        _losses_at_flush: int
 
         def _pipeline(self) -> Pipeline: ...
         def _executor(self) -> SerialExecutor: ...
@@ -48,14 +49,22 @@ class DataControl:
     def flush(self, timeout_s: float = 30.0) -> bool:
         """Write everything recorded so far (spans and metrics). Blocks: for tests, CLIs and shutdown.
 
-        False when something was not written: spans still waiting for a retry, or lost meanwhile."""
+        False when something was not written: spans still waiting for a retry, or lost since the last flush
+        (a full queue, the anonymizer failing closed, a write refused: each counted in :meth:`stats`)."""
         deadline = time.monotonic() + timeout_s
         done = self._wait_for_io(deadline)  # a pipeline being built after enable() comes up first
         built = self._built
         if built is not None:
             done = built.flush(deadline) and done
             done = self._wait_for_io(deadline) and done
-        return done
+        losses = self._losses()
+        lost_since, self._losses_at_flush = losses - self._losses_at_flush, losses
+        return done and not lost_since
+
+    def _losses(self) -> int:
+        """Spans lost in this run, every way :meth:`stats` counts (consent withdrawn is not a loss)."""
+        stats = self.stats()
+        return stats.dropped_queue_full + stats.dropped_anonymizer_failed + stats.dropped_export_failed
 
     def _wait_for_io(self, deadline: float) -> bool:
         if self._io is None:
@@ -120,9 +129,10 @@ class DataControl:
     def stats(self) -> PipelineStats:
         built = self._built
         errors = dict(self._internal_errors.counts)
+        dropped = self._held.dropped  # track_* calls held before the pipeline was ready
         if built is not None:
-            return built.stats(errors)
-        dropped = self._held.dropped
+            stats = built.stats(errors)
+            return stats.model_copy(update={"dropped_queue_full": stats.dropped_queue_full + dropped})
         return PipelineStats(
             queued=0, processed=0, exported=0, dropped_queue_full=dropped, dropped_anonymizer_failed=0,
             dropped_export_failed=0, dropped_without_consent=0, failed_exports=0, internal_errors=errors,

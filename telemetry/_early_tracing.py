@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 from processors.consent import ConsentSampler
 from telemetry.settings import TelemetrySettings
 from telemetry.system import build_resource
+
+_logger = logging.getLogger(__name__)
 
 
 class HeldSpans(SpanProcessor):
@@ -48,14 +51,18 @@ class HeldSpans(SpanProcessor):
             target.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
-        with self._lock:
-            target = self._target
-            if target is None:
-                if len(self._held) < self._limit:
-                    self._held.append(span)
-                else:
+        target = self._target  # once released (nearly always), no lock on the app's thread
+        if target is None:
+            with self._lock:
+                target = self._target
+                if target is None:
+                    if len(self._held) < self._limit:
+                        self._held.append(span)
+                        return
                     self.dropped += 1
-                return
+                    if self.dropped == 1:  # logged once; stats() counts every one
+                        _logger.warning("telemetry: too many spans before the pipeline was ready; dropped and counted")
+                    return
         target.on_end(span)
 
     def release_into(self, target: SpanProcessor) -> None:

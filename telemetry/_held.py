@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
+
+_logger = logging.getLogger(__name__)
 
 
 class Recording(Protocol):
@@ -38,6 +41,8 @@ class HeldCalls:
             if target is None:
                 if len(self._calls) >= self._limit:
                     self.dropped += 1
+                    if self.dropped == 1:  # logged once; stats() counts every one
+                        _logger.warning("telemetry: too many calls before the pipeline was ready; dropped and counted")
                     return
                 self._calls.append((kind, args, when, parent))
                 return

@@ -234,14 +234,14 @@ class Pipeline:
         histogram.record(value)
 
     def _install_globals(self) -> None:
-        current = trace_api.get_tracer_provider()
-        if self._early is not None:
-            pass  # the early provider is global, or its held spans sit on the app's own provider
-        elif isinstance(current, TracerProvider):
-            # The app installed its own SDK provider first: our gate still guards what reaches our log.
-            current.add_span_processor(self.gate)
-        else:
-            trace_api.set_tracer_provider(self.tracer_provider)
+        # With ``early``, its provider is global already, or its holder forwards from the app's own provider.
+        if self._early is None:
+            current = trace_api.get_tracer_provider()
+            if isinstance(current, TracerProvider):
+                # The app installed its own SDK provider first: our gate still guards what reaches our log.
+                current.add_span_processor(self.gate)
+            else:
+                trace_api.set_tracer_provider(self.tracer_provider)
         metrics_api.set_meter_provider(self.meter_provider)
 
     # -- the consent ledger --------------------------------------------------------------------------

@@ -87,6 +87,7 @@ class TelemetryService(DataControl):
         self._build_lock = threading.Lock()
         self._built: Pipeline | None = None
         self._held = HeldCalls(settings.queue_size)
+        self._losses_at_flush = 0  # losses stats() counted at the last flush (DataControl.flush)
         self._early: EarlyTracing | None = None  # enable()'s tracer provider, until the pipeline adopts it
         self._recorder: Recording = self._held
         self._io: SerialExecutor | None = None
@@ -370,7 +371,8 @@ class TelemetryService(DataControl):
     def shutdown(self, timeout: float | None = None) -> Completed:
         """Flush and stop, within ``timeout`` seconds even if the disk hangs. Safe to call twice.
 
-        False when spans were lost in this run (counted in ``stats().dropped_export_failed``)."""
+        False when spans were lost in this run (counted in ``stats()``: a full queue, the anonymizer failing
+        closed, a write refused)."""
         if self._closed:
             return Completed(True)
         self._closed = True
@@ -389,7 +391,7 @@ class TelemetryService(DataControl):
                 clean = self._io.shutdown(max(0.0, deadline - time.monotonic())) and clean
             if self._built is not None and self._built is not built:  # built by a job that just ran
                 clean = self._built.stop(deadline) and clean
-            return Completed(clean)
+            return Completed(clean and not self._losses())
         except Exception:
             self._internal_error("shutdown")
             return Completed(False)

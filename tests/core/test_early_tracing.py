@@ -10,9 +10,16 @@ import pytest
 from test_zero_cost import run_python
 
 _ENABLE_THEN_SPANS = """
-import json, os, sys
+import json, logging, os, sys
 import telemetry
 from opentelemetry import trace
+
+warnings = []  # OTel's own complaints, e.g. "Overriding of current TracerProvider is not allowed"
+class Kept(logging.Handler):
+    def emit(self, record):
+        warnings.append(record.getMessage())
+
+logging.getLogger("opentelemetry").addHandler(Kept(logging.WARNING))
 
 if sys.argv[1] == "app-provider":  # the app installed its own SDK provider before ours
     from opentelemetry.sdk.trace import TracerProvider
@@ -38,6 +45,7 @@ print(json.dumps({
     "built_at_first": built_at_first, "recording": recording, "names": names,
     "children_with_parent": sum(1 for row in rows if row["name"] == "child" and row["parent_span_id"]),
     "provider": type(trace.get_tracer_provider()).__name__, "dropped": service.stats().dropped_queue_full,
+    "otel_warnings": warnings,
 }))
 """
 
@@ -52,6 +60,7 @@ def test_spans_started_right_after_enable_are_recorded_once_each(tmp_path: Path,
     assert out["names"].count("child") == 40 and out["children_with_parent"] == 40
     assert out["names"].count("late") == 1
     assert out["provider"] == "TracerProvider" and out["dropped"] == 0
+    assert out["otel_warnings"] == []  # the global provider is set once, never overridden
 
 
 def test_do_not_track_installs_no_provider_on_enable(tmp_path: Path) -> None:

@@ -310,3 +310,24 @@ def test_consent_revoked_by_another_process_stops_a_running_app(tmp_path: Path) 
         assert running.is_enabled() is False
         running.track_event_sync("after_revocation")
         assert count_rows(running, schema.SPANS) == 0
+
+
+def test_a_loss_makes_the_next_flush_say_false_once_and_is_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Spans dropped at a full queue are counted, logged once however many, and flush() does not report
+    success over them; the flush after that, with nothing lost since, does."""
+    with recording_service(tmp_path, queue_size=64, batch_size=64, flush_interval_s=5.0) as service:
+        assert service.flush() is True
+        with caplog.at_level("WARNING"):
+            for i in range(5_000):  # far faster than the worker drains 64 at a time
+                service.track_event_sync("burst", {"i": i})
+        dropped = service.stats().dropped_queue_full
+        assert dropped > 0
+        assert [r.getMessage() for r in caplog.records if "queue is full" in r.getMessage()] == [
+            "telemetry: the span queue is full or closed; spans are dropped and counted"
+        ]
+        assert service.flush() is False  # not everything recorded since the last flush was written
+        assert service.flush() is True
+        assert count_rows(service, schema.SPANS) == 5_000 - dropped
+        assert not service.shutdown()  # spans were lost in this run
